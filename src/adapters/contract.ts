@@ -1,0 +1,118 @@
+import { InstancePlanError } from '../errors';
+import type { RecordKind, RecordOfKind, StoredRecord } from '../schemas/records';
+
+/**
+ * The storage adapter contract: everything the manager needs from a store, small enough to
+ * implement in a page of code. Adapters import this file and nothing else of the library.
+ *
+ * - `get` and `list` return copies: a caller mutating a returned record changes nothing stored.
+ * - `commit` stores a whole batch or nothing. Each write names the version it expects the stored
+ *   record to have (`null`: it must not exist yet); any mismatch rejects the batch with an
+ *   `InstancePlanError` of code `CONFLICT`. Faults of the store reject with `STORAGE_ERROR`.
+ * - `list` filters by equality on the indexed fields below and orders newest first
+ *   (`created_at` descending, then `id` ascending), then applies `offset` and `limit`.
+ */
+export interface StorageAdapter {
+  get<K extends RecordKind>(kind: K, id: string): Promise<RecordOfKind[K] | undefined>;
+  list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>>;
+  commit(batch: CommitBatch): Promise<void>;
+  /** Every event of one record, in `seq` order. */
+  history(recordId: string): Promise<HistoryEvent[]>;
+  /** Committed batches, as they land (optional: adapters without it get the manager's local feed). */
+  subscribe?(listener: (change: CommittedChange) => void): () => void;
+  close?(): void | Promise<void>;
+}
+
+/** The fields each kind can be listed by: adapters index exactly these. */
+export const INDEXED_FIELDS = {
+  instance: ['organization_id', 'status', 'agent_type_id', 'task_id'],
+  plan: ['instance_id', 'status', 'plan_type', 'site_id', 'user_id', 'agent_id'],
+} as const satisfies { [K in RecordKind]: readonly (keyof RecordOfKind[K])[] };
+
+export type IndexedField<K extends RecordKind> = (typeof INDEXED_FIELDS)[K][number];
+
+export interface ListQuery<K extends RecordKind = RecordKind> {
+  /** Equality filters; a record matches when every named field equals the value. */
+  where: Partial<Record<IndexedField<K>, string>>;
+  limit: number;
+  offset: number;
+}
+
+export interface ListResult<T> {
+  records: T[];
+  /** How many records match the filter in all, before paging. */
+  total: number;
+}
+
+export interface RecordWrite {
+  kind: RecordKind;
+  record: StoredRecord;
+  /** The version the stored record must have now; `null` when the record must not exist yet. */
+  expected_version: number | null;
+}
+
+export interface CommitBatch {
+  writes: RecordWrite[];
+  events: HistoryEvent[];
+}
+
+/** What subscribers hear after a batch is committed. */
+export interface CommittedChange {
+  records: { kind: RecordKind; id: string; version: number }[];
+  events: HistoryEvent[];
+}
+
+/** A JSON patch step in immer's form: `path` is a list of keys, `value` the new value. */
+export interface Patch {
+  op: 'replace' | 'add' | 'remove';
+  path: (string | number)[];
+  value?: unknown;
+}
+
+export type HistoryEventType =
+  | 'instance.created'
+  | 'instance.transitioned'
+  | 'instance.turn_recorded'
+  | 'instance.current_step_set'
+  | 'plan.created'
+  | 'plan.updated'
+  | 'plan.step_executed';
+
+/**
+ * One committed change of one record. `seq` is the record's version after the change, so a
+ * record's events are numbered 1, 2, 3, ... and replaying their `changes` (immer patches)
+ * from nothing yields the stored record.
+ */
+export interface HistoryEvent {
+  seq: number;
+  record_id: string;
+  record_kind: RecordKind;
+  at: string;
+  type: HistoryEventType;
+  /** The record's status before and after (equal when the status did not change; `from` null on creation). */
+  from: string | null;
+  to: string;
+  /** For `plan.step_executed`: which step, and its status before and after. */
+  step?: { id: string; from: string; to: string };
+  changes: Patch[];
+}
+
+/** The error every adapter throws when an expected version does not match. */
+export function conflictError(kind: RecordKind, id: string, expected: number | null, actual: number | null): InstancePlanError {
+  return new InstancePlanError(
+    'CONFLICT',
+    `${kind} ${JSON.stringify(id)} changed concurrently: expected version ${expected ?? 'none (new record)'}, found ${actual ?? 'none'}`,
+    { kind, id, expected_version: expected, actual_version: actual },
+  );
+}
+
+/** Wraps a fault of the underlying store, keeping the cause. */
+export function storageError(message: string, cause: unknown): InstancePlanError {
+  return new InstancePlanError('STORAGE_ERROR', message, {}, { cause });
+}
+
+/** The ordering every adapter's `list` uses: newest first, then by id. */
+export function compareNewestFirst(a: StoredRecord, b: StoredRecord): number {
+  if (a.created_at !== b.created_at) return a.created_at < b.created_at ? 1 : -1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}

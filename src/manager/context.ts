@@ -1,0 +1,27 @@
+import type { Immer } from 'immer';
+import type { CommittedChange, StorageAdapter } from '../adapters/contract';
+import type { InputSchemas } from '../schemas/inputs';
+import type { Limits } from '../schemas/limits';
+
+/** Which records a manager may see and change. Every named field must match. */
+export interface Scope {
+  organization_id?: string;
+  site_id?: string;
+  user_id?: string;
+}
+
+/** Everything the manager's operations share: built once by the PlanManager constructor. */
+export interface ManagerContext {
+  adapter: StorageAdapter;
+  /** Returns the current time as an ISO 8601 UTC string. */
+  now(): string;
+  newId(): string;
+  scope: Readonly<Scope>;
+  limits: Readonly<Limits>;
+  schemas: InputSchemas;
+  /** How many times a conflicting commit is re-read and retried before `CONFLICT` is reported. */
+  retries: number;
+  immer: Immer;
+  /** Tells this manager's subscribers about a commit (used when the adapter has no feed of its own). */
+  announce(change: CommittedChange): void;
+}

@@ -1,0 +1,39 @@
+import { applyPatches, type Objectish } from 'immer';
+import type { HistoryEvent, HistoryEventType, Patch } from '../adapters/contract';
+import type { RecordKind, StoredRecord } from '../schemas/records';
+
+/** Builds the event of one committed change. `seq` is the record's new version. */
+export function historyEvent(
+  record: StoredRecord,
+  kind: RecordKind,
+  type: HistoryEventType,
+  from: string | null,
+  changes: Patch[],
+  at: string,
+  step?: HistoryEvent['step'],
+): HistoryEvent {
+  const event: HistoryEvent = { seq: record.version, record_id: record.id, record_kind: kind, at, type, from, to: record.status, changes };
+  if (step) event.step = step;
+  return event;
+}
+
+/** The creation event carries the whole record as one patch, so replay starts from nothing. */
+export function creationChanges(record: StoredRecord): Patch[] {
+  return [{ op: 'replace', path: [], value: record }];
+}
+
+/**
+ * Folds a record's history back into the record: apply every event's patches in `seq` order,
+ * starting from nothing. For a record's full history this yields the stored record.
+ *
+ * @example
+ * const events = await manager.history(plan.id);
+ * replay(events) // deep-equals await manager.getPlan(plan.id)
+ */
+export function replay<T extends StoredRecord = StoredRecord>(events: readonly HistoryEvent[]): T | undefined {
+  let record: unknown = undefined;
+  for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
+    record = applyPatches(record as Objectish, event.changes as Parameters<typeof applyPatches>[1]);
+  }
+  return record as T | undefined;
+}

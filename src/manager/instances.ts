@@ -1,0 +1,153 @@
+import type { Draft } from 'immer';
+import { INDEXED_FIELDS } from '../adapters/contract';
+import { instanceLogic } from '../machines';
+import type { CreateInstanceInput, ListInstancesInput, RecordTurnInput, TransitionInstanceInput } from '../schemas/inputs';
+import { LIST_DEFAULT_LIMIT } from '../schemas/limits';
+import type { Instance } from '../schemas/records';
+import type { InstanceStatus } from '../schemas/enums';
+import { mutate, read, type Mutation } from './commit';
+import type { ManagerContext } from './context';
+import { creationChanges, historyEvent } from './history';
+import { scopedField, visibleInstance } from './scope';
+import { actionNotAllowed, invalidTransition } from './transition-errors';
+import { fieldError, parseInput } from './validate';
+
+/** The states of the instance machine that handle `event`: where an action is allowed. */
+const statesHandling = (event: string) => instanceLogic.states.filter((state) => instanceLogic.edges(state, event).length > 0);
+
+export async function createInstance(context: ManagerContext, input: CreateInstanceInput): Promise<Instance> {
+  const data = parseInput(context.schemas.createInstance, input, 'createInstance input');
+  const organization = scopedField(context.scope, 'organization_id', data.organization_id);
+  if (organization === null) throw fieldError(['organization_id'], 'is required (string)');
+  return mutate(context, async () => {
+    const now = context.now();
+    const instance: Instance = {
+      id: context.newId(),
+      organization_id: organization,
+      agent_type_id: data.agent_type_id,
+      task_id: data.task_id ?? null,
+      status: instanceLogic.initial,
+      created_at: now,
+      updated_at: now,
+      started_at: null,
+      ended_at: null,
+      turn_count: 0,
+      tokens_total: 0,
+      needs_input: false,
+      current_step: null,
+      last_action_at: null,
+      session_id: data.session_id ?? null,
+      version: 1,
+    };
+    return {
+      writes: [{ kind: 'instance', record: instance, expected_version: null }],
+      events: [historyEvent(instance, 'instance', 'instance.created', null, creationChanges(instance), now)],
+      result: instance,
+    };
+  });
+}
+
+export async function getInstance(context: ManagerContext, id: string): Promise<Instance> {
+  return visibleInstance(context, parseInput(context.schemas.id, id, 'instance id'));
+}
+
+export async function listInstances(
+  context: ManagerContext,
+  input: ListInstancesInput = {},
+): Promise<{ instances: Instance[]; total: number }> {
+  const data = parseInput(context.schemas.listInstances, input, 'listInstances input');
+  const where: Partial<Record<(typeof INDEXED_FIELDS.instance)[number], string>> = {};
+  if (data.status !== undefined) where.status = data.status;
+  if (data.agent_type_id !== undefined) where.agent_type_id = data.agent_type_id;
+  if (data.task_id !== undefined) where.task_id = data.task_id;
+  if (context.scope.organization_id !== undefined) where.organization_id = context.scope.organization_id;
+  const { records, total } = await read('list', () =>
+    context.adapter.list('instance', { where, limit: data.limit ?? LIST_DEFAULT_LIMIT, offset: data.offset ?? 0 }),
+  );
+  return { instances: records, total };
+}
+
+/**
+ * Moves an instance to `status` along the lifecycle machine. Asking for the status it already
+ * has succeeds and changes nothing (a safe retry).
+ */
+export async function transitionInstance(context: ManagerContext, id: string, input: TransitionInstanceInput): Promise<Instance> {
+  const instanceId = parseInput(context.schemas.id, id, 'instance id');
+  const { status: to } = parseInput(context.schemas.transitionInstance, input, 'transition input');
+  return mutate(context, async () => {
+    const instance = await visibleInstance(context, instanceId);
+    const from = instance.status;
+    if (from === to) return { writes: [], events: [], result: instance };
+    const edge = instanceLogic.resolve(from, { type: to });
+    if (edge?.target !== to) throw invalidTransition('instance', instanceId, from, to, instanceLogic.targets(from));
+    return changeInstance(context, instance, 'instance.transitioned', (draft, now) => {
+      applyLifecycleEffects(draft, to, now);
+    });
+  });
+}
+
+/** The effects of entering a status (DESIGN.md, "Instance lifecycle"). */
+export function applyLifecycleEffects(draft: Draft<Instance>, to: InstanceStatus, now: string): void {
+  draft.status = to;
+  if (to === 'running' && draft.started_at === null) draft.started_at = now;
+  if (instanceLogic.isFinal(to)) draft.ended_at = now;
+  draft.needs_input = to === 'waiting';
+}
+
+/** Counts one LLM turn and its tokens; allowed in the states whose machine node handles `recordTurn`. */
+export async function recordTurn(context: ManagerContext, id: string, input: RecordTurnInput): Promise<Instance> {
+  const instanceId = parseInput(context.schemas.id, id, 'instance id');
+  const { tokens } = parseInput(context.schemas.recordTurn, input, 'recordTurn input');
+  return mutate(context, async () => {
+    const instance = await visibleInstance(context, instanceId);
+    if (!instanceLogic.resolve(instance.status, { type: 'recordTurn' })) {
+      throw actionNotAllowed('instance', instanceId, instance.status, 'record a turn', statesHandling('recordTurn'));
+    }
+    return changeInstance(context, instance, 'instance.turn_recorded', (draft) => {
+      draft.turn_count += 1;
+      draft.tokens_total += tokens;
+    });
+  });
+}
+
+/** Sets what the instance is doing now (free text, or null); not allowed once it is terminal. */
+export async function setCurrentStep(context: ManagerContext, id: string, text: string | null): Promise<Instance> {
+  const instanceId = parseInput(context.schemas.id, id, 'instance id');
+  const currentStep = parseInput(context.schemas.currentStep, text, 'current step');
+  return mutate(context, async () => {
+    const instance = await visibleInstance(context, instanceId);
+    return currentStepMutation(context, instance, currentStep);
+  });
+}
+
+/** The writes that set `current_step`, or a refusal when the instance's state does not allow it. */
+export function currentStepMutation(context: ManagerContext, instance: Instance, text: string | null): Mutation<Instance> {
+  if (!instanceLogic.resolve(instance.status, { type: 'setCurrentStep' })) {
+    throw actionNotAllowed('instance', instance.id, instance.status, 'set the current step', statesHandling('setCurrentStep'));
+  }
+  if (instance.current_step === text) return { writes: [], events: [], result: instance };
+  return changeInstance(context, instance, 'instance.current_step_set', (draft) => {
+    draft.current_step = text;
+  });
+}
+
+/** Produces the next version of an instance with immer, plus its event; every change moves the timestamps. */
+function changeInstance(
+  context: ManagerContext,
+  instance: Instance,
+  type: 'instance.transitioned' | 'instance.turn_recorded' | 'instance.current_step_set',
+  recipe: (draft: Draft<Instance>, now: string) => void,
+): Mutation<Instance> {
+  const now = context.now();
+  const [next, patches] = context.immer.produceWithPatches(instance, (draft) => {
+    recipe(draft, now);
+    draft.updated_at = now;
+    draft.last_action_at = now;
+    draft.version = instance.version + 1;
+  });
+  return {
+    writes: [{ kind: 'instance', record: next, expected_version: instance.version }],
+    events: [historyEvent(next, 'instance', type, instance.status, patches, now)],
+    result: next,
+  };
+}

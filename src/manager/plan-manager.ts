@@ -1,0 +1,228 @@
+import { enablePatches, Immer } from 'immer';
+import type { CommittedChange, HistoryEvent, StorageAdapter } from '../adapters/contract';
+import { memoryAdapter } from '../adapters/memory';
+import { createInputSchemas } from '../schemas/inputs';
+import type {
+  CreateInstanceInput,
+  CreatePlanInput,
+  ExecuteStepInput,
+  ListInstancesInput,
+  ListPlansInput,
+  RecordTurnInput,
+  TransitionInstanceInput,
+  UpdatePlanInput,
+} from '../schemas/inputs';
+import { resolveLimits, type Limits } from '../schemas/limits';
+import type { Instance, Plan } from '../schemas/records';
+import { read } from './commit';
+import type { ManagerContext, Scope } from './context';
+import { executeStep } from './execute-step';
+import { createInstance, getInstance, listInstances, recordTurn, setCurrentStep, transitionInstance } from './instances';
+import { createPlan, getPlan, listPlans, updatePlan } from './plans';
+import { instanceInScope, notFound, planInScope } from './scope';
+import { handleTool, type ToolContext, type ToolResult } from './tool';
+import { parseInput } from './validate';
+
+export interface PlanManagerOptions {
+  /** Where records live. Default: a fresh `memoryAdapter()`. */
+  adapter?: StorageAdapter;
+  /** The current time. Default: `() => new Date()`. */
+  clock?: () => Date;
+  /** New record ids. Default: `crypto.randomUUID()`. */
+  ids?: () => string;
+  /** Which records this manager may see and change. Default: all. */
+  scope?: Scope;
+  /** Size limits of input; each defaults to `DEFAULT_LIMITS`. */
+  limits?: Partial<Limits>;
+  /** Re-reads and retries after a version conflict before reporting `CONFLICT`. Default 5. */
+  retries?: number;
+}
+
+export type ChangeListener = (change: CommittedChange) => void;
+
+/**
+ * Applies the instance, plan and step machines to stored records: validates input, computes
+ * the next record, commits it with its history event through the adapter (compare-and-set),
+ * and tells subscribers. Methods throw `InstancePlanError`; `handle` never throws.
+ *
+ * @example
+ * const manager = new PlanManager({ adapter: memoryAdapter() });
+ * const instance = await manager.createInstance({ organization_id: 'org-1', agent_type_id: 'researcher' });
+ * await manager.transitionInstance(instance.id, { status: 'running' });
+ */
+export class PlanManager {
+  readonly #context: ManagerContext;
+  readonly #listeners = new Set<ChangeListener>();
+  #unsubscribeAdapter: (() => void) | undefined;
+  #delivery: Promise<void> = Promise.resolve();
+
+  constructor(options: PlanManagerOptions = {}) {
+    enablePatches();
+    const clock = options.clock ?? (() => new Date());
+    const retries = options.retries ?? 5;
+    if (!Number.isSafeInteger(retries) || retries < 0) throw new TypeError(`retries must be a non-negative integer, got ${String(retries)}`);
+    const limits = resolveLimits(options.limits);
+    const adapter = options.adapter ?? memoryAdapter();
+    this.#context = {
+      adapter,
+      now: () => clock().toISOString(),
+      newId: options.ids ?? randomId,
+      scope: Object.freeze({ ...options.scope }),
+      limits: Object.freeze(limits),
+      schemas: createInputSchemas(limits),
+      retries,
+      immer: new Immer({ autoFreeze: false }),
+      announce: (change) => {
+        if (!adapter.subscribe) this.#deliver(change);
+      },
+    };
+  }
+
+  /** The scope this manager was built with (frozen). */
+  get scope(): Readonly<Scope> {
+    return this.#context.scope;
+  }
+
+  /** The limits this manager enforces (frozen). */
+  get limits(): Readonly<Limits> {
+    return this.#context.limits;
+  }
+
+  // Instances (seed 002)
+
+  /** Creates an instance in status `starting`. */
+  createInstance(input: CreateInstanceInput): Promise<Instance> {
+    return createInstance(this.#context, input);
+  }
+
+  getInstance(id: string): Promise<Instance> {
+    return getInstance(this.#context, id);
+  }
+
+  /** Instances newest first; `limit` defaults to 20 (at most 100). */
+  listInstances(input?: ListInstancesInput): Promise<{ instances: Instance[]; total: number }> {
+    return listInstances(this.#context, input);
+  }
+
+  /** The Transition Instance endpoint: moves the instance to `status` and returns the whole record. */
+  transitionInstance(id: string, input: TransitionInstanceInput): Promise<Instance> {
+    return transitionInstance(this.#context, id, input);
+  }
+
+  /** Counts one LLM turn and the tokens it used (allowed while `running` or `waiting`). */
+  recordTurn(id: string, input: RecordTurnInput): Promise<Instance> {
+    return recordTurn(this.#context, id, input);
+  }
+
+  /** Sets the description of what the instance is doing now (or null). */
+  setCurrentStep(id: string, text: string | null): Promise<Instance> {
+    return setCurrentStep(this.#context, id, text);
+  }
+
+  // Plans (seed 000)
+
+  createPlan(input: CreatePlanInput): Promise<Plan> {
+    return createPlan(this.#context, input);
+  }
+
+  getPlan(planId: string): Promise<Plan> {
+    return getPlan(this.#context, planId);
+  }
+
+  /** Plans newest first; `limit` defaults to 20 (at most 100). */
+  listPlans(input?: ListPlansInput): Promise<{ plans: Plan[]; total: number }> {
+    return listPlans(this.#context, input);
+  }
+
+  updatePlan(input: UpdatePlanInput): Promise<Plan> {
+    return updatePlan(this.#context, input);
+  }
+
+  executeStep(input: ExecuteStepInput): Promise<Plan> {
+    return executeStep(this.#context, input);
+  }
+
+  // History and changes
+
+  /** The committed events of one instance or plan, oldest first. */
+  async history(id: string): Promise<HistoryEvent[]> {
+    const recordId = parseInput(this.#context.schemas.id, id, 'record id');
+    if (!(await this.#visible(recordId))) throw notFound('record', recordId);
+    return read('history', () => this.#context.adapter.history(recordId));
+  }
+
+  /**
+   * Calls `listener` after every committed change this manager can see: its own, and, when the
+   * adapter has a change feed, those of other managers on the same store. Returns unsubscribe.
+   */
+  subscribe(listener: ChangeListener): () => void {
+    this.#listeners.add(listener);
+    const adapter = this.#context.adapter;
+    if (adapter.subscribe && !this.#unsubscribeAdapter) {
+      this.#unsubscribeAdapter = adapter.subscribe((change) => this.#deliver(change));
+    }
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0 && this.#unsubscribeAdapter) {
+        this.#unsubscribeAdapter();
+        this.#unsubscribeAdapter = undefined;
+      }
+    };
+  }
+
+  // The tool
+
+  /** The Instance Plan tool: one JSON value in, one JSON value out; never throws. */
+  handle(input: unknown, tool?: ToolContext): Promise<ToolResult> {
+    return handleTool(this.#context, input, tool);
+  }
+
+  /** The tool bound to one instance: `create` and `list` fill `instance_id` themselves. */
+  forInstance(instanceId: string): { instance_id: string; handle(input: unknown): Promise<ToolResult> } {
+    return { instance_id: instanceId, handle: (input) => handleTool(this.#context, input, { instance_id: instanceId }) };
+  }
+
+  async #visible(id: string): Promise<boolean> {
+    const { adapter, scope } = this.#context;
+    const instance = await read('get', () => adapter.get('instance', id));
+    if (instance) return instanceInScope(scope, instance);
+    const plan = await read('get', () => adapter.get('plan', id));
+    return plan !== undefined && (await planInScope(this.#context, plan));
+  }
+
+  /** Delivers changes in commit order, keeping only records in scope; a listener's fault stays its own. */
+  #deliver(change: CommittedChange): void {
+    if (this.#listeners.size === 0) return;
+    if (Object.keys(this.#context.scope).length === 0) {
+      this.#notify(change);
+      return;
+    }
+    // Scoped: deciding visibility reads the store, so deliveries are chained to keep commit order.
+    this.#delivery = this.#delivery.then(async () => {
+      const ids = new Set<string>();
+      for (const record of change.records) {
+        if (await this.#visible(record.id).catch(() => false)) ids.add(record.id);
+      }
+      if (ids.size === 0) return;
+      this.#notify({
+        records: change.records.filter((record) => ids.has(record.id)),
+        events: change.events.filter((event) => ids.has(event.record_id)),
+      });
+    });
+  }
+
+  #notify(change: CommittedChange): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change);
+      } catch {
+        // A subscriber's fault must not break delivery to the others, nor the commit that caused it.
+      }
+    }
+  }
+}
+
+/** `crypto.randomUUID()`, the web-standard global every supported runtime has (typed here: the core has no DOM or Node types). */
+function randomId(): string {
+  return (globalThis as unknown as { crypto: { randomUUID(): string } }).crypto.randomUUID();
+}

@@ -1,0 +1,218 @@
+import type { Draft } from 'immer';
+import { INDEXED_FIELDS } from '../adapters/contract';
+import { InstancePlanError } from '../errors';
+import { instanceLogic, planLogic } from '../machines';
+import type { CreatePlanInput, ListPlansInput, StepInput, UpdatePlanInput } from '../schemas/inputs';
+import { LIST_DEFAULT_LIMIT } from '../schemas/limits';
+import type { Instance, Plan, Step } from '../schemas/records';
+import type { PlanStatus } from '../schemas/enums';
+import { cloneJson } from '../adapters/clone';
+import { mutate, read, type Mutation } from './commit';
+import type { ManagerContext } from './context';
+import { creationChanges, historyEvent } from './history';
+import { instanceInScope, notFound, scopedField, visibleInstance, visiblePlan } from './scope';
+import { invalidTransition } from './transition-errors';
+import { fieldError, parseInput } from './validate';
+
+export async function createPlan(context: ManagerContext, input: CreatePlanInput): Promise<Plan> {
+  const data = parseInput(context.schemas.createPlan, input, 'createPlan input');
+  const site = scopedField(context.scope, 'site_id', data.site_id);
+  const user = scopedField(context.scope, 'user_id', data.user_id);
+  const instance = await read('get', () => context.adapter.get('instance', data.instance_id));
+  if (instance && !instanceInScope(context.scope, instance)) throw notFound('instance', data.instance_id);
+  // With an organization in scope, a plan's instance must be known, or nobody could see the plan.
+  if (!instance && context.scope.organization_id !== undefined) throw notFound('instance', data.instance_id);
+  if (instance) assertInstanceOpen(instance);
+  return mutate(context, async () => {
+    const now = context.now();
+    const plan: Plan = {
+      id: context.newId(),
+      instance_id: data.instance_id,
+      site_id: site,
+      user_id: user,
+      agent_id: data.agent_id ?? null,
+      title: data.title,
+      description: data.description ?? null,
+      plan_type: data.plan_type ?? 'objective',
+      ordering: data.ordering ?? 'strict',
+      status: planLogic.initial,
+      steps: data.steps.map((step) => newStep(context, step)),
+      summary: null,
+      created_at: now,
+      updated_at: now,
+      version: 1,
+    };
+    return {
+      writes: [{ kind: 'plan', record: plan, expected_version: null }],
+      events: [historyEvent(plan, 'plan', 'plan.created', null, creationChanges(plan), now)],
+      result: plan,
+    };
+  });
+}
+
+export async function getPlan(context: ManagerContext, id: string): Promise<Plan> {
+  return visiblePlan(context, parseInput(context.schemas.id, id, 'plan id'));
+}
+
+export async function listPlans(context: ManagerContext, input: ListPlansInput = {}): Promise<{ plans: Plan[]; total: number }> {
+  const data = parseInput(context.schemas.listPlans, input, 'listPlans input');
+  const { scope } = context;
+  const where: Partial<Record<(typeof INDEXED_FIELDS.plan)[number], string>> = {};
+  for (const field of INDEXED_FIELDS.plan) {
+    const value = data[field];
+    if (value !== undefined) where[field] = value;
+  }
+  for (const field of ['site_id', 'user_id'] as const) {
+    const scoped = scope[field];
+    if (scoped === undefined) continue;
+    // A filter for another site or user than the scope's matches nothing the manager may show.
+    if (where[field] !== undefined && where[field] !== scoped) return { plans: [], total: 0 };
+    where[field] = scoped;
+  }
+  if (scope.organization_id !== undefined) {
+    if (where.instance_id === undefined) {
+      throw fieldError(
+        ['instance_id'],
+        'is required: this manager is scoped to an organization, so plans are listed per instance',
+      );
+    }
+    const instance = await read('get', () => context.adapter.get('instance', where.instance_id!));
+    if (!instance || !instanceInScope(scope, instance)) return { plans: [], total: 0 };
+  }
+  const { records, total } = await read('list', () =>
+    context.adapter.list('plan', { where, limit: data.limit ?? LIST_DEFAULT_LIMIT, offset: data.offset ?? 0 }),
+  );
+  return { plans: records, total };
+}
+
+/**
+ * Changes title/description, appends steps and moves the status along the plan machine.
+ * Appending to a completed or failed plan reopens it (the machine's `appendSteps` edge).
+ * A request that changes nothing succeeds without a write.
+ */
+export async function updatePlan(context: ManagerContext, input: UpdatePlanInput): Promise<Plan> {
+  const data = parseInput(context.schemas.updatePlan, input, 'updatePlan input');
+  return mutate(context, async () => {
+    const plan = await visiblePlan(context, data.plan_id);
+    const now = context.now();
+    const newSteps = (data.steps ?? []).map((step) => newStep(context, step));
+    if (plan.steps.length + newSteps.length > context.limits.maxSteps) {
+      throw fieldError(
+        ['steps'],
+        `would give the plan ${plan.steps.length + newSteps.length} steps; at most ${context.limits.maxSteps} are allowed (the maxSteps limit)`,
+      );
+    }
+    let status: PlanStatus = plan.status;
+    const actions: string[] = [];
+    if (newSteps.length > 0) {
+      const edge = planLogic.resolve(status, { type: 'appendSteps' });
+      if (!edge) throw planClosed(plan, 'add steps to', 'appendSteps');
+      actions.push(...edge.actions);
+      if (edge.target) status = edge.target as PlanStatus;
+    }
+    const steps = newSteps.length > 0 ? [...plan.steps, ...newSteps] : plan.steps;
+    if (data.status !== undefined && data.status !== status) {
+      const event = { type: data.status, summary: data.summary } as const;
+      const edge = planLogic.resolve(status, event, { steps });
+      if (!edge) throw refusedPlanMove(plan, status, data.status, steps, data.summary);
+      actions.push(...edge.actions);
+      status = data.status;
+    }
+    if (planLogic.isFinal(plan.status) && (data.title !== undefined || data.description !== undefined || data.summary !== undefined)) {
+      throw planClosed(plan, 'change');
+    }
+    const reopened = actions.includes('reopen');
+    const summary = data.summary !== undefined ? data.summary : reopened ? null : plan.summary;
+    if (status === 'completed' && (summary === null || summary.trim() === '')) {
+      throw fieldError(['summary'], 'is required: a completed plan keeps a non-empty summary');
+    }
+    const [next, patches] = context.immer.produceWithPatches(plan, (draft) => {
+      if (data.title !== undefined) draft.title = data.title;
+      if (data.description !== undefined) draft.description = data.description;
+      if (newSteps.length > 0) draft.steps.push(...(newSteps as Draft<Step>[]));
+      draft.status = status;
+      draft.summary = summary;
+    });
+    if (patches.length === 0) return { writes: [], events: [], result: plan };
+    return planMutation(context, plan, next, patches, now, 'plan.updated');
+  });
+}
+
+/** The next version of a plan, committed with its event; used by every plan change. */
+export function planMutation(
+  context: ManagerContext,
+  plan: Plan,
+  changed: Plan,
+  patches: import('immer').Patch[],
+  now: string,
+  type: 'plan.updated' | 'plan.step_executed',
+  step?: { id: string; from: string; to: string },
+): Mutation<Plan> {
+  const [next, stamp] = context.immer.produceWithPatches(changed, (draft) => {
+    draft.updated_at = now;
+    draft.version = plan.version + 1;
+  });
+  const changes = [...patches, ...stamp];
+  return {
+    writes: [{ kind: 'plan', record: next, expected_version: plan.version }],
+    events: [historyEvent(next, 'plan', type, plan.status, changes, now, step)],
+    result: next,
+  };
+}
+
+function newStep(context: ManagerContext, input: StepInput): Step {
+  return {
+    id: context.newId(),
+    title: input.title,
+    type: input.type,
+    description: input.description ?? null,
+    status: 'pending',
+    output: null,
+    attempts: 0,
+    started_at: null,
+    completed_at: null,
+    details: input.details === undefined ? {} : cloneJson(input.details),
+  };
+}
+
+/** A plan whose instance is terminal takes no more work. */
+export function assertInstanceOpen(instance: Instance): void {
+  if (instanceLogic.isFinal(instance.status)) {
+    throw new InstancePlanError(
+      'PLAN_CLOSED',
+      `Instance ${JSON.stringify(instance.id)} is "${instance.status}" (terminal): its plans take no more work.`,
+      { instance_id: instance.id, instance_status: instance.status },
+    );
+  }
+}
+
+/**
+ * `PLAN_CLOSED`: the plan's status does not take this kind of work. `event` names the plan
+ * machine event for it (none: any change), so the refusal lists the statuses that would.
+ */
+export function planClosed(plan: Plan, action: string, event?: 'executeStep' | 'appendSteps'): InstancePlanError {
+  const allowedIn = planLogic.states.filter((state) =>
+    event ? planLogic.edges(state, event).length > 0 : !planLogic.isFinal(state),
+  );
+  return new InstancePlanError(
+    'PLAN_CLOSED',
+    `Cannot ${action} plan ${JSON.stringify(plan.id)} while it is "${plan.status}"; allowed while: ${allowedIn.map((s) => `"${s}"`).join(', ')}.`,
+    { plan_id: plan.id, status: plan.status, allowed_in: allowedIn },
+  );
+}
+
+/** Why a status change was refused: not an edge at all, or the completion guard. */
+function refusedPlanMove(plan: Plan, from: PlanStatus, to: PlanStatus, steps: readonly Step[], summary: string | null | undefined) {
+  const structural = planLogic.edges(from, to).some((edge) => edge.target === to);
+  if (!structural) return invalidTransition('plan', plan.id, from, to, planLogic.targets(from));
+  const blocking = steps.find((step) => step.status !== 'completed');
+  if (blocking) {
+    return invalidTransition('plan', plan.id, from, to, planLogic.targets(from), {
+      reason: `every step must be completed first; step ${JSON.stringify(blocking.id)} ("${blocking.title}") is "${blocking.status}"`,
+      blocking_step: { id: blocking.id, title: blocking.title, status: blocking.status },
+    });
+  }
+  return fieldError(['summary'], `is required to move the plan to "${to}": finish with a non-empty summary`);
+}
+
+export { visibleInstance };

@@ -1,0 +1,65 @@
+import { InstancePlanError } from '../errors';
+import type { Instance, Plan } from '../schemas/records';
+import { read } from './commit';
+import type { ManagerContext, Scope } from './context';
+import { fieldError } from './validate';
+
+/** An instance is in scope when its organization matches the scope's (if the scope names one). */
+export function instanceInScope(scope: Scope, instance: Instance): boolean {
+  return scope.organization_id === undefined || instance.organization_id === scope.organization_id;
+}
+
+/**
+ * A plan is in scope when its site and user match wherever the scope names them, and its
+ * instance is in scope. With an organization in the scope the instance must be stored: a
+ * plan whose organization cannot be known is treated as someone else's.
+ */
+export async function planInScope(context: ManagerContext, plan: Plan): Promise<boolean> {
+  const { scope } = context;
+  if (scope.site_id !== undefined && plan.site_id !== scope.site_id) return false;
+  if (scope.user_id !== undefined && plan.user_id !== scope.user_id) return false;
+  if (scope.organization_id === undefined) return true;
+  const instance = await read('get', () => context.adapter.get('instance', plan.instance_id));
+  return instance !== undefined && instanceInScope(scope, instance);
+}
+
+export function notFound(kind: 'instance' | 'plan' | 'step' | 'record', id: string, extra: Record<string, unknown> = {}): InstancePlanError {
+  const hint =
+    kind === 'step'
+      ? 'Use one of the plan\'s step ids (see "steps" of the plan).'
+      : kind === 'record'
+        ? 'Give the id of an instance or a plan you can see.'
+        : `Check the ${kind} id; use action "list" to find ${kind}s you can see.`;
+  return new InstancePlanError('NOT_FOUND', `No ${kind} with id ${JSON.stringify(id)}. ${hint}`, {
+    kind,
+    id,
+    ...extra,
+  });
+}
+
+/** Reads an instance the scope can see, or throws `NOT_FOUND` (also for out-of-scope ones). */
+export async function visibleInstance(context: ManagerContext, id: string): Promise<Instance> {
+  const instance = await read('get', () => context.adapter.get('instance', id));
+  if (!instance || !instanceInScope(context.scope, instance)) throw notFound('instance', id);
+  return instance;
+}
+
+/** Reads a plan the scope can see, or throws `NOT_FOUND` (also for out-of-scope ones). */
+export async function visiblePlan(context: ManagerContext, id: string): Promise<Plan> {
+  const plan = await read('get', () => context.adapter.get('plan', id));
+  if (!plan || !(await planInScope(context, plan))) throw notFound('plan', id);
+  return plan;
+}
+
+/**
+ * The value a scoped field takes on a new record: the given one, else the scope's; a value that
+ * differs from the scope's is refused, since the record would be invisible to its creator.
+ */
+export function scopedField(scope: Scope, field: keyof Scope, given: string | null | undefined): string | null {
+  const scoped = scope[field];
+  if (scoped === undefined) return given ?? null;
+  if (given !== undefined && given !== null && given !== scoped) {
+    throw fieldError([field], `must be ${JSON.stringify(scoped)}: this manager is scoped to ${field} ${JSON.stringify(scoped)}`);
+  }
+  return scoped;
+}

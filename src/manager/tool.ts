@@ -1,0 +1,73 @@
+import { InstancePlanError, type ErrorCode } from '../errors';
+import type { Plan, Step } from '../schemas/records';
+import type { ManagerContext } from './context';
+import { executeStep } from './execute-step';
+import { guidance, nextStep } from './next-step';
+import { createPlan, listPlans, updatePlan } from './plans';
+import { fieldError, parseInput } from './validate';
+
+/** What the Instance Plan tool answers: always JSON, never a throw. */
+export type ToolResult =
+  | { success: true; plan: Plan; next_step: Step | null; message: string }
+  | { success: true; plans: Plan[]; total: number }
+  | { success: false; error: { code: ErrorCode; message: string } & Record<string, unknown> };
+
+/** Where the tool runs: inside an instance's context, `instance_id` is filled in for the agent. */
+export interface ToolContext {
+  instance_id?: string;
+}
+
+/**
+ * The Instance Plan tool (seed 000): one JSON value in, one JSON value out. Every refusal is
+ * `{ success: false, error: { code, message, ... } }` so a model can read it and correct itself.
+ */
+export async function handleTool(context: ManagerContext, input: unknown, tool: ToolContext = {}): Promise<ToolResult> {
+  try {
+    const call = parseInput(context.schemas.tool, input, 'instance_plan call');
+    switch (call.action) {
+      case 'create': {
+        const { action: _action, ...rest } = call;
+        const plan = await createPlan(context, { ...rest, instance_id: instanceIdFor(call.instance_id, tool) });
+        return planResult(plan);
+      }
+      case 'list': {
+        const { action: _action, ...rest } = call;
+        const instanceId = tool.instance_id === undefined ? rest.instance_id : instanceIdFor(rest.instance_id, tool);
+        return { success: true, ...(await listPlans(context, { ...rest, instance_id: instanceId })) };
+      }
+      case 'update': {
+        const { action: _action, ...rest } = call;
+        return planResult(await updatePlan(context, rest));
+      }
+      case 'execute_step': {
+        const { action: _action, ...rest } = call;
+        return planResult(await executeStep(context, rest));
+      }
+    }
+  } catch (error) {
+    return { success: false, error: toolError(error) };
+  }
+}
+
+function planResult(plan: Plan): ToolResult {
+  return { success: true, plan, next_step: nextStep(plan), message: guidance(plan) };
+}
+
+/** In an instance's context the agent may leave `instance_id` out; naming another instance is refused. */
+function instanceIdFor(given: string | undefined, tool: ToolContext): string {
+  if (tool.instance_id === undefined) {
+    if (given === undefined) throw fieldError(['instance_id'], 'is required (string): the tool is not running in an instance\'s context');
+    return given;
+  }
+  if (given !== undefined && given !== tool.instance_id) {
+    throw fieldError(['instance_id'], `must be ${JSON.stringify(tool.instance_id)} (or left out): the tool runs in that instance's context`);
+  }
+  return tool.instance_id;
+}
+
+/** Any failure as the tool's error object; something unexpected still answers, as a storage fault. */
+export function toolError(error: unknown): { code: ErrorCode; message: string } & Record<string, unknown> {
+  if (InstancePlanError.is(error)) return error.toJSON();
+  const reason = error instanceof Error ? error.message : String(error);
+  return { code: 'STORAGE_ERROR', message: `Unexpected failure: ${reason}. Nothing was changed; try again.` };
+}
