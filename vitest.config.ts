@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Examples and docs import the package by name; in tests that name means the source.
-const alias = { 'instance-plan': fileURLToPath(new URL('./src/index.ts', import.meta.url)) };
+// Subpaths ('instance-plan/indexeddb', ...) get entries of their own here as they are added.
+const alias = [{ find: /^instance-plan$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }];
 
 export default defineConfig({
   resolve: { alias },
