@@ -109,6 +109,12 @@ export async function updatePlan(context: ManagerContext, input: UpdatePlanInput
       if (!edge) throw planClosed(plan, 'add steps to', 'appendSteps');
       actions.push(...edge.actions);
       if (edge.target) status = edge.target as PlanStatus;
+      // One committed change is one edge: a reopened plan takes another status in a later update.
+      if (edge.target && data.status !== undefined && data.status !== status) {
+        throw invalidTransition('plan', plan.id, plan.status, data.status, planLogic.targets(plan.status), {
+          reason: `adding steps reopens the plan to "${status}"; ask for "${data.status}" in a separate update`,
+        });
+      }
     }
     const steps = newSteps.length > 0 ? [...plan.steps, ...newSteps] : plan.steps;
     if (data.status !== undefined && data.status !== status) {
