@@ -345,14 +345,27 @@ class ListPlans implements fc.AsyncCommand<Model, Real> {
   toString = () => `listPlans(#${this.pick}, ${this.status}, ${this.limit})`;
 }
 
+/** Commands that drive a plan forward the way an agent does, so sequences reach completed plans and beyond. */
+const progress = [
+  fc
+    .tuple(fc.nat(), fc.constantFrom<StepStatus>('in_progress', 'completed', 'completed', 'failed'))
+    .map(([plan, to]) => new ExecuteStep(plan, undefined, to, 'ok')),
+  fc.nat().map((pick) => new UpdatePlan(pick, 0, 'completed', 'done', undefined)),
+  fc
+    .tuple(fc.nat(), fc.constantFrom<string | null>('', '  ', null, 'revised'), fc.option(fc.constant<PlanStatus>('completed'), { nil: undefined }))
+    .map(([pick, summary, to]) => new UpdatePlan(pick, 0, to, summary, undefined)),
+];
+
 const commands = [
+  ...progress,
+  ...progress,
   fc.constantFrom('researcher', 'writer').map((agent) => new CreateInstance(agent)),
   fc
     .tuple(fc.nat(), fc.oneof(fc.constant<InstanceStatus>('running'), fc.constantFrom(...INSTANCE_STATUSES)))
     .map(([pick, to]) => new TransitionInstance(pick, to)),
   fc.tuple(fc.nat(), fc.nat({ max: 5_000 })).map(([pick, tokens]) => new RecordTurn(pick, tokens)),
   fc
-    .tuple(fc.nat(), fc.array(fc.constantFrom(...STEP_TYPES), { maxLength: 4 }), fc.constantFrom('strict' as const, 'free' as const))
+    .tuple(fc.nat(), fc.array(fc.constantFrom(...STEP_TYPES), { maxLength: 3 }), fc.constantFrom('strict' as const, 'free' as const))
     .map(([pick, types, ordering]) => new CreatePlan(pick, types, ordering)),
   fc
     .tuple(
