@@ -1,0 +1,400 @@
+import fc from 'fast-check';
+import { InstancePlanError, type ErrorCode } from '../errors';
+import { instanceLogic, planLogic, stepLogic } from '../machines';
+import type { PlanManager } from '../manager/plan-manager';
+import type { InstanceStatus, PlanStatus, StepStatus, StepType } from '../schemas/enums';
+import { checkRecordInvariants, type InvariantViolation } from './invariants';
+
+/**
+ * A plain reference model of what a PlanManager must do, and fast-check commands that run the
+ * same random sequence against the model and a real manager. After every command the outcome
+ * (success, no-op or error code), the records' key fields and every invariant are compared;
+ * a refused command must leave every record and its history untouched.
+ *
+ * @example
+ * await fc.assert(
+ *   fc.asyncProperty(fc.commands(planManagerCommands(), { size: 'max' }), (commands) =>
+ *     runPlanManagerModel(() => new PlanManager({ adapter: myAdapter() }), commands),
+ *   ),
+ * );
+ */
+export interface ModelStep {
+  title: string;
+  status: StepStatus;
+  attempts: number;
+  output: string | null;
+}
+
+export interface ModelInstance {
+  id: string;
+  status: InstanceStatus;
+  version: number;
+  turns: number;
+  tokens: number;
+  currentStep: string | null;
+}
+
+export interface ModelPlan {
+  id: string;
+  instanceId: string;
+  ordering: 'strict' | 'free';
+  status: PlanStatus;
+  version: number;
+  steps: ModelStep[];
+  summary: string | null;
+  title: string;
+}
+
+export interface PlanManagerModel {
+  instances: ModelInstance[];
+  plans: ModelPlan[];
+}
+
+export interface PlanManagerSystem {
+  manager: PlanManager;
+}
+
+export type ModelCommand = fc.AsyncCommand<PlanManagerModel, PlanManagerSystem>;
+
+/** What a command must end in: a change, a successful no-op, or a refusal with this code. */
+export type Outcome = 'changed' | 'unchanged' | ErrorCode;
+
+/** Thrown when the manager and the model disagree, or an invariant breaks; the message says how. */
+export class ModelMismatch extends Error {
+  override readonly name = 'ModelMismatch';
+}
+
+const can = (logic: typeof planLogic | typeof stepLogic | typeof instanceLogic, from: string, to: string) =>
+  (logic.targets as (state: string) => readonly string[])(from).includes(to);
+const handles = (state: InstanceStatus, event: string) => instanceLogic.edges(state, event).length > 0;
+
+function agree(label: string, actual: unknown, expected: unknown): void {
+  const [a, e] = [JSON.stringify(actual), JSON.stringify(expected)];
+  if (a !== e) throw new ModelMismatch(`${label}: manager has ${a}, model expects ${e}`);
+}
+
+/** Every record the model knows, with its history, as one comparable string. */
+async function observe(model: PlanManagerModel, { manager }: PlanManagerSystem): Promise<string> {
+  const parts: unknown[] = [];
+  for (const { id } of model.instances) parts.push(await manager.getInstance(id), await manager.history(id));
+  for (const { id } of model.plans) parts.push(await manager.getPlan(id), await manager.history(id));
+  return JSON.stringify(parts);
+}
+
+async function violations(model: PlanManagerModel, { manager }: PlanManagerSystem): Promise<InvariantViolation[]> {
+  const found: InvariantViolation[] = [];
+  for (const { id } of model.instances) found.push(...checkRecordInvariants('instance', await manager.getInstance(id), await manager.history(id)));
+  for (const { id } of model.plans) found.push(...checkRecordInvariants('plan', await manager.getPlan(id), await manager.history(id)));
+  return found;
+}
+
+/** Runs `call`, checks its outcome against `expected`, that refusals change nothing, and the invariants. */
+async function runChecked(label: string, expected: Outcome, model: PlanManagerModel, system: PlanManagerSystem, call: () => Promise<unknown>) {
+  const before = await observe(model, system);
+  let actual: Outcome;
+  try {
+    await call();
+    actual = (await observe(model, system)) === before ? 'unchanged' : 'changed';
+  } catch (error) {
+    if (!InstancePlanError.is(error)) throw error;
+    actual = error.code;
+    if ((await observe(model, system)) !== before) throw new ModelMismatch(`${label}: refused with ${error.code} but changed the store`);
+  }
+  if (actual !== expected) throw new ModelMismatch(`${label}: outcome ${actual}, model expects ${expected}`);
+  const broken = await violations(model, system);
+  if (broken.length > 0) throw new ModelMismatch(`${label}: invariants broken: ${JSON.stringify(broken)}`);
+}
+
+/** Compares the key fields of every record with the model. */
+async function compare(model: PlanManagerModel, { manager }: PlanManagerSystem): Promise<void> {
+  for (const instance of model.instances) {
+    const stored = await manager.getInstance(instance.id);
+    agree(`instance ${instance.id}`, [stored.status, stored.version, stored.turn_count, stored.tokens_total, stored.current_step], [
+      instance.status,
+      instance.version,
+      instance.turns,
+      instance.tokens,
+      instance.currentStep,
+    ]);
+  }
+  for (const plan of model.plans) {
+    const stored = await manager.getPlan(plan.id);
+    agree(
+      `plan ${plan.id}`,
+      [stored.status, stored.version, stored.summary, stored.title, stored.steps.map((s) => [s.title, s.status, s.attempts, s.output])],
+      [plan.status, plan.version, plan.summary, plan.title, plan.steps.map((s) => [s.title, s.status, s.attempts, s.output])],
+    );
+  }
+}
+
+class CreateInstance implements ModelCommand {
+  constructor(readonly agentType: string) {}
+  check = () => true;
+  async run(model: PlanManagerModel, system: PlanManagerSystem) {
+    const created = await system.manager.createInstance({ organization_id: 'model-org', agent_type_id: this.agentType });
+    model.instances.push({ id: created.id, status: 'starting', version: 1, turns: 0, tokens: 0, currentStep: null });
+    await compare(model, system);
+  }
+  toString = () => `createInstance(${this.agentType})`;
+}
+
+class TransitionInstance implements ModelCommand {
+  constructor(readonly pick: number, readonly to: InstanceStatus) {}
+  check = (model: Readonly<PlanManagerModel>) => model.instances.length > 0;
+  async run(model: PlanManagerModel, system: PlanManagerSystem) {
+    const instance = model.instances[this.pick % model.instances.length]!;
+    const expected: Outcome =
+      instance.status === this.to ? 'unchanged' : can(instanceLogic, instance.status, this.to) ? 'changed' : 'INVALID_TRANSITION';
+    await runChecked(this.toString(), expected, model, system, () => system.manager.transitionInstance(instance.id, { status: this.to }));
+    if (expected === 'changed') {
+      instance.status = this.to;
+      instance.version += 1;
+    }
+    await compare(model, system);
+  }
+  toString = () => `transitionInstance(#${this.pick}, ${this.to})`;
+}
+
+class RecordTurn implements ModelCommand {
+  constructor(readonly pick: number, readonly tokens: number) {}
+  check = (model: Readonly<PlanManagerModel>) => model.instances.length > 0;
+  async run(model: PlanManagerModel, system: PlanManagerSystem) {
+    const instance = model.instances[this.pick % model.instances.length]!;
+    const expected: Outcome = handles(instance.status, 'recordTurn') ? 'changed' : 'INVALID_TRANSITION';
+    await runChecked(this.toString(), expected, model, system, () => system.manager.recordTurn(instance.id, { tokens: this.tokens }));
+    if (expected === 'changed') {
+      instance.turns += 1;
+      instance.tokens += this.tokens;
+      instance.version += 1;
+    }
+    await compare(model, system);
+  }
+  toString = () => `recordTurn(#${this.pick}, ${this.tokens})`;
+}
+
+class CreatePlan implements ModelCommand {
+  constructor(readonly pick: number, readonly stepTypes: StepType[], readonly ordering: 'strict' | 'free') {}
+  check = (model: Readonly<PlanManagerModel>) => model.instances.length > 0;
+  async run(model: PlanManagerModel, system: PlanManagerSystem) {
+    const instance = model.instances[this.pick % model.instances.length]!;
+    const expected: Outcome = instanceLogic.isFinal(instance.status) ? 'PLAN_CLOSED' : 'changed';
+    const steps = this.stepTypes.map((type, index) => ({ title: `step ${index + 1}`, type }));
+    let id: string | undefined;
+    const create = async () => {
+      id = (await system.manager.createPlan({ instance_id: instance.id, title: 'plan', steps, ordering: this.ordering })).id;
+    };
+    if (expected === 'changed') await create();
+    else await runChecked(this.toString(), expected, model, system, create);
+    if (id !== undefined) {
+      model.plans.push({
+        id,
+        instanceId: instance.id,
+        ordering: this.ordering,
+        status: 'pending',
+        version: 1,
+        steps: steps.map((step) => ({ title: step.title, status: 'pending', attempts: 0, output: null })),
+        summary: null,
+        title: 'plan',
+      });
+    }
+    await compare(model, system);
+  }
+  toString = () => `createPlan(#${this.pick}, [${this.stepTypes.join(', ')}], ${this.ordering})`;
+}
+
+class ExecuteStep implements ModelCommand {
+  constructor(
+    readonly pickPlan: number,
+    /** undefined: the plan's next step (the first not completed), as an agent would. */
+    readonly pickStep: number | undefined,
+    readonly to: StepStatus,
+    readonly output: string | undefined,
+  ) {}
+  check = (model: Readonly<PlanManagerModel>) => model.plans.some((plan) => plan.steps.length > 0);
+  async run(model: PlanManagerModel, system: PlanManagerSystem) {
+    const candidates = model.plans.filter((plan) => plan.steps.length > 0);
+    const plan = candidates[this.pickPlan % candidates.length]!;
+    const firstOpen = plan.steps.findIndex((step) => step.status !== 'completed');
+    const index = this.pickStep === undefined ? Math.max(firstOpen, 0) : this.pickStep % plan.steps.length;
+    const step = plan.steps[index]!;
+    const instance = model.instances.find((candidate) => candidate.id === plan.instanceId)!;
+    const from = step.status;
+    let expected: Outcome;
+    if ((this.to === 'completed' || this.to === 'failed') && this.output === undefined) expected = 'VALIDATION_ERROR';
+    else if (from === this.to) expected = 'unchanged';
+    else if (planLogic.edges(plan.status, 'executeStep').length === 0) expected = 'PLAN_CLOSED';
+    else if (!can(stepLogic, from, this.to)) expected = 'INVALID_TRANSITION';
+    else if (
+      plan.ordering === 'strict' &&
+      (this.to === 'in_progress' || this.to === 'completed') &&
+      plan.steps.slice(0, index).some((earlier) => earlier.status !== 'completed')
+    ) {
+      expected = 'STEP_ORDER';
+    } else if (instanceLogic.isFinal(instance.status)) expected = 'PLAN_CLOSED';
+    else expected = 'changed';
+
+    const stepId = (await system.manager.getPlan(plan.id)).steps[index]!.id;
+    const input = { plan_id: plan.id, step_id: stepId, step_status: this.to };
+    await runChecked(this.toString(), expected, model, system, () =>
+      system.manager.executeStep(this.output === undefined ? input : { ...input, step_output: this.output }),
+    );
+    if (expected === 'changed') {
+      if (from !== 'in_progress') step.attempts += 1;
+      step.status = this.to;
+      if (this.output !== undefined) step.output = this.output;
+      if (plan.status === 'pending') plan.status = 'in_progress';
+      plan.version += 1;
+      if (this.to === 'in_progress' && instance.currentStep !== step.title) {
+        instance.currentStep = step.title;
+        instance.version += 1;
+      }
+    }
+    await compare(model, system);
+  }
+  toString = () =>
+    `executeStep(plan #${this.pickPlan}, step ${this.pickStep === undefined ? 'next' : `#${this.pickStep}`}, ${this.to}, ${JSON.stringify(this.output)})`;
+}
+
+class UpdatePlan implements ModelCommand {
+  constructor(
+    readonly pick: number,
+    readonly append: number,
+    readonly to: PlanStatus | undefined,
+    readonly summary: string | null | undefined,
+    readonly title: string | undefined,
+  ) {}
+  check = (model: Readonly<PlanManagerModel>) => model.plans.length > 0;
+  async run(model: PlanManagerModel, system: PlanManagerSystem) {
+    const plan = model.plans[this.pick % model.plans.length]!;
+    const appended = Array.from({ length: this.append }, (_, i) => ({ title: `added ${plan.steps.length + i + 1}`, type: 'process' as const }));
+    const steps: ModelStep[] = [...plan.steps, ...appended.map((step) => ({ title: step.title, status: 'pending' as const, attempts: 0, output: null }))];
+    let status = plan.status;
+    let reopened = false;
+    let expected: Outcome | undefined;
+    if (appended.length > 0) {
+      if (planLogic.edges(status, 'appendSteps').length === 0) expected = 'PLAN_CLOSED';
+      else if (status === 'completed' || status === 'failed') {
+        status = 'in_progress';
+        reopened = true;
+        if (this.to !== undefined && this.to !== status) expected = 'INVALID_TRANSITION';
+      }
+    }
+    if (!expected && this.to !== undefined && this.to !== status) {
+      const summaryGiven = typeof this.summary === 'string' && this.summary.trim() !== '';
+      if (!can(planLogic, status, this.to)) expected = 'INVALID_TRANSITION';
+      else if (this.to === 'completed' && steps.some((step) => step.status !== 'completed')) expected = 'INVALID_TRANSITION';
+      else if (this.to === 'completed' && !summaryGiven) expected = 'VALIDATION_ERROR';
+      else {
+        reopened ||= status === 'completed' || status === 'failed';
+        status = this.to;
+      }
+    }
+    if (!expected && planLogic.isFinal(plan.status) && (this.title !== undefined || this.summary !== undefined)) expected = 'PLAN_CLOSED';
+    const summary = this.summary !== undefined ? this.summary : reopened ? null : plan.summary;
+    if (!expected && status === 'completed' && (summary === null || summary.trim() === '')) expected = 'VALIDATION_ERROR';
+    const title = this.title ?? plan.title;
+    expected ??= appended.length > 0 || status !== plan.status || summary !== plan.summary || title !== plan.title ? 'changed' : 'unchanged';
+
+    const input = {
+      plan_id: plan.id,
+      ...(appended.length > 0 ? { steps: appended } : {}),
+      ...(this.to !== undefined ? { status: this.to } : {}),
+      ...(this.summary !== undefined ? { summary: this.summary } : {}),
+      ...(this.title !== undefined ? { title: this.title } : {}),
+    };
+    await runChecked(this.toString(), expected, model, system, () => system.manager.updatePlan(input));
+    if (expected === 'changed') {
+      Object.assign(plan, { steps, status, summary, title, version: plan.version + 1 });
+    }
+    await compare(model, system);
+  }
+  toString = () =>
+    `updatePlan(#${this.pick}, append ${this.append}, status ${this.to}, summary ${JSON.stringify(this.summary)}, title ${JSON.stringify(this.title)})`;
+}
+
+class ListPlans implements ModelCommand {
+  constructor(readonly pick: number, readonly status: PlanStatus | undefined, readonly limit: number) {}
+  check = (model: Readonly<PlanManagerModel>) => model.instances.length > 0;
+  async run(model: PlanManagerModel, system: PlanManagerSystem) {
+    const instance = model.instances[this.pick % model.instances.length]!;
+    const matching = model.plans.filter((plan) => plan.instanceId === instance.id && (this.status === undefined || plan.status === this.status));
+    const { plans, total } = await system.manager.listPlans({
+      instance_id: instance.id,
+      ...(this.status !== undefined ? { status: this.status } : {}),
+      limit: this.limit,
+    });
+    agree(`${this.toString()} total`, total, matching.length);
+    agree(`${this.toString()} page size`, plans.length, Math.min(this.limit, matching.length));
+    const ids = new Set(matching.map((plan) => plan.id));
+    if (!plans.every((plan) => ids.has(plan.id))) throw new ModelMismatch(`${this.toString()}: listed a plan that does not match`);
+    for (let i = 1; i < plans.length; i++) {
+      if (plans[i - 1]!.created_at < plans[i]!.created_at) throw new ModelMismatch(`${this.toString()}: not newest first`);
+    }
+  }
+  toString = () => `listPlans(#${this.pick}, ${this.status}, limit ${this.limit})`;
+}
+
+const STEP_TYPES: StepType[] = ['tool_call', 'process', 'review', 'discussion', 'user_input'];
+
+/**
+ * The command arbitraries for `fc.commands`: random moves of every kind, plus commands that
+ * drive plans forward the way an agent does (execute the next step, finish with a summary),
+ * so that sequences reach completed, reopened and closed plans.
+ */
+export function planManagerCommands(): fc.Arbitrary<ModelCommand>[] {
+  const instanceStatus = fc.constantFrom(...(instanceLogic.states as InstanceStatus[]));
+  const planStatus = fc.constantFrom(...(planLogic.states as PlanStatus[]));
+  const stepStatus = fc.constantFrom(...(stepLogic.states as StepStatus[]));
+  const progress = [
+    fc
+      .tuple(fc.nat(), fc.constantFrom<StepStatus>('in_progress', 'completed', 'completed', 'failed'))
+      .map(([plan, to]): ModelCommand => new ExecuteStep(plan, undefined, to, 'ok')),
+    fc.nat().map((pick): ModelCommand => new UpdatePlan(pick, 0, 'completed', 'done', undefined)),
+    fc
+      .tuple(fc.nat(), fc.constantFrom<string | null>('', '  ', null, 'revised'), fc.option(fc.constant<PlanStatus>('completed'), { nil: undefined }))
+      .map(([pick, summary, to]): ModelCommand => new UpdatePlan(pick, 0, to, summary, undefined)),
+  ];
+  return [
+    ...progress,
+    ...progress,
+    fc.constantFrom('researcher', 'writer').map((agent): ModelCommand => new CreateInstance(agent)),
+    fc
+      .tuple(fc.nat(), fc.oneof(fc.constant<InstanceStatus>('running'), instanceStatus))
+      .map(([pick, to]): ModelCommand => new TransitionInstance(pick, to)),
+    fc.tuple(fc.nat(), fc.nat({ max: 5_000 })).map(([pick, tokens]): ModelCommand => new RecordTurn(pick, tokens)),
+    fc
+      .tuple(fc.nat(), fc.array(fc.constantFrom(...STEP_TYPES), { maxLength: 3 }), fc.constantFrom('strict' as const, 'free' as const))
+      .map(([pick, types, ordering]): ModelCommand => new CreatePlan(pick, types, ordering)),
+    fc
+      .tuple(
+        fc.nat(),
+        fc.option(fc.nat(), { nil: undefined, freq: 2 }),
+        fc.oneof(fc.constant<StepStatus>('completed'), stepStatus),
+        fc.option(fc.constantFrom('ok', 'boom', ''), { nil: undefined, freq: 5 }),
+      )
+      .map(([plan, step, to, output]): ModelCommand => new ExecuteStep(plan, step, to, output)),
+    fc
+      .tuple(
+        fc.nat(),
+        fc.nat({ max: 2 }),
+        fc.option(fc.oneof(fc.constant<PlanStatus>('completed'), planStatus), { nil: undefined }),
+        fc.option(fc.oneof(fc.constant('done'), fc.constantFrom<string | null>('done', '  ', '', null)), { nil: undefined }),
+        fc.option(fc.constantFrom('plan', 'renamed'), { nil: undefined }),
+      )
+      .map(([pick, append, to, summary, title]): ModelCommand => new UpdatePlan(pick, append, to, summary, title)),
+    fc
+      .tuple(fc.nat(), fc.option(planStatus, { nil: undefined }), fc.integer({ min: 1, max: 3 }))
+      .map(([pick, status, limit]): ModelCommand => new ListPlans(pick, status, limit)),
+  ];
+}
+
+/** Runs one command sequence against a fresh manager from `createManager` and a fresh model. */
+export async function runPlanManagerModel(
+  createManager: () => PlanManager | Promise<PlanManager>,
+  commands: Iterable<ModelCommand>,
+): Promise<void> {
+  await fc.asyncModelRun(async () => ({
+    model: { instances: [], plans: [] } as PlanManagerModel,
+    real: { manager: await createManager() },
+  }), commands);
+}
