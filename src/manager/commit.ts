@@ -45,7 +45,7 @@ export async function mutate<R>(context: ManagerContext, attempt: () => Promise<
 export function asStorageError(error: unknown, operation: string): InstancePlanError {
   if (InstancePlanError.is(error)) return error;
   const reason = error instanceof Error ? error.message : String(error);
-  return storageError(`storage ${operation} failed: ${reason}`, error);
+  return storageError(`Storage ${operation} failed: ${reason}. Nothing was changed; try again.`, error);
 }
 
 /** Calls the adapter for a read, turning its faults into `STORAGE_ERROR`. */

@@ -24,6 +24,9 @@ export function guidance(plan: Plan): string {
       break;
   }
   const next = nextStep(plan);
+  if (plan.steps.length === 0) {
+    return 'The plan has no steps yet. Add its steps with action "update" (field "steps"), then execute them in order.';
+  }
   if (next === null) {
     return 'Every step is completed. Finish the plan now: action "update" with status "completed" and a non-empty summary.';
   }

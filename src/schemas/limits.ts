@@ -5,7 +5,7 @@
 export interface Limits {
   /** Steps one plan may hold in all (created plus appended). */
   maxSteps: number;
-  /** Characters in a plan or step title. */
+  /** Characters in a plan or step title, and in an instance's `current_step`. */
   maxTitleLength: number;
   /** Characters in a description or a summary. */
   maxDescriptionLength: number;
@@ -13,7 +13,7 @@ export interface Limits {
   maxOutputLength: number;
   /** Characters of a step's `details` once serialised as JSON. */
   maxDetailsLength: number;
-  /** Characters in any id or free-form short field (agent_type_id, session_id, current_step, ...). */
+  /** Characters in any id (plan, step, instance, organization, agent type, task, session, site, user, agent). */
   maxIdLength: number;
 }
 
