@@ -8,13 +8,13 @@ export interface Edge {
   readonly actions: readonly string[];
 }
 
-type GuardFn = (args: { context: unknown; event: unknown }, params: unknown) => boolean;
+type GuardFn = (args: { context: any; event: any }, params: unknown) => boolean;
 
 /**
  * A machine compiled into plain lookups for the hot path: which events each state handles,
- * where they lead, which guard and actions they carry. Everything is read from the XState
- * definition itself (`machine.root.states[*].transitions`), never written by hand, and a
- * property test proves `resolve` agrees with XState's own `transition()`.
+ * where they lead, which guard and actions they carry. Everything is read from the machine's
+ * definition, never written by hand, and a property test proves `resolve` agrees with XState's
+ * own `transition()`.
  */
 export interface CompiledMachine<S extends string> {
   readonly id: string;
@@ -29,30 +29,50 @@ export interface CompiledMachine<S extends string> {
   resolve(state: S, event: { type: string }, context?: unknown): Edge | undefined;
 }
 
+/** A machine definition as plain data: the object handed to XState's `createMachine`. */
+export interface MachineDefinition {
+  readonly id: string;
+  readonly initial: string;
+  readonly states: { readonly [state: string]: { readonly type?: 'final'; readonly on?: { readonly [event: string]: TransitionDefinition } } };
+}
+
+type TransitionTarget = string | { readonly target?: string; readonly guard?: unknown; readonly actions?: unknown };
+type TransitionDefinition = TransitionTarget | readonly TransitionTarget[];
+
+/** Compiles an XState machine: its own config and guard implementations. */
 export function compileMachine<S extends string>(machine: AnyStateMachine): CompiledMachine<S> {
-  const guards = (machine.implementations.guards ?? {}) as Record<string, GuardFn>;
+  return compileDefinition<S>(machine.config as MachineDefinition, (machine.implementations.guards ?? {}) as Record<string, GuardFn>);
+}
+
+/**
+ * Compiles a machine definition (the data XState's `createMachine` takes) with its named
+ * guards. The manager's hot path uses this on the same objects its XState machines are made
+ * of, so no table exists twice and the core needs no XState at run time.
+ */
+export function compileDefinition<S extends string>(definition: MachineDefinition, guards: Record<string, GuardFn> = {}): CompiledMachine<S> {
+  const id = definition.id;
   const table = new Map<string, Map<string, Edge[]>>();
   const finals = new Set<string>();
   const targetsOf = new Map<string, S[]>();
 
-  for (const [key, node] of Object.entries(machine.root.states)) {
+  for (const [key, node] of Object.entries(definition.states)) {
     if (node.type === 'final') finals.add(key);
     const byEvent = new Map<string, Edge[]>();
     const statusTargets: S[] = [];
-    for (const [eventType, definitions] of node.transitions) {
-      const edges = definitions.map((definition): Edge => {
-        const guard = definition.guard;
-        if (guard !== undefined && typeof guard !== 'string') {
-          throw new TypeError(`machine "${machine.id}": guards must be named (state ${key}, event ${eventType})`);
+    for (const [eventType, transition] of Object.entries(node.on ?? {})) {
+      const list: readonly TransitionTarget[] = Array.isArray(transition) ? transition : [transition as TransitionTarget];
+      const edges = list.map((entry): Edge => {
+        const config = typeof entry === 'string' ? { target: entry } : entry;
+        if (config.guard !== undefined && typeof config.guard !== 'string') {
+          throw new TypeError(`machine "${id}": guards must be named (state ${key}, event ${eventType})`);
         }
+        const actions = config.actions === undefined ? [] : Array.isArray(config.actions) ? config.actions : [config.actions];
         return Object.freeze({
-          target: definition.target?.[0]?.key,
-          guard,
+          target: config.target === undefined ? undefined : config.target.replace(/^\./, ''),
+          guard: config.guard,
           actions: Object.freeze(
-            definition.actions.map((action: unknown) => {
-              if (typeof action !== 'string') {
-                throw new TypeError(`machine "${machine.id}": actions must be named (state ${key}, event ${eventType})`);
-              }
+            actions.map((action: unknown) => {
+              if (typeof action !== 'string') throw new TypeError(`machine "${id}": actions must be named (state ${key}, event ${eventType})`);
               return action;
             }),
           ),
@@ -67,8 +87,8 @@ export function compileMachine<S extends string>(machine: AnyStateMachine): Comp
 
   const none: readonly Edge[] = Object.freeze([]);
   return {
-    id: machine.id,
-    initial: machine.root.initial.target[0]!.key as S,
+    id,
+    initial: definition.initial as S,
     states: Object.freeze([...table.keys()]) as readonly S[],
     isFinal: (state) => finals.has(state),
     targets: (state) => targetsOf.get(state) ?? [],
@@ -77,7 +97,7 @@ export function compileMachine<S extends string>(machine: AnyStateMachine): Comp
       for (const edge of table.get(state)?.get(event.type) ?? none) {
         if (edge.guard === undefined) return edge;
         const guard = guards[edge.guard];
-        if (!guard) throw new TypeError(`machine "${machine.id}": guard "${edge.guard}" has no implementation`);
+        if (!guard) throw new TypeError(`machine "${id}": guard "${edge.guard}" has no implementation`);
         if (guard({ context, event }, undefined)) return edge;
       }
       return undefined;

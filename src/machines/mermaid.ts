@@ -1,5 +1,5 @@
 import type { AnyStateMachine } from 'xstate';
-import { compileMachine } from './lookup';
+import { compileMachine, type MachineDefinition } from './lookup';
 
 /**
  * A Mermaid `stateDiagram-v2` of a machine, generated from its definition: the docs'
@@ -12,8 +12,7 @@ export function toMermaid(machine: AnyStateMachine): string {
   const logic = compileMachine<string>(machine);
   const lines = ['stateDiagram-v2', `  [*] --> ${logic.initial}`];
   for (const state of logic.states) {
-    const node = machine.root.states[state]!;
-    for (const eventType of node.transitions.keys()) {
+    for (const eventType of Object.keys((machine.config as MachineDefinition).states[state]?.on ?? {})) {
       for (const edge of logic.edges(state, eventType)) {
         const notes = [edge.guard && `[${edge.guard}]`, edge.actions.length > 0 && `/ ${edge.actions.join(', ')}`]
           .filter(Boolean)

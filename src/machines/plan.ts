@@ -22,26 +22,19 @@ export type PlanEvent =
   | { type: 'executeStep' }
   | { type: 'appendSteps' };
 
-export const planMachine = setup({
-  types: {} as { context: PlanContext; events: PlanEvent; input: PlanContext | undefined },
-  guards: {
-    /** Finish with a summary: every step completed, and a non-empty summary given. */
-    everyStepCompletedWithSummary: ({ context, event }) =>
-      context.steps.every((step) => step.status === 'completed') &&
-      'summary' in event &&
-      typeof event.summary === 'string' &&
-      event.summary.trim() !== '',
-  },
-  actions: {
-    startWork: () => {},
-    recordStep: () => {},
-    addSteps: () => {},
-    reopen: () => {},
-  },
-}).createMachine({
+/** The guards, as plain functions: XState's machine and the manager's compiled lookup share them. */
+export const planGuards = {
+  /** Finish with a summary: every step completed, and a non-empty summary given. */
+  everyStepCompletedWithSummary: ({ context, event }: { context: PlanContext; event: PlanEvent }) =>
+    context.steps.every((step) => step.status === 'completed') &&
+    'summary' in event &&
+    typeof event.summary === 'string' &&
+    event.summary.trim() !== '',
+};
+
+export const planDefinition = {
   id: 'plan',
   initial: 'pending',
-  context: ({ input }) => ({ steps: input?.steps ?? [] }),
   states: {
     pending: {
       on: {
@@ -83,4 +76,18 @@ export const planMachine = setup({
     },
     cancelled: { type: 'final' },
   },
-});
+} as const;
+
+/** The plan status as an XState machine; its input is the plan's steps (`{ steps }`). */
+export const planMachine = /* @__PURE__ */ createPlanMachine();
+
+function createPlanMachine() {
+  return setup({
+    types: {} as { context: PlanContext; events: PlanEvent; input: PlanContext | undefined },
+    guards: planGuards,
+    actions: { startWork: () => {}, recordStep: () => {}, addSteps: () => {}, reopen: () => {} },
+  }).createMachine({
+    ...planDefinition,
+    context: ({ input }) => ({ steps: input?.steps ?? [] }),
+  });
+}

@@ -8,12 +8,7 @@ import type { StepStatus } from '../schemas/enums';
  */
 export type StepEvent = { type: StepStatus };
 
-export const stepMachine = setup({
-  types: {} as { events: StepEvent },
-  actions: {
-    countAttempt: () => {},
-  },
-}).createMachine({
+export const stepDefinition = {
   id: 'step',
   initial: 'pending',
   states: {
@@ -35,4 +30,14 @@ export const stepMachine = setup({
     },
     completed: { type: 'final' },
   },
-});
+} as const;
+
+/** The step status as an XState machine. */
+export const stepMachine = /* @__PURE__ */ createStepMachine();
+
+function createStepMachine() {
+  return setup({
+    types: {} as { events: StepEvent },
+    actions: { countAttempt: () => {} },
+  }).createMachine(stepDefinition);
+}

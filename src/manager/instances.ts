@@ -103,6 +103,12 @@ export async function recordTurn(context: ManagerContext, id: string, input: Rec
     if (!instanceLogic.resolve(instance.status, { type: 'recordTurn' })) {
       throw actionNotAllowed('instance', instanceId, instance.status, 'record a turn', statesHandling('recordTurn'));
     }
+    if (instance.tokens_total + tokens > Number.MAX_SAFE_INTEGER) {
+      throw fieldError(
+        ['tokens'],
+        `would bring tokens_total to ${instance.tokens_total + tokens}, past the largest exact integer (${Number.MAX_SAFE_INTEGER})`,
+      );
+    }
     return changeInstance(context, instance, 'instance.turn_recorded', (draft) => {
       draft.turn_count += 1;
       draft.tokens_total += tokens;
