@@ -53,7 +53,7 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
     });
     const mutation = planMutation(context, plan, changed, patches, now, 'plan.step_executed', { id: step.id, from, to });
     if (to === 'in_progress' && instance) {
-      const current = currentStepMutation(context, instance, step.title);
+      const current = currentStepMutation(context, instance, step.title, now);
       mutation.writes.push(...current.writes);
       mutation.events.push(...current.events);
     }

@@ -127,14 +127,20 @@ export async function setCurrentStep(context: ManagerContext, id: string, text: 
 }
 
 /** The writes that set `current_step`, or a refusal when the instance's state does not allow it. */
-export function currentStepMutation(context: ManagerContext, instance: Instance, text: string | null): Mutation<Instance> {
+export function currentStepMutation(context: ManagerContext, instance: Instance, text: string | null, now = context.now()): Mutation<Instance> {
   if (!instanceLogic.resolve(instance.status, { type: 'setCurrentStep' })) {
     throw actionNotAllowed('instance', instance.id, instance.status, 'set the current step', statesHandling('setCurrentStep'));
   }
   if (instance.current_step === text) return { writes: [], events: [], result: instance };
-  return changeInstance(context, instance, 'instance.current_step_set', (draft) => {
-    draft.current_step = text;
-  });
+  return changeInstance(
+    context,
+    instance,
+    'instance.current_step_set',
+    (draft) => {
+      draft.current_step = text;
+    },
+    now,
+  );
 }
 
 /** Produces the next version of an instance with immer, plus its event; every change moves the timestamps. */
@@ -143,8 +149,8 @@ function changeInstance(
   instance: Instance,
   type: 'instance.transitioned' | 'instance.turn_recorded' | 'instance.current_step_set',
   recipe: (draft: Draft<Instance>, now: string) => void,
+  now = context.now(),
 ): Mutation<Instance> {
-  const now = context.now();
   const [next, patches] = context.immer.produceWithPatches(instance, (draft) => {
     recipe(draft, now);
     draft.updated_at = now;

@@ -20,15 +20,20 @@ export function createInputSchemas(limits: Limits) {
   const id = nonBlank(limits.maxIdLength, 'maxIdLength');
   const title = nonBlank(limits.maxTitleLength, 'maxTitleLength');
   const description = z.optional(z.nullable(text(limits.maxDescriptionLength, 'maxDescriptionLength')));
-  // The "__proto__" check reads the raw input: parsing a record drops that key silently.
+  // Checked on the raw input, without recursion, before zod's own (recursive) JSON parsing: a
+  // deeply nested value must be refused as bad input, not overflow the stack. "__proto__" is
+  // looked for here too, because parsing a record drops that key silently.
+  const tooLong = `must be at most ${limits.maxDetailsLength} characters as JSON (the maxDetailsLength limit)`;
   const details = z.pipe(
-    z.unknown().check(z.refine((value) => !hasProtoKey(value), 'must not contain the key "__proto__"')),
-    JsonObject.check(
-      z.refine(
-      (value) => JSON.stringify(value).length <= limits.maxDetailsLength,
-        `must be at most ${limits.maxDetailsLength} characters as JSON (the maxDetailsLength limit)`,
-      ),
+    z.unknown().check(
+      z.refine((value) => inspectJson(value, limits.maxDetailsLength) !== 'too long', { message: tooLong, abort: true }),
+      z.refine((value) => inspectJson(value, limits.maxDetailsLength) !== 'too deep', {
+        message: `must nest at most ${MAX_DETAILS_DEPTH} levels deep`,
+        abort: true,
+      }),
+      z.refine((value) => inspectJson(value, limits.maxDetailsLength) !== 'proto key', 'must not contain the key "__proto__"'),
     ),
+    JsonObject.check(z.refine((value) => JSON.stringify(value).length <= limits.maxDetailsLength, tooLong)),
   );
   const stepInput = z.strictObject({
     title,
@@ -126,10 +131,43 @@ export function createInputSchemas(limits: Limits) {
 
 export type InputSchemas = ReturnType<typeof createInputSchemas>;
 
-function hasProtoKey(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(hasProtoKey);
-  if (typeof value !== 'object' || value === null) return false;
-  return Object.keys(value).some((key) => key === '__proto__' || hasProtoKey((value as Record<string, unknown>)[key]));
+/** How deep a step's `details` may nest (objects and arrays). */
+export const MAX_DETAILS_DEPTH = 64;
+
+/**
+ * Walks a JSON-like value with an explicit stack and reports the first problem: longer than
+ * `maxLength` characters as JSON (counted as a lower bound of JSON.stringify's length, never
+ * more, so it stops early without refusing anything that fits), nested deeper than
+ * MAX_DETAILS_DEPTH, or holding a "__proto__" key. Never recurses, so any input is safe.
+ */
+function inspectJson(value: unknown, maxLength: number): 'too long' | 'too deep' | 'proto key' | undefined {
+  const stack: [unknown, number][] = [[value, 0]];
+  let length = 0;
+  let protoKey = false;
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current === 'string') length += current.length + 2;
+    else if (typeof current === 'number') length += Number.isFinite(current) ? String(current).length : 4;
+    else if (typeof current !== 'object' || current === null) length += current === undefined ? 0 : String(current).length;
+    else {
+      if (depth >= MAX_DETAILS_DEPTH) return 'too deep';
+      length += 2;
+      if (Array.isArray(current)) {
+        for (const item of current) stack.push([item, depth + 1]);
+        length += Math.max(current.length - 1, 0);
+      } else {
+        const keys = Object.keys(current);
+        length += Math.max(keys.length - 1, 0);
+        for (const key of keys) {
+          if (key === '__proto__') protoKey = true;
+          length += key.length + 3; // "key":
+          stack.push([(current as Record<string, unknown>)[key], depth + 1]);
+        }
+      }
+    }
+    if (length > maxLength) return 'too long';
+  }
+  return protoKey ? 'proto key' : undefined;
 }
 
 const defaults = createInputSchemas(DEFAULT_LIMITS);

@@ -1,0 +1,37 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createInputSchemas, DEFAULT_LIMITS } from '../src';
+
+/**
+ * The size of a step's `details` is checked by a walk without recursion before zod parses it.
+ * That walk counts a lower bound of JSON.stringify's length, so it must never refuse a value
+ * that fits exactly, whatever it holds (escapes, unicode, numbers, nesting).
+ */
+describe('details size check', () => {
+  it('accepts every JSON value whose serialised size is exactly the limit', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 5 }), (value) => {
+        const details = { value };
+        const limit = JSON.stringify(details).length;
+        const schema = createInputSchemas({ ...DEFAULT_LIMITS, maxDetailsLength: limit }).stepInput;
+        const result = schema.safeParse({ title: 't', type: 'process', details });
+        expect(result.success, JSON.stringify(result.error?.issues)).toBe(true);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('refuses every JSON value one character over the limit, naming it', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 5 }), (value) => {
+        const details = { value };
+        const limit = JSON.stringify(details).length - 1;
+        const schema = createInputSchemas({ ...DEFAULT_LIMITS, maxDetailsLength: limit }).stepInput;
+        const result = schema.safeParse({ title: 't', type: 'process', details });
+        expect(result.success).toBe(false);
+        expect(JSON.stringify(result.error?.issues)).toContain('maxDetailsLength');
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+});

@@ -1,0 +1,240 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { transition, type AnyStateMachine } from 'xstate';
+import {
+  compileMachine,
+  instanceLogic,
+  instanceMachine,
+  planLogic,
+  planMachine,
+  stepLogic,
+  stepMachine,
+  type CompiledMachine,
+} from '../src/machines';
+import { InstanceStatus, PlanStatus, StepStatus } from '../src/schemas/enums';
+import { readDesignTables, type DesignTable } from './support/core-design';
+
+const DESIGN_URL = new URL('../../shared/DESIGN.md', import.meta.url);
+const design = readDesignTables(DESIGN_URL);
+
+interface Subject {
+  name: 'instance' | 'plan' | 'step';
+  machine: AnyStateMachine;
+  logic: CompiledMachine<string>;
+  table: DesignTable;
+  statuses: readonly string[];
+}
+
+const subjects: Subject[] = [
+  { name: 'instance', machine: instanceMachine, logic: instanceLogic, table: design.instance, statuses: InstanceStatus.options },
+  { name: 'plan', machine: planMachine, logic: planLogic, table: design.plan, statuses: PlanStatus.options },
+  { name: 'step', machine: stepMachine, logic: stepLogic, table: design.step, statuses: StepStatus.options },
+];
+
+const rowsOf = (subject: Subject) => subject.table.states.map((state) => [state, subject.table.row(state)] as const);
+
+describe('DESIGN.md tables', () => {
+  it.each(subjects)('the $name table names exactly the statuses of the schema and of the machine', (subject) => {
+    expect(new Set(subject.table.states)).toEqual(new Set(subject.statuses));
+    expect(subject.table.states).toHaveLength(subject.statuses.length);
+    expect(new Set(subject.logic.states)).toEqual(new Set(subject.statuses));
+    expect(subject.logic.states).toHaveLength(subject.statuses.length);
+  });
+
+  it('reads the terminal rows and the targets with their remarks stripped', () => {
+    // Spot checks that the parser read the prose cells ("none: terminal", "(reopen)", "(a retry; ...)")
+    // rather than silently producing empty rows: every non-terminal row has targets, some rows are terminal.
+    for (const subject of subjects) {
+      const rows = rowsOf(subject);
+      expect(rows.some(([, row]) => row.terminal), `${subject.name} has a terminal row`).toBe(true);
+      for (const [state, row] of rows) {
+        expect(row.terminal ? row.targets.length === 0 : row.targets.length > 0, `${subject.name} ${state}`).toBe(true);
+        expect(row.targets).not.toContain(state);
+      }
+    }
+  });
+
+  it('the first row of each table is the machine\'s initial state (the seeds\' defaults)', () => {
+    const seed002 = readFileSync(new URL('../../shared/seeds/002_96716f9ea903eef9.txt', import.meta.url), 'utf8');
+    const instanceDefault = /status\s+enum<string>\s+default:\s*([a-z_]+)/.exec(seed002)?.[1];
+    expect(instanceDefault).toBeDefined();
+    expect(instanceLogic.initial).toBe(instanceDefault);
+    for (const subject of subjects) expect(subject.logic.initial).toBe(subject.table.states[0]);
+  });
+});
+
+describe('the machines are the tables of DESIGN.md', () => {
+  for (const subject of subjects) {
+    describe(`${subject.name} machine`, () => {
+      it.each(rowsOf(subject))('targets(%s) is exactly the DESIGN row', (state, row) => {
+        expect([...subject.logic.targets(state)]).toEqual([...row.targets]);
+      });
+
+      it.each(rowsOf(subject))('%s is final exactly when its DESIGN row is terminal', (state, row) => {
+        expect(subject.logic.isFinal(state)).toBe(row.terminal);
+        expect(subject.machine.root.states[state]?.type === 'final').toBe(row.terminal);
+      });
+
+      it('has no entry or exit actions (every action belongs to a transition)', () => {
+        expect(subject.machine.root.entry).toEqual([]);
+        expect(subject.machine.root.exit).toEqual([]);
+        for (const state of subject.logic.states) {
+          const node = subject.machine.root.states[state]!;
+          expect(node.entry, `${state} entry`).toEqual([]);
+          expect(node.exit, `${state} exit`).toEqual([]);
+        }
+      });
+
+      it('compiles to the same logic as the exported one', () => {
+        const fresh = compileMachine<string>(subject.machine);
+        expect(fresh.id).toBe(subject.logic.id);
+        expect(fresh.initial).toBe(subject.logic.initial);
+        expect([...fresh.states]).toEqual([...subject.logic.states]);
+        for (const state of fresh.states) {
+          expect(fresh.targets(state)).toEqual(subject.logic.targets(state));
+          expect(fresh.isFinal(state)).toBe(subject.logic.isFinal(state));
+        }
+      });
+
+      it('XState itself takes exactly the DESIGN edges (guards satisfied)', () => {
+        // Independent of compileMachine: ask XState for every (from, to) with a context and event
+        // that satisfy any guard (all steps completed, a summary given).
+        const context = { steps: [{ status: 'completed' }] };
+        for (const from of subject.table.states) {
+          const snapshot = subject.machine.resolveState({ value: from, context });
+          for (const to of subject.table.states) {
+            if (to === from) continue;
+            const [next] = transition(subject.machine, snapshot, { type: to, summary: 'done' } as never);
+            const moved = next.value === to;
+            expect(moved, `${subject.name}: ${from} -> ${to}`).toBe(subject.table.allows(from, to));
+          }
+        }
+      });
+    });
+  }
+
+  it('the plan machine guards its completed edge with everyStepCompletedWithSummary, and nothing else', () => {
+    expect(planLogic.edges('in_progress', 'completed')).toEqual([
+      { target: 'completed', guard: 'everyStepCompletedWithSummary', actions: [] },
+    ]);
+    for (const subject of subjects) {
+      for (const from of subject.logic.states) {
+        for (const to of subject.statuses) {
+          for (const edge of subject.logic.edges(from, to)) {
+            const expected = subject.name === 'plan' && to === 'completed' ? 'everyStepCompletedWithSummary' : undefined;
+            expect(edge.guard, `${subject.name} ${from} --${to}-->`).toBe(expected);
+          }
+        }
+      }
+    }
+  });
+
+  it('the completion guard needs every step completed and a non-blank summary', () => {
+    const guarded = (steps: StepStatus[], summary: unknown) =>
+      planLogic.resolve('in_progress', { type: 'completed', summary } as { type: string }, { steps: steps.map((status) => ({ status })) });
+    expect(guarded(['completed', 'completed'], 'done')?.target).toBe('completed');
+    expect(guarded([], 'done')?.target).toBe('completed');
+    expect(guarded(['completed', 'failed'], 'done')).toBeUndefined();
+    expect(guarded(['in_progress'], 'done')).toBeUndefined();
+    for (const blank of [undefined, null, '', '   ', '\n\t']) expect(guarded(['completed'], blank)).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// resolve() agrees with XState's transition()
+
+const STATUS_EVENTS = [...new Set([...InstanceStatus.options, ...PlanStatus.options, ...StepStatus.options])];
+const ACTION_EVENTS = ['recordTurn', 'setCurrentStep', 'executeStep', 'appendSteps'];
+const ODD_EVENTS = ['', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'xstate.init', 'done', 'Running', 'running '];
+
+// '*' is XState's wildcard descriptor: XState refuses an event of that type outright.
+const eventType = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...STATUS_EVENTS) },
+  { weight: 1, arbitrary: fc.constant('completed') }, // the one guarded edge, more often
+  { weight: 2, arbitrary: fc.constantFrom(...ACTION_EVENTS) },
+  { weight: 1, arbitrary: fc.constantFrom(...ODD_EVENTS) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 12 }).filter((type) => type !== '*') },
+);
+
+const summary = fc.option(fc.constantFrom<string | null | undefined>(undefined, null, '', '  ', 'x', ' x '), { nil: undefined });
+
+const event = fc.record(
+  { type: eventType, summary },
+  { requiredKeys: ['type'] },
+);
+
+const planContext = fc.record({
+  steps: fc.oneof(
+    fc.array(fc.record({ status: fc.constantFrom(...StepStatus.options) }), { maxLength: 5 }),
+    // plans ready to complete (or with one step short), so the guard is exercised both ways
+    fc.array(fc.constant({ status: 'completed' as StepStatus }), { maxLength: 4 }),
+    fc.tuple(fc.array(fc.constant({ status: 'completed' as StepStatus }), { maxLength: 3 }), fc.constantFrom<StepStatus>('pending', 'in_progress', 'failed')).map(
+      ([done, last]) => [...done, { status: last }],
+    ),
+  ),
+});
+
+function agreement(subject: Subject, state: string, ev: { type: string; summary?: unknown }, context: unknown) {
+  const snapshot = subject.machine.resolveState({ value: state, context });
+  const [next, actions] = transition(subject.machine, snapshot, ev as never);
+  const names = actions.map((action) => (action as { type: string }).type);
+  const edge = subject.logic.resolve(state, ev, context);
+
+  const unchanged = next.value === state && names.length === 0;
+  expect(edge === undefined, `"no transition" iff XState stays put with no actions`).toBe(unchanged);
+  expect(next.value).toBe(edge === undefined ? state : (edge.target ?? state));
+  expect(names).toEqual(edge === undefined ? [] : [...edge.actions]);
+  return edge;
+}
+
+describe('compileMachine(...).resolve agrees with XState transition()', () => {
+  it.each(subjects.filter((subject) => subject.name !== 'plan'))('$name machine (random states and events)', (subject) => {
+    let taken = 0;
+    fc.assert(
+      fc.property(fc.constantFrom(...subject.logic.states), event, (state, ev) => {
+        if (agreement(subject, state, ev, {})) taken++;
+      }),
+      { numRuns: 1500 },
+    );
+    // The property is not vacuous: a share of the random events took an edge (about 8% expected).
+    expect(taken).toBeGreaterThan(40);
+  });
+
+  it('plan machine (random states, contexts, events and summaries)', () => {
+    const plan = subjects.find((subject) => subject.name === 'plan')!;
+    let completedEdges = 0;
+    let refusedCompletions = 0;
+    fc.assert(
+      fc.property(fc.oneof(fc.constantFrom(...planLogic.states), fc.constant('in_progress' as const)), event, planContext, (state, ev, context) => {
+        const edge = agreement(plan, state, ev, context);
+        if (state === 'in_progress' && ev.type === 'completed') {
+          if (edge) completedEdges++;
+          else refusedCompletions++;
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(completedEdges).toBeGreaterThan(0);
+    expect(refusedCompletions).toBeGreaterThan(0);
+  });
+
+  it('plan machine: the guarded completion, exhaustively over small contexts', () => {
+    const plan = subjects.find((subject) => subject.name === 'plan')!;
+    const statuses = StepStatus.options;
+    const contexts: { steps: { status: StepStatus }[] }[] = [{ steps: [] }];
+    for (const a of statuses) {
+      contexts.push({ steps: [{ status: a }] });
+      for (const b of statuses) contexts.push({ steps: [{ status: a }, { status: b }] });
+    }
+    for (const state of planLogic.states) {
+      for (const context of contexts) {
+        for (const s of [undefined, null, '', '  ', 'x']) {
+          for (const type of [...PlanStatus.options, ...ACTION_EVENTS]) {
+            agreement(plan, state, s === undefined ? { type } : { type, summary: s }, context);
+          }
+        }
+      }
+    }
+  });
+});
