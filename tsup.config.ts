@@ -4,6 +4,9 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'adapters/memory': 'src/adapters/memory.ts',
+    'tool/index': 'src/tool/index.ts',
+    'http/index': 'src/http/index.ts',
+    'http/node': 'src/http/node.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

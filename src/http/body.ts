@@ -1,0 +1,76 @@
+import { HttpRefusal, invalidBody } from './refusal';
+import { jsonDepth } from './json-depth';
+import { notJsonBecause } from './media-type';
+import { web, type WebRequest } from './web';
+
+export interface BodyLimits {
+  /** Bytes of body accepted. */
+  maxBodyBytes: number;
+  /** Nesting of objects and arrays accepted (the top level is 1). */
+  maxDepth: number;
+}
+
+/**
+ * The request's JSON body, checked in the order that costs least: the media type, the declared
+ * length, the bytes as they arrive (never more than `maxBodyBytes` held), UTF-8, the nesting
+ * depth, and only then `JSON.parse`.
+ */
+export async function readJsonBody(request: WebRequest, limits: BodyLimits): Promise<unknown> {
+  const notJson = notJsonBecause(request.headers.get('content-type'));
+  if (notJson !== undefined) {
+    throw new HttpRefusal(415, 'UNSUPPORTED_MEDIA_TYPE', `The body must be JSON, but ${notJson}: send "Content-Type: application/json" and a JSON object.`, {
+      accepted: ['application/json'],
+    });
+  }
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes);
+  const bytes = await readCapped(request, limits.maxBodyBytes);
+
+  let text: string;
+  try {
+    text = new web.TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw invalidBody('is not valid UTF-8 text');
+  }
+  if (text.trim() === '') throw invalidBody('is empty: send a JSON object');
+  if (jsonDepth(text, limits.maxDepth) > limits.maxDepth) {
+    throw invalidBody(`nests deeper than ${limits.maxDepth} levels of objects and arrays (the maxDepth limit)`, { limit: limits.maxDepth });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw invalidBody(`is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
+async function readCapped(request: WebRequest, max: number): Promise<Uint8Array> {
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (!value) continue;
+    size += value.byteLength;
+    if (size > max) {
+      // Stop reading: the rest is never buffered. The runtime discards it.
+      await reader.cancel('body too large').catch(() => undefined);
+      throw tooLarge(max);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+function tooLarge(max: number): HttpRefusal {
+  return new HttpRefusal(413, 'PAYLOAD_TOO_LARGE', `The body is larger than ${max} bytes (the maxBodyBytes limit): send less, e.g. fewer or shorter steps per request.`, {
+    limit: max,
+  });
+}

@@ -1,0 +1,127 @@
+import { InstancePlanError, type PlanManager, type Scope, type ToolResult, type TransitionInstanceInput } from '../index';
+import { bearerToken, callerScope, rejectedToken } from './auth';
+import { readJsonBody, type BodyLimits } from './body';
+import { seedInstance } from './instance-view';
+import { managerFor, type ManagerSource } from './managers';
+import { HttpRefusal, invalidBody, jsonResponse, refusalResponse } from './refusal';
+import { matchRoute, ROUTES, type Route } from './routes';
+import { STATUS_BY_CODE } from './status';
+import { asWebRequest, web } from './web';
+
+export interface FetchHandlerOptions {
+  /**
+   * Who is calling: the scope (organization, site, user) of the bearer token, or null when the
+   * token is not accepted (401). Called only for requests with a well-formed
+   * `Authorization: Bearer <token>`, before the body is read.
+   */
+  authenticate(request: Request, token: string): Scope | null | Promise<Scope | null>;
+  /** Bytes of body accepted; larger bodies get 413 before any parsing. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Nesting of objects and arrays accepted in a body (the top level is 1); deeper gets 400. Default 32. */
+  maxDepth?: number;
+  /** Hears faults that were answered with 500 `INTERNAL_ERROR` (a throwing `authenticate`, ...), for logging. */
+  onError?(error: unknown): void;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_DEPTH = 32;
+
+/**
+ * The seeds' HTTP endpoints as a web-standard handler (`Request` in, `Response` out), for
+ * Node (through `instance-plan/http/node`), Bun, Deno and Workers. `managers` is one
+ * PlanManager, or a function from the caller's scope to one (see `scopedManagers`). Every
+ * refusal is `{ success: false, error: { code, message, ... } }` with its status.
+ *
+ * @example
+ * const handler = createFetchHandler(scopedManagers({ adapter }), {
+ *   authenticate: (request, token) => keys.get(token) ?? null,
+ * });
+ * Bun.serve({ fetch: handler });
+ */
+export function createFetchHandler(managers: ManagerSource, options: FetchHandlerOptions): (request: Request) => Promise<Response> {
+  const limits: BodyLimits = {
+    maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES),
+    maxDepth: positiveInteger('maxDepth', options.maxDepth ?? DEFAULT_MAX_DEPTH),
+  };
+  if (typeof options.authenticate !== 'function') throw new TypeError('createFetchHandler needs options.authenticate(request, token)');
+
+  async function serve(request: Request): Promise<Response> {
+    const incoming = asWebRequest(request);
+    const route = routeOf(incoming.url);
+    if (incoming.method !== 'POST') {
+      throw new HttpRefusal(405, 'METHOD_NOT_ALLOWED', `${incoming.method} is not allowed here: use POST.`, { allowed: ['POST'] }, { allow: 'POST' });
+    }
+    const token = bearerToken(incoming.headers.get('authorization'));
+    const scope = await options.authenticate(request, token);
+    if (scope === null || scope === undefined) throw rejectedToken();
+    const manager = managerFor(managers, callerScope(scope));
+    const body = await readJsonBody(incoming, limits);
+    return route.kind === 'tool' ? callTool(manager, route.action, body) : transition(manager, route.instanceId, body);
+  }
+
+  const report = (error: unknown) => {
+    try {
+      options.onError?.(error);
+    } catch {
+      // A failing logger must not turn an answer into a crash.
+    }
+  };
+
+  return async (request) => {
+    try {
+      return await serve(request);
+    } catch (error) {
+      if (error instanceof HttpRefusal) {
+        if (error.code === 'INTERNAL_ERROR') report(error);
+        return refusalResponse(error);
+      }
+      report(error);
+      // The reason stays on the server (onError): a 500 tells the caller nothing about its internals.
+      return refusalResponse(new HttpRefusal(500, 'INTERNAL_ERROR', 'Internal error; nothing was changed. Try again later.'));
+    }
+  };
+}
+
+function routeOf(url: string): Route {
+  const route = matchRoute(new web.URL(url).pathname);
+  if (!route) {
+    throw new HttpRefusal(404, 'NOT_FOUND', `No such endpoint. The endpoints are: POST ${ROUTES.join(', POST ')}.`, {
+      kind: 'route',
+      routes: [...ROUTES],
+    });
+  }
+  return route;
+}
+
+/** A tool sub-route: the body is the call, the route names the action (a body may repeat it). */
+async function callTool(manager: PlanManager, action: string, body: unknown): Promise<Response> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw invalidBody(`must be a JSON object (the ${action} call's parameters), got ${Array.isArray(body) ? 'an array' : body === null ? 'null' : `a ${typeof body}`}`);
+  }
+  const given = Object.prototype.hasOwnProperty.call(body, 'action') ? (body as { action: unknown }).action : undefined;
+  if (given !== undefined && given !== action) {
+    throw new HttpRefusal(400, 'VALIDATION_ERROR', `Invalid request body: action must be ${JSON.stringify(action)} on this endpoint (or left out).`, {
+      issues: [{ path: 'action', message: `must be ${JSON.stringify(action)} on this endpoint (or left out)` }],
+    });
+  }
+  // Spread, not Object.assign: an own "__proto__" key from JSON.parse stays a key (and is refused by name).
+  const result: ToolResult = await manager.handle({ ...body, action });
+  return jsonResponse(result.success ? 200 : STATUS_BY_CODE[result.error.code], result);
+}
+
+/** The Transition Instance endpoint (seed 002): `{ status }` in, the instance record out. */
+async function transition(manager: PlanManager, instanceId: string, body: unknown): Promise<Response> {
+  try {
+    // The manager validates the body (a strict `{ status }`); the type only says what it expects.
+    const instance = await manager.transitionInstance(instanceId, body as TransitionInstanceInput);
+    return jsonResponse(200, seedInstance(instance));
+  } catch (error) {
+    if (!InstancePlanError.is(error)) throw error;
+    return jsonResponse(STATUS_BY_CODE[error.code], { success: false, error: error.toJSON() });
+  }
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}

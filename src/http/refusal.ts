@@ -1,0 +1,47 @@
+import type { ErrorCode } from '../index';
+import { web } from './web';
+
+/**
+ * The codes of refusals made before a request reaches the manager. The manager's own codes
+ * (`ErrorCode`) keep their meaning; these name what only HTTP can get wrong.
+ */
+export type HttpErrorCode = ErrorCode | 'UNAUTHORIZED' | 'METHOD_NOT_ALLOWED' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'INTERNAL_ERROR';
+
+/** A refusal with its status; thrown inside the handler and answered as `{ success: false, error }`. */
+export class HttpRefusal extends Error {
+  override readonly name = 'HttpRefusal';
+
+  constructor(
+    readonly status: number,
+    readonly code: HttpErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** A VALIDATION_ERROR of the request body as a whole, in the manager's `issues` form. */
+export function invalidBody(message: string, details: Record<string, unknown> = {}): HttpRefusal {
+  return new HttpRefusal(400, 'VALIDATION_ERROR', `Invalid request body: ${message}`, {
+    issues: [{ path: '(body)', message }],
+    ...details,
+  });
+}
+
+const JSON_HEADERS = {
+  'content-type': 'application/json; charset=utf-8',
+  // Answers are about records that change: never cached, never sniffed as something else.
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new web.Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
+}
+
+export function refusalResponse(refusal: HttpRefusal): Response {
+  const error = { ...refusal.details, code: refusal.code, message: refusal.message };
+  return jsonResponse(refusal.status, { success: false, error }, refusal.headers);
+}

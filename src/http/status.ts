@@ -1,0 +1,16 @@
+import type { ErrorCode } from '../index';
+
+/**
+ * The HTTP status of each refusal of the manager. `satisfies` makes a new error code a compile
+ * error here until it has a status.
+ */
+export const STATUS_BY_CODE = {
+  VALIDATION_ERROR: 400,
+  NOT_FOUND: 404,
+  // A request that is well formed but not allowed in the record's current state.
+  INVALID_TRANSITION: 409,
+  STEP_ORDER: 409,
+  PLAN_CLOSED: 409,
+  CONFLICT: 409,
+  STORAGE_ERROR: 500,
+} as const satisfies Record<ErrorCode, number>;

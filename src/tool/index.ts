@@ -1,0 +1,12 @@
+// instance-plan/tool: the Instance Plan tool for model runtimes (OpenAI, Anthropic, MCP, Vercel AI SDK).
+
+export { instancePlanTool, type InstancePlanTool, type InstancePlanToolOptions, type ToolDefinition } from './definition';
+export { toolDescription } from './description';
+export { toolJsonSchemas, type JsonSchema, type ToolJsonSchemas } from './json-schema';
+export { PARAMETER_DESCRIPTIONS } from './parameters';
+export { strictSchema, fromStrictArguments, strictTool, type StrictDecoding } from './strict';
+export { resultText } from './result-text';
+export { openAITool, openAIChatTool, type OpenAIChatTool, type OpenAIResponsesTool, type OpenAITool, type OpenAIToolOptions } from './openai';
+export { anthropicTool, type AnthropicToolDefinition } from './anthropic';
+export { registerMcpTool, mcpToolResult, type McpServerLike, type McpToolResult } from './mcp';
+export { aiSdkTool, type AiSdkToolOptions } from './ai-sdk';
