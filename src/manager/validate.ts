@@ -7,7 +7,9 @@ import { describeIssues, formatPath, type InputIssue } from '../schemas/issues';
  * and, for unknown keys, the keys that would have been accepted.
  */
 export function parseInput<S extends z.ZodMiniType>(schema: S, input: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(input);
+  // Our messages are written from the issue data; a zod locale configured globally by the app
+  // must not replace them. Messages given on a schema (the limits) still win over this one.
+  const result = schema.safeParse(input, PLAIN_ISSUES);
   if (result.success) return result.data;
   const issues = describeIssues(result.error.issues, input);
   for (const [index, issue] of result.error.issues.entries()) {
@@ -17,6 +19,8 @@ export function parseInput<S extends z.ZodMiniType>(schema: S, input: unknown, w
   }
   throw validationError(`Invalid ${what}`, issues);
 }
+
+const PLAIN_ISSUES = { error: () => 'Invalid input' };
 
 export function validationError(prefix: string, issues: InputIssue[]): InstancePlanError {
   const shown = issues.slice(0, 5).map((issue) => `${issue.path} ${issue.message}`);
