@@ -4,6 +4,8 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'adapters/memory': 'src/adapters/memory.ts',
+    'adapters/indexeddb': 'src/adapters/indexeddb/index.ts',
+    'testing/index': 'src/testing/index.ts',
     'tool/index': 'src/tool/index.ts',
     'http/index': 'src/http/index.ts',
     'http/node': 'src/http/node.ts',

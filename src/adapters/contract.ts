@@ -106,9 +106,12 @@ export function conflictError(kind: RecordKind, id: string, expected: number | n
   );
 }
 
-/** Wraps a fault of the underlying store, keeping the cause. */
-export function storageError(message: string, cause: unknown): InstancePlanError {
-  return new InstancePlanError('STORAGE_ERROR', message, {}, { cause });
+/**
+ * Wraps a fault of the underlying store, keeping the cause. `details` says what kind of fault it
+ * was (e.g. `{ reason: 'quota_exceeded' }`), so callers can react without parsing the message.
+ */
+export function storageError(message: string, cause: unknown, details: Record<string, unknown> = {}): InstancePlanError {
+  return new InstancePlanError('STORAGE_ERROR', message, details, { cause });
 }
 
 /** The ordering every adapter's `list` uses: newest first, then by id. */

@@ -1,0 +1,142 @@
+import type { CommittedChange, HistoryEvent, ListQuery, ListResult, StorageAdapter } from '../contract';
+import type { RecordKind, RecordOfKind } from '../../schemas/records';
+import { commitBatch, prepareBatch } from './commit';
+import { changeFeed } from './feed';
+import { fault, storageFault } from './faults';
+import { checkQuery, listRows } from './list';
+import { openDatabase } from './open';
+import { resolvePlatform, type IndexedDBFactory } from './platform';
+import { EVENT_STORE, HISTORY_INDEX, RECORD_STORES, type Database, type Migration } from './schema';
+
+export interface IndexedDBAdapterOptions {
+  /** The database name. Default `'instance-plan'`. Every context using one name shares its plans. */
+  name?: string;
+  /** The IndexedDB factory. Default: the `indexedDB` global. Tests may pass `new IDBFactory()` from fake-indexeddb. */
+  indexedDB?: IndexedDBFactory;
+  /**
+   * The durability hint of commit transactions. `'strict'` waits until the data is flushed to
+   * disk (survives power loss; slower), `'relaxed'` until the browser holds it (survives the
+   * context being killed, not an OS crash). Default `'default'`: the browser's choice.
+   */
+  durability?: Durability;
+}
+
+export type Durability = 'default' | 'strict' | 'relaxed';
+
+/** The IndexedDB adapter: a `StorageAdapter` that always has a change feed and `close`. */
+export interface IndexedDBAdapter extends StorageAdapter {
+  /** The database name, e.g. to open a second adapter on the same database. */
+  readonly name: string;
+  subscribe(listener: (change: CommittedChange) => void): () => void;
+  /** Closes the connection and the channel. Running transactions finish; later calls fail with `STORAGE_ERROR`. */
+  close(): Promise<void>;
+}
+
+/**
+ * The adapter over a given upgrade path. `indexedDBAdapter` passes the shipped `MIGRATIONS`;
+ * the schema-upgrade tests pass longer or broken paths.
+ */
+export function createAdapter(options: IndexedDBAdapterOptions, migrations: readonly Migration[]): IndexedDBAdapter {
+  if (typeof options !== 'object' || options === null) throw new TypeError('indexedDBAdapter: options must be an object');
+  const name = options.name ?? 'instance-plan';
+  if (typeof name !== 'string' || name === '') throw new TypeError(`indexedDBAdapter: name must be a non-empty string, got ${JSON.stringify(name)}`);
+  const durability = options.durability ?? 'default';
+  if (!['default', 'strict', 'relaxed'].includes(durability)) {
+    throw new TypeError(`indexedDBAdapter: durability must be "default", "strict" or "relaxed", got ${JSON.stringify(durability)}`);
+  }
+  const { factory, ranges, Channel } = resolvePlatform(options.indexedDB);
+  const cmp = (a: unknown, b: unknown) => factory.cmp(a, b);
+  const feed = changeFeed(name, Channel);
+  let connection: Promise<Database> | undefined;
+  let closed = false;
+
+  const database = (): Promise<Database> => {
+    if (closed) {
+      return Promise.reject(
+        fault('closed', `IndexedDB adapter for ${JSON.stringify(name)} is closed; create a new adapter to use the database again.`, undefined, {
+          database: name,
+        }),
+      );
+    }
+    if (!connection) {
+      const attempt: Promise<Database> = openDatabase({
+        factory,
+        name,
+        migrations,
+        // Closed underneath us (an upgrade elsewhere, or cleared site data): reopen on the next call.
+        onClose: () => {
+          if (connection === attempt) connection = undefined;
+        },
+      });
+      connection = attempt;
+      // A failed open is not remembered: the next call tries again (the blocker may be gone).
+      attempt.catch(() => {
+        if (connection === attempt) connection = undefined;
+      });
+    }
+    return connection;
+  };
+
+  /** Runs one operation on the connection; every fault of IndexedDB leaves as `STORAGE_ERROR`. */
+  const run = async <T>(operation: string, body: (db: Database) => Promise<T>): Promise<T> => {
+    const db = await database();
+    try {
+      return await body(db);
+    } catch (error) {
+      throw storageFault(operation, error);
+    }
+  };
+
+  return {
+    name,
+
+    // Input is checked before any connection or transaction: a malformed call stores nothing.
+    async get<K extends RecordKind>(kind: K, id: string): Promise<RecordOfKind[K] | undefined> {
+      checkKind(kind);
+      if (typeof id !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof id}`);
+      return run('get', async (db) => {
+        const row = await db.get(RECORD_STORES[kind], id);
+        return row?.record as RecordOfKind[K] | undefined;
+      });
+    },
+
+    async list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>> {
+      checkKind(kind);
+      const filters = checkQuery(kind, query);
+      return run('list', (db) => listRows(db, ranges, cmp, kind, filters, query.limit, query.offset));
+    },
+
+    async commit(batch) {
+      const { writes, events, change } = prepareBatch(batch);
+      if (writes.length === 0 && events.length === 0) return;
+      await run('commit', (db) => commitBatch(db, writes, events, durability));
+      feed.publish(change);
+    },
+
+    async history(recordId: string): Promise<HistoryEvent[]> {
+      if (typeof recordId !== 'string') throw new TypeError(`history: the record id must be a string, got ${typeof recordId}`);
+      return run('history', (db) =>
+        db.getAllFromIndex(EVENT_STORE, HISTORY_INDEX, ranges.bound([recordId, -Infinity], [recordId, Infinity]) as never),
+      );
+    },
+
+    subscribe(listener) {
+      if (typeof listener !== 'function') throw new TypeError('subscribe: the listener must be a function');
+      return feed.subscribe(listener);
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      feed.close();
+      const attempt = connection;
+      connection = undefined;
+      const db = await attempt?.catch(() => undefined);
+      db?.close();
+    },
+  };
+}
+
+function checkKind(kind: unknown): asserts kind is RecordKind {
+  if (!Object.hasOwn(RECORD_STORES, kind as string)) throw new TypeError(`the kind must be "instance" or "plan", got ${JSON.stringify(kind)}`);
+}

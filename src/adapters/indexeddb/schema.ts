@@ -1,0 +1,64 @@
+import type { DBSchema, IDBPDatabase, IDBPTransaction } from 'idb';
+import type { HistoryEvent, IndexedField } from '../contract';
+import type { RecordKind, RecordOfKind } from '../../schemas/records';
+import type { OrderKey } from './order-key';
+
+/**
+ * How records live in IndexedDB: one object store per kind, keyed by `id`, each row holding the
+ * record untouched beside its sort key; history events in a store of their own.
+ */
+export interface RecordRow<T = RecordOfKind[RecordKind]> {
+  id: string;
+  order: OrderKey;
+  record: T;
+}
+
+export const RECORD_STORES = { instance: 'instances', plan: 'plans' } as const satisfies Record<RecordKind, string>;
+export const EVENT_STORE = 'events';
+
+/** Every list walks one of these: `newest` when unfiltered, `by_<field>` per filtered field. */
+export const NEWEST_INDEX = 'newest';
+export const indexOf = (field: string): `by_${string}` => `by_${field}`;
+/** Events of one record in `seq` order: keys `[record_id, seq]`. */
+export const HISTORY_INDEX = 'by_record';
+
+type FieldIndexes<K extends RecordKind> = { [F in IndexedField<K> as `by_${F}`]: [string, OrderKey, string] };
+
+export interface InstancePlanSchema extends DBSchema {
+  instances: { key: string; value: RecordRow<RecordOfKind['instance']>; indexes: FieldIndexes<'instance'> & { newest: [OrderKey, string] } };
+  plans: { key: string; value: RecordRow<RecordOfKind['plan']>; indexes: FieldIndexes<'plan'> & { newest: [OrderKey, string] } };
+  events: { key: number; value: HistoryEvent; indexes: { by_record: [string, number] } };
+}
+
+export type Database = IDBPDatabase<InstancePlanSchema>;
+
+/** One step of the schema, run inside the upgrade transaction. Loosely typed: it sees older shapes. */
+export type Migration = (db: IDBPDatabase<unknown>, transaction: IDBPTransaction<unknown, string[], 'versionchange'>) => void;
+
+/**
+ * The upgrade path. Migration `i` takes a database from version `i` to `i + 1`; the schema
+ * version this code expects is the number of migrations. A migration that has shipped is never
+ * edited, only followed by a new one (a user's database may be at any earlier version).
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  // 1: the record stores, with the list indexes, and the history events.
+  (db) => {
+    // The fields are spelled out, not read from INDEXED_FIELDS: this step must create the same
+    // indexes forever. A field added to the contract later gets an index in a new migration.
+    const fields = {
+      instance: ['organization_id', 'status', 'agent_type_id', 'task_id'],
+      plan: ['instance_id', 'status', 'plan_type', 'site_id', 'user_id', 'agent_id'],
+    };
+    for (const kind of ['instance', 'plan'] as const) {
+      const store = db.createObjectStore(RECORD_STORES[kind], { keyPath: 'id' });
+      store.createIndex(NEWEST_INDEX, ['order', 'id']);
+      // A row whose field is null has no key in that index, so it never matches a filter (filters are strings).
+      for (const field of fields[kind]) store.createIndex(indexOf(field), [`record.${field}`, 'order', 'id']);
+    }
+    // Out-of-line, generated keys: events are stored exactly as given, with nothing added.
+    const events = db.createObjectStore(EVENT_STORE, { autoIncrement: true });
+    events.createIndex(HISTORY_INDEX, ['record_id', 'seq']);
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

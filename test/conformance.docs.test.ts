@@ -1,0 +1,97 @@
+// docs/adapters.md shows how to write an adapter in a page of code. That page is this file's
+// example region, verbatim (checked below), and it must pass the conformance suite like any other.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { adapterConformance } from 'instance-plan/testing';
+
+// --- example: local-storage-adapter ---
+import { compareNewestFirst, conflictError, type HistoryEvent, type ListQuery, type RecordKind, type RecordOfKind, type StorageAdapter, type StoredRecord } from 'instance-plan';
+
+/** The part of `localStorage` the adapter uses (a Map-backed stand-in works too). */
+export interface KeyValueStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+/**
+ * Keeps everything in one JSON document under `key`. Every call reads the document afresh (so
+ * callers get copies), and a commit checks every version, then writes the document once: the
+ * storage is synchronous, so nothing can run between the check and the write.
+ */
+export function localStorageAdapter(storage: KeyValueStore, key = 'instance-plan'): StorageAdapter {
+  type State = { records: Map<string, StoredRecord>; events: HistoryEvent[] };
+  const load = (): State => {
+    const saved = JSON.parse(storage.getItem(key) ?? '{"records":[],"events":[]}');
+    // A Map, not an object keyed by id: ids such as "__proto__" must stay ordinary keys.
+    return { records: new Map(saved.records), events: saved.events };
+  };
+  const keyOf = (kind: RecordKind, id: string) => `${kind}/${id}`;
+
+  return {
+    async get<K extends RecordKind>(kind: K, id: string) {
+      return load().records.get(keyOf(kind, id)) as RecordOfKind[K] | undefined;
+    },
+    async list<K extends RecordKind>(kind: K, { where, limit, offset }: ListQuery<K>) {
+      const matches = [...load().records]
+        .filter(([k]) => k.startsWith(`${kind}/`))
+        .map(([, record]) => record as RecordOfKind[K])
+        .filter((record) => Object.entries(where).every(([field, value]) => value === undefined || record[field as keyof typeof record] === value))
+        .sort(compareNewestFirst);
+      return { records: matches.slice(offset, offset + limit), total: matches.length };
+    },
+    async commit({ writes, events }) {
+      const state = load();
+      const seen = new Set<string>();
+      for (const { kind, record, expected_version } of writes) {
+        const k = keyOf(kind, record.id);
+        if (seen.has(k)) throw new TypeError(`a batch writes ${k} twice`);
+        seen.add(k);
+        const actual = state.records.get(k)?.version ?? null;
+        if (actual !== expected_version) throw conflictError(kind, record.id, expected_version, actual);
+      }
+      for (const { kind, record } of writes) state.records.set(keyOf(kind, record.id), record);
+      state.events.push(...events);
+      // One write of the whole document: the batch lands whole, or (if this throws) not at all.
+      storage.setItem(key, JSON.stringify({ records: [...state.records], events: state.events }));
+    },
+    async history(recordId) {
+      return load().events.filter((event) => event.record_id === recordId).sort((a, b) => a.seq - b.seq);
+    },
+  };
+}
+// --- end of example ---
+
+/** A stand-in for localStorage: strings in a Map. */
+function memoryStorage(): KeyValueStore {
+  const items = new Map<string, string>();
+  return { getItem: (key) => items.get(key) ?? null, setItem: (key, value) => void items.set(key, value) };
+}
+
+const storages = new WeakMap<StorageAdapter, KeyValueStore>();
+
+adapterConformance({
+  name: 'the localStorage adapter of docs/adapters.md',
+  create() {
+    const storage = memoryStorage();
+    const adapter = localStorageAdapter(storage);
+    storages.set(adapter, storage);
+    return adapter;
+  },
+  // A second handle: another adapter over the same storage, as a second tab would make.
+  connect: (adapter) => localStorageAdapter(storages.get(adapter)!),
+  changeFeed: false,
+  describe,
+  it,
+});
+
+describe('docs/adapters.md', () => {
+  it('shows the example adapter exactly as this file runs it', () => {
+    const source = readFileSync(new URL(import.meta.url), 'utf8');
+    const example = source.slice(source.indexOf('// --- example: local-storage-adapter ---\n'), source.indexOf('// --- end of example ---'));
+    const code = example.slice(example.indexOf('\n') + 1).trim();
+    const markdown = readFileSync(new URL('../docs/adapters.md', import.meta.url), 'utf8');
+    const block = /<!-- example: local-storage-adapter -->\n```ts\n([\s\S]*?)```/.exec(markdown);
+    expect(block, 'docs/adapters.md has the example block').not.toBeNull();
+    expect(block![1]!.trim()).toBe(code);
+  });
+});
