@@ -13,7 +13,7 @@ import { checkRecordInvariants, type InvariantViolation } from './invariants';
  *
  * @example
  * await fc.assert(
- *   fc.asyncProperty(fc.commands(planManagerCommands(), { size: 'max' }), (commands) =>
+ *   fc.asyncProperty(fc.commands(planManagerCommands(), { maxCommands: 50, size: 'max' }), (commands) =>
  *     runPlanManagerModel(() => new PlanManager({ adapter: myAdapter() }), commands),
  *   ),
  * );

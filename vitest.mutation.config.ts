@@ -1,0 +1,37 @@
+import { defineConfig, mergeConfig } from 'vitest/config';
+import base from './vitest.config';
+
+/**
+ * The tests Stryker runs against each mutant (`npm run mutation`): the Node suites that check
+ * behaviour. Left out: the Chromium project (one browser per mutant is far too slow; the same
+ * IndexedDB code runs over fake-indexeddb here), and tests that spawn processes or type-check
+ * files (the examples and the README), which exercise no src/ line the others do not.
+ */
+export default mergeConfig(
+  { ...base, test: { ...base.test, projects: undefined } },
+  defineConfig({
+    test: {
+      include: [
+        'test/machines.test.ts',
+        'test/transitions.test.ts',
+        'test/tool-input.test.ts',
+        'test/scope.test.ts',
+        'test/concurrency.test.ts',
+        'test/model.test.ts',
+        'test/graph-coverage.test.ts',
+        'test/details-size.test.ts',
+        'test/messages-locale.test.ts',
+        'test/conformance.memory.test.ts',
+        'test/conformance.indexeddb.test.ts',
+        'test/conformance.meta.test.ts',
+        'test/indexeddb.test.ts',
+        'test/tool-defs.test.ts',
+        'test/http.test.ts',
+        'test/http-parts.test.ts',
+        'test/docs.test.ts',
+        'test/demo.test.ts',
+        'test/kit/*.test.ts',
+      ],
+    },
+  }),
+);
