@@ -1,19 +1,35 @@
+const hasOwn = Object.prototype.hasOwnProperty;
+
 /**
- * A deep copy of a JSON value (records and events are JSON). Own keys only, so a key such as
- * "__proto__" is copied as data and never becomes a prototype.
+ * A deep copy of a JSON value (records and events are JSON). Objects are copied with spread,
+ * which defines own properties, so a key such as "__proto__" is copied as data and never
+ * becomes a prototype; children are then replaced by their copies. This is the hot path of
+ * every adapter read and write, hence the spread (several times faster than a key loop).
  */
 export function cloneJson<T>(value: T): T {
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) {
     const out = new Array(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = cloneJson(value[i]);
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      out[i] = typeof item === 'object' && item !== null ? cloneJson(item) : item;
+    }
     return out as T;
   }
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
-    const child = cloneJson((value as Record<string, unknown>)[key]);
-    if (key === '__proto__') Object.defineProperty(out, key, { value: child, enumerable: true, writable: true, configurable: true });
-    else out[key] = child;
+  // Assigning to "__proto__" below would call the prototype setter: copy such objects key by key.
+  if (hasOwn.call(value, '__proto__')) return cloneWithProtoKey(value as Record<string, unknown>) as T;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const key in out) {
+    const child = out[key];
+    if (typeof child === 'object' && child !== null && hasOwn.call(out, key)) out[key] = cloneJson(child);
   }
   return out as T;
+}
+
+function cloneWithProtoKey(value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    Object.defineProperty(out, key, { value: cloneJson(value[key]), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
 }

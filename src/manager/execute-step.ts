@@ -46,12 +46,17 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
     if (instance) assertInstanceOpen(instance);
 
     const now = context.now();
-    const [changed, patches] = context.immer.produceWithPatches(plan, (draft) => {
-      const target = draft.steps[index]!;
-      applyStepEffects(target, to, stepEdge.actions, data.step_output, now);
-      if (planEdge.target) draft.status = planEdge.target as PlanStatus;
-    });
-    const mutation = planMutation(context, plan, changed, patches, now, 'plan.step_executed', { id: step.id, from, to });
+    const mutation = planMutation(
+      context,
+      plan,
+      (draft) => {
+        applyStepEffects(draft.steps[index]!, to, stepEdge.actions, data.step_output, now);
+        if (planEdge.target) draft.status = planEdge.target as PlanStatus;
+      },
+      now,
+      'plan.step_executed',
+      { id: step.id, from, to },
+    );
     if (to === 'in_progress' && instance) {
       const current = currentStepMutation(context, instance, step.title, now);
       mutation.writes.push(...current.writes);

@@ -1,4 +1,4 @@
-import type { Draft } from 'immer';
+import { isModified, type Draft } from 'immer';
 import { INDEXED_FIELDS } from '../adapters/contract';
 import { InstancePlanError } from '../errors';
 import { instanceLogic, planLogic } from '../machines';
@@ -132,33 +132,43 @@ export async function updatePlan(context: ManagerContext, input: UpdatePlanInput
     if (status === 'completed' && (summary === null || summary.trim() === '')) {
       throw fieldError(['summary'], 'is required: a completed plan keeps a non-empty summary');
     }
-    const [next, patches] = context.immer.produceWithPatches(plan, (draft) => {
-      if (data.title !== undefined) draft.title = data.title;
-      if (data.description !== undefined) draft.description = data.description;
-      if (newSteps.length > 0) draft.steps.push(...(newSteps as Draft<Step>[]));
-      draft.status = status;
-      draft.summary = summary;
-    });
-    if (patches.length === 0) return { writes: [], events: [], result: plan };
-    return planMutation(context, plan, next, patches, now, 'plan.updated');
+    return planMutation(
+      context,
+      plan,
+      (draft) => {
+        if (data.title !== undefined) draft.title = data.title;
+        if (data.description !== undefined) draft.description = data.description;
+        if (newSteps.length > 0) draft.steps.push(...(newSteps as Draft<Step>[]));
+        draft.status = status;
+        draft.summary = summary;
+      },
+      now,
+      'plan.updated',
+    );
   });
 }
 
-/** The next version of a plan, committed with its event; used by every plan change. */
+/**
+ * The next version of a plan and its event, produced by one immer pass: `recipe` makes the
+ * change; when it changed anything, the same pass stamps `updated_at` and `version`. A recipe
+ * that changes nothing gives no writes (a no-op success).
+ */
 export function planMutation(
   context: ManagerContext,
   plan: Plan,
-  changed: Plan,
-  patches: import('immer').Patch[],
+  recipe: (draft: Draft<Plan>) => void,
   now: string,
   type: 'plan.updated' | 'plan.step_executed',
   step?: { id: string; from: string; to: string },
 ): Mutation<Plan> {
-  const [next, stamp] = context.immer.produceWithPatches(changed, (draft) => {
-    draft.updated_at = now;
-    draft.version = plan.version + 1;
+  const [next, changes] = context.immer.produceWithPatches(plan, (draft) => {
+    recipe(draft);
+    if (isModified(draft)) {
+      draft.updated_at = now;
+      draft.version = plan.version + 1;
+    }
   });
-  const changes = [...patches, ...stamp];
+  if (changes.length === 0) return { writes: [], events: [], result: plan };
   return {
     writes: [{ kind: 'plan', record: next, expected_version: plan.version }],
     events: [historyEvent(next, 'plan', type, plan.status, changes, now, step)],
