@@ -400,7 +400,7 @@ describe('property: random scopes over random records', () => {
         expect(heard.flatMap((change) => change.records.map((record) => record.id))).toEqual(changed.filter((id) => visibleIds.has(id)));
         expect(heard.flatMap((change) => change.events.map((event) => event.record_id))).toEqual(changed.filter((id) => visibleIds.has(id)));
       }),
-      { numRuns: 150 },
+      { numRuns: 1_000 },
     );
     expect(hiddenSeen).toBeGreaterThan(0);
   });
