@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     'adapters/memory': 'src/adapters/memory.ts',
     'adapters/indexeddb': 'src/adapters/indexeddb/index.ts',
+    'adapters/postgres': 'src/adapters/postgres/index.ts',
     'testing/index': 'src/testing/index.ts',
     'tool/index': 'src/tool/index.ts',
     'http/index': 'src/http/index.ts',

@@ -18,6 +18,9 @@ export const ERROR_CODES = [
   'PLAN_CLOSED',
   'CONFLICT',
   'STORAGE_ERROR',
+  // Leases (PlanManager#acquireLease): another owner holds the instance, or this one's lease is gone.
+  'LEASE_HELD',
+  'LEASE_LOST',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -5,6 +5,8 @@ export type { Scope } from './manager/context';
 export type { ToolResult, ToolContext } from './manager/tool';
 export { nextStep, guidance } from './manager/next-step';
 export { replay } from './manager/history';
+export { MAX_LEASE_TTL_MS, type AcquireLeaseOptions, type RenewLeaseOptions } from './manager/leases';
+export { Lease } from './schemas/records';
 
 export { memoryAdapter } from './adapters/memory';
 export {
@@ -16,6 +18,9 @@ export {
   type ListQuery,
   type ListResult,
   type RecordWrite,
+  type RecordCheck,
+  type StoredKind,
+  type StoredOfKind,
   type CommitBatch,
   type CommittedChange,
   type HistoryEvent,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { adapterConformance } from 'instance-plan/testing';
 
 // --- example: local-storage-adapter ---
-import { compareNewestFirst, conflictError, type HistoryEvent, type ListQuery, type RecordKind, type RecordOfKind, type StorageAdapter, type StoredRecord } from 'instance-plan';
+import { compareNewestFirst, conflictError, type HistoryEvent, type ListQuery, type RecordKind, type RecordOfKind, type StorageAdapter, type StoredKind, type StoredOfKind } from 'instance-plan';
 
 /** The part of `localStorage` the adapter uses (a Map-backed stand-in works too). */
 export interface KeyValueStore {
@@ -19,17 +19,17 @@ export interface KeyValueStore {
  * storage is synchronous, so nothing can run between the check and the write.
  */
 export function localStorageAdapter(storage: KeyValueStore, key = 'instance-plan'): StorageAdapter {
-  type State = { records: Map<string, StoredRecord>; events: HistoryEvent[] };
+  type State = { records: Map<string, StoredOfKind[StoredKind]>; events: HistoryEvent[] };
   const load = (): State => {
     const saved = JSON.parse(storage.getItem(key) ?? '{"records":[],"events":[]}');
     // A Map, not an object keyed by id: ids such as "__proto__" must stay ordinary keys.
     return { records: new Map(saved.records), events: saved.events };
   };
-  const keyOf = (kind: RecordKind, id: string) => `${kind}/${id}`;
+  const keyOf = (kind: StoredKind, id: string) => `${kind}/${id}`;
 
   return {
-    async get<K extends RecordKind>(kind: K, id: string) {
-      return load().records.get(keyOf(kind, id)) as RecordOfKind[K] | undefined;
+    async get<K extends StoredKind>(kind: K, id: string) {
+      return load().records.get(keyOf(kind, id)) as StoredOfKind[K] | undefined;
     },
     async list<K extends RecordKind>(kind: K, { where, limit, offset }: ListQuery<K>) {
       const matches = [...load().records]
@@ -39,7 +39,7 @@ export function localStorageAdapter(storage: KeyValueStore, key = 'instance-plan
         .sort(compareNewestFirst);
       return { records: matches.slice(offset, offset + limit), total: matches.length };
     },
-    async commit({ writes, events }) {
+    async commit({ writes, events, checks = [] }) {
       const state = load();
       const seen = new Set<string>();
       for (const { kind, record, expected_version } of writes) {
@@ -48,6 +48,11 @@ export function localStorageAdapter(storage: KeyValueStore, key = 'instance-plan
         seen.add(k);
         const actual = state.records.get(k)?.version ?? null;
         if (actual !== expected_version) throw conflictError(kind, record.id, expected_version, actual);
+      }
+      // Versions that must hold without being written (a lease holder's fence).
+      for (const { kind, id, expected_version } of checks) {
+        const actual = state.records.get(keyOf(kind, id))?.version ?? null;
+        if (actual !== expected_version) throw conflictError(kind, id, expected_version, actual);
       }
       for (const { kind, record } of writes) state.records.set(keyOf(kind, record.id), record);
       state.events.push(...events);

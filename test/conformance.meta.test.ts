@@ -27,7 +27,9 @@ type Flaw =
   | 'history-sorted-as-text'
   | 'feed-shares-one-object'
   | 'feed-announces-refused-commits'
-  | 'check-after-await';
+  | 'check-after-await'
+  | 'ignores-checks'
+  | 'writes-before-checks';
 
 /** Deep copy that assigns keys with `=`: a "__proto__" key sets the prototype instead of copying. */
 function naiveClone<T>(value: T): T {
@@ -44,7 +46,7 @@ function flawedAdapter(flaws: Flaw[] = []): StorageAdapter {
   const has = (flaw: Flaw) => flaws.includes(flaw);
   const copy = <T>(value: T): T => (has('returns-references') ? value : has('naive-clone') ? naiveClone(value) : jsonClone(value));
   const table = () => (has('plain-object-tables') ? objectTable() : new Map<string, StoredRecord>());
-  const tables = { instance: table(), plan: table() };
+  const tables = { instance: table(), plan: table(), lease: table() };
   const events: HistoryEvent[] = [];
   const listeners = new Set<(change: CommittedChange) => void>();
   const announce = (change: CommittedChange) => {
@@ -88,11 +90,17 @@ function flawedAdapter(flaws: Flaw[] = []): StorageAdapter {
       for (const write of writes) {
         const actual = tables[write.kind].get(write.record.id)?.version ?? null;
         if (!has('ignores-expected-version') && actual !== write.expected_version) throw conflictError(write.kind, write.record.id, write.expected_version, actual);
-        if (has('writes-before-checking-all')) tables[write.kind].set(write.record.id, write.record);
+        if (has('writes-before-checking-all')) tables[write.kind].set(write.record.id, write.record as StoredRecord);
+      }
+      // The defect: stores the writes, then finds a stale check (too late to store nothing).
+      if (has('writes-before-checks')) for (const write of writes) tables[write.kind].set(write.record.id, write.record as StoredRecord);
+      for (const check of batch.checks ?? []) {
+        const actual = tables[check.kind].get(check.id)?.version ?? null;
+        if (!has('ignores-checks') && actual !== check.expected_version) throw conflictError(check.kind, check.id, check.expected_version, actual);
       }
       const newEvents = batch.events.map(copy);
       if (has('check-after-await')) await Promise.resolve();
-      for (const write of writes) tables[write.kind].set(write.record.id, has('copies-while-writing') ? copy(write.record) : write.record);
+      for (const write of writes) tables[write.kind].set(write.record.id, (has('copies-while-writing') ? copy(write.record) : write.record) as StoredRecord);
       events.push(...newEvents);
       if (!has('feed-announces-refused-commits')) announce({ records: writes.map((w) => ({ kind: w.kind, id: w.record.id, version: w.record.version })), events: newEvents });
     },
@@ -176,6 +184,16 @@ describe('the conformance suite', () => {
     ['feed-shares-one-object', ['change feed > each subscriber gets its own copy']],
     ['feed-announces-refused-commits', ['change feed > a refused commit is not announced']],
     ['check-after-await', ['concurrent writers > two concurrent commits over one version', 'concurrent writers > ten concurrent creators']],
+    [
+      'ignores-checks',
+      [
+        'lease records and checks > a stale check refuses the whole batch',
+        'lease records and checks > a check of a missing record holds only for null',
+        'lease records and checks > a check sees what another handle committed',
+        'lease records and checks > two managers on two handles: a holder whose lease was taken over is refused with LEASE_LOST',
+      ],
+    ],
+    ['writes-before-checks', ['lease records and checks > a stale check refuses the whole batch']],
   ];
 
   it.each(cases)('fails an adapter that %s', async (flaw, mustFail) => {

@@ -68,7 +68,7 @@ function withWildcards(documented: unknown): unknown {
   return documented;
 }
 
-type Store = 'memory' | 'conflicting' | 'failing';
+type Store = 'memory' | 'conflicting' | 'failing' | 'leased' | 'taken';
 
 /** The store every example starts from, as docs/tool.md describes it. */
 async function prepare(store: Store): Promise<PlanManager> {
@@ -98,6 +98,11 @@ async function prepare(store: Store): Promise<PlanManager> {
   names.push('plan-2', 'step-4');
   await setup.createPlan({ instance_id: 'instance-1', title: 'Old approach', steps: [{ title: 'Cold call', type: 'user_input' }] });
   await setup.updatePlan({ plan_id: 'plan-2', status: 'cancelled' });
+  // Leases (docs/scaling.md): another worker holds the instance; or ours was taken over (the
+  // clock moves a second per reading, so a lease of one second has run out at the next call).
+  if (store === 'leased') await setup.acquireLease('instance-1', { owner: 'worker-2', ttl_ms: 60_000 });
+  const ours = store === 'taken' ? await setup.acquireLease('instance-1', { owner: 'worker-1', ttl_ms: 1_000 }) : undefined;
+  if (ours) await setup.acquireLease('instance-1', { owner: 'worker-2', ttl_ms: 60_000 });
 
   const faults: Record<Store, StorageAdapter['commit'] | undefined> = {
     memory: undefined,
@@ -109,16 +114,19 @@ async function prepare(store: Store): Promise<PlanManager> {
     failing: async () => {
       throw new Error('disk I/O error');
     },
+    leased: undefined,
+    taken: undefined,
   };
   const commit = faults[store];
-  return new PlanManager({ adapter: commit ? { ...base, commit } : base, ...options });
+  const manager = new PlanManager({ adapter: commit ? { ...base, commit } : base, ...options });
+  return ours ? manager.withLease(ours) : manager;
 }
 
 async function answer(example: Example): Promise<unknown> {
   const [kind, argument = ''] = example.marker.split(/\s+/);
   if (kind === 'request') {
     const store = (/^store=(\w+)$/.exec(argument)?.[1] ?? 'memory') as Store;
-    expect(['memory', 'conflicting', 'failing']).toContain(store);
+    expect(['memory', 'conflicting', 'failing', 'leased', 'taken']).toContain(store);
     return (await prepare(store)).forInstance('instance-1').handle(example.request);
   }
   const manager = await prepare('memory');

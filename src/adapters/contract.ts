@@ -1,5 +1,5 @@
 import { InstancePlanError } from '../errors';
-import type { RecordKind, RecordOfKind, StoredRecord } from '../schemas/records';
+import type { Lease, RecordKind, RecordOfKind, StoredRecord } from '../schemas/records';
 
 /**
  * The storage adapter contract: everything the manager needs from a store, small enough to
@@ -9,11 +9,13 @@ import type { RecordKind, RecordOfKind, StoredRecord } from '../schemas/records'
  * - `commit` stores a whole batch or nothing. Each write names the version it expects the stored
  *   record to have (`null`: it must not exist yet); any mismatch rejects the batch with an
  *   `InstancePlanError` of code `CONFLICT`. Faults of the store reject with `STORAGE_ERROR`.
+ *   The batch's `checks` name versions that must still hold, compared in the same atomic step
+ *   without writing: that is how a lease holder's writes are fenced (see `RecordCheck`).
  * - `list` filters by equality on the indexed fields below and orders newest first
  *   (`created_at` descending, then `id` ascending), then applies `offset` and `limit`.
  */
 export interface StorageAdapter {
-  get<K extends RecordKind>(kind: K, id: string): Promise<RecordOfKind[K] | undefined>;
+  get<K extends StoredKind>(kind: K, id: string): Promise<StoredOfKind[K] | undefined>;
   list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>>;
   commit(batch: CommitBatch): Promise<void>;
   /** Every event of one record, in `seq` order. */
@@ -22,6 +24,16 @@ export interface StorageAdapter {
   subscribe?(listener: (change: CommittedChange) => void): () => void;
   close?(): void | Promise<void>;
 }
+
+/**
+ * Everything a store holds, by kind: instances and plans (listed, with history), and leases
+ * (one per instance, under the instance's id; read with `get`, never listed, no history events).
+ */
+export interface StoredOfKind extends RecordOfKind {
+  lease: Lease;
+}
+
+export type StoredKind = keyof StoredOfKind;
 
 /** The fields each kind can be listed by: adapters index exactly these. */
 export const INDEXED_FIELDS = {
@@ -45,20 +57,34 @@ export interface ListResult<T> {
 }
 
 export interface RecordWrite {
-  kind: RecordKind;
-  record: StoredRecord;
+  kind: StoredKind;
+  record: StoredRecord | Lease;
   /** The version the stored record must have now; `null` when the record must not exist yet. */
+  expected_version: number | null;
+}
+
+/**
+ * A version that must still hold when the batch commits, compared in the same atomic step as the
+ * writes (`null`: the record must not exist). The record is not written. A mismatch rejects the
+ * whole batch with `CONFLICT`, exactly as a stale write does. The manager checks the instance's
+ * lease with every write, so a holder whose lease was taken over cannot write (fencing).
+ */
+export interface RecordCheck {
+  kind: StoredKind;
+  id: string;
   expected_version: number | null;
 }
 
 export interface CommitBatch {
   writes: RecordWrite[];
   events: HistoryEvent[];
+  /** Versions that must still hold, compared against the store as it was before the batch. Optional. */
+  checks?: RecordCheck[];
 }
 
 /** What subscribers hear after a batch is committed. */
 export interface CommittedChange {
-  records: { kind: RecordKind; id: string; version: number }[];
+  records: { kind: StoredKind; id: string; version: number }[];
   events: HistoryEvent[];
 }
 
@@ -98,7 +124,7 @@ export interface HistoryEvent {
 }
 
 /** The error every adapter throws when an expected version does not match. */
-export function conflictError(kind: RecordKind, id: string, expected: number | null, actual: number | null): InstancePlanError {
+export function conflictError(kind: StoredKind, id: string, expected: number | null, actual: number | null): InstancePlanError {
   return new InstancePlanError(
     'CONFLICT',
     `${kind} ${JSON.stringify(id)} changed concurrently: expected version ${expected ?? 'none (new record)'}, found ${actual ?? 'none'}`,

@@ -12,5 +12,8 @@ export const STATUS_BY_CODE = {
   STEP_ORDER: 409,
   PLAN_CLOSED: 409,
   CONFLICT: 409,
+  // Another worker holds the instance's lease, or the caller's own lease was taken over.
+  LEASE_HELD: 409,
+  LEASE_LOST: 409,
   STORAGE_ERROR: 500,
 } as const satisfies Record<ErrorCode, number>;

@@ -1,6 +1,7 @@
-import { storageError, type HistoryEvent, type RecordWrite } from '../adapters/contract';
+import { storageError, type CommitBatch, type HistoryEvent, type RecordWrite } from '../adapters/contract';
 import { InstancePlanError } from '../errors';
 import type { ManagerContext } from './context';
+import { leaseGuard } from './fence';
 
 /** What one attempt of an operation wants to store, and what it answers. No writes: a no-op. */
 export interface Mutation<R> {
@@ -14,15 +15,27 @@ export interface Mutation<R> {
  * through the machines and proposes writes with the versions it read. On a `CONFLICT` the
  * whole attempt runs again on fresh data (so a move that became illegal meanwhile is refused
  * for the right reason), up to `context.retries` times; then `CONFLICT` is reported.
+ *
+ * Every commit carries the lease checks of the instances it changes (see `leaseGuard`). When only
+ * such a check was stale and the lease still allows the write (a renewal, a lease that expired
+ * free), the same mutation is committed again; when it does not, `LEASE_LOST` or `LEASE_HELD`.
  */
 export async function mutate<R>(context: ManagerContext, attempt: () => Promise<Mutation<R>>): Promise<R> {
+  const guard = leaseGuard(context, (id) => read('get', () => context.adapter.get('lease', id)));
+  let mutation: Mutation<R> | undefined;
   for (let tries = 0; ; tries++) {
-    const mutation = await attempt();
+    mutation ??= await attempt();
     if (mutation.writes.length === 0) return mutation.result;
+    const checks = await guard.checks(mutation.writes);
+    const batch: CommitBatch = { writes: mutation.writes, events: mutation.events };
+    if (checks.length > 0) batch.checks = checks;
     try {
-      await context.adapter.commit({ writes: mutation.writes, events: mutation.events });
+      await context.adapter.commit(batch);
     } catch (error) {
       if (InstancePlanError.is(error, 'CONFLICT')) {
+        // A stale lease check the lease still allows commits the same mutation again; any other
+        // conflict runs the attempt again on fresh data.
+        if (!(await guard.explain(error, checks))) mutation = undefined;
         if (tries < context.retries) continue;
         throw new InstancePlanError(
           'CONFLICT',

@@ -2,6 +2,7 @@ import type { Immer } from 'immer';
 import type { CommittedChange, StorageAdapter } from '../adapters/contract';
 import type { InputSchemas } from '../schemas/inputs';
 import type { Limits } from '../schemas/limits';
+import type { Fence } from './fence';
 
 /** Which records a manager may see and change. Every named field must match. */
 export interface Scope {
@@ -24,4 +25,6 @@ export interface ManagerContext {
   immer: Immer;
   /** Tells this manager's subscribers about a commit (used when the adapter has no feed of its own). */
   announce(change: CommittedChange): void;
+  /** The lease this manager writes under (`PlanManager#withLease`); absent on a plain manager. */
+  fence?: Fence;
 }

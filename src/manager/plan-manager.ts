@@ -13,9 +13,11 @@ import type {
   UpdatePlanInput,
 } from '../schemas/inputs';
 import { resolveLimits, type Limits } from '../schemas/limits';
-import type { Instance, Plan } from '../schemas/records';
+import type { Instance, Lease, Plan } from '../schemas/records';
 import { read } from './commit';
 import type { ManagerContext, Scope } from './context';
+import type { Fence } from './fence';
+import { acquireLease, parseHeldLease, releaseLease, renewLease, type AcquireLeaseOptions, type RenewLeaseOptions } from './leases';
 import { executeStep } from './execute-step';
 import { createInstance, getInstance, listInstances, recordTurn, setCurrentStep, transitionInstance } from './instances';
 import { createPlan, getPlan, listPlans, updatePlan } from './plans';
@@ -40,6 +42,13 @@ export interface PlanManagerOptions {
 
 export type ChangeListener = (change: CommittedChange) => void;
 
+/** Marks the options `withLease` builds a view from: not part of the public options. */
+const VIEW = Symbol('instance-plan lease view');
+interface ViewSource {
+  context: ManagerContext;
+  fence: Fence;
+}
+
 /**
  * Applies the instance, plan and step machines to stored records: validates input, computes
  * the next record, commits it with its history event through the adapter (compare-and-set),
@@ -57,6 +66,21 @@ export class PlanManager {
   #delivery: Promise<void> = Promise.resolve();
 
   constructor(options: PlanManagerOptions = {}) {
+    const view = (options as { [VIEW]?: ViewSource })[VIEW];
+    if (view) {
+      // A lease view (withLease): the same store, clock, scope and limits, plus the fence. Its
+      // commits reach the parent's subscribers too when the adapter has no feed of its own.
+      const parent = view.context;
+      this.#context = {
+        ...parent,
+        fence: view.fence,
+        announce: (change) => {
+          parent.announce(change);
+          if (!parent.adapter.subscribe) this.#deliver(change);
+        },
+      };
+      return;
+    }
     enablePatches();
     const clock = options.clock ?? (() => new Date());
     const retries = options.retries ?? 5;
@@ -140,6 +164,55 @@ export class PlanManager {
 
   executeStep(input: ExecuteStepInput): Promise<Plan> {
     return executeStep(this.#context, input);
+  }
+
+  // Leases (docs/scaling.md): one worker drives an instance at a time
+
+  /**
+   * Takes the instance for `owner` for `ttl_ms` milliseconds and returns the lease, whose `token`
+   * grows with every new holding. The holder acquiring again extends it and keeps the token.
+   * `LEASE_HELD` while another owner's lease is active. Write under it with `withLease`.
+   *
+   * @example
+   * const lease = await manager.acquireLease(instance.id, { owner: 'worker-7f3a', ttl_ms: 30_000 });
+   * const worker = manager.withLease(lease);
+   * await worker.executeStep({ plan_id, step_id, step_status: 'in_progress' });
+   */
+  acquireLease(instanceId: string, options: AcquireLeaseOptions): Promise<Lease> {
+    return acquireLease(this.#context, instanceId, options);
+  }
+
+  /** Extends a lease its holder still has (same owner and token in the store), by `ttl_ms` or its own `ttl_ms`. `LEASE_LOST` otherwise. */
+  renewLease(lease: Lease, options?: RenewLeaseOptions): Promise<Lease> {
+    return renewLease(this.#context, lease, options);
+  }
+
+  /** Gives the instance up (the lease stays stored, without owner). A lease taken over meanwhile is `LEASE_LOST`. */
+  releaseLease(lease: Lease): Promise<Lease> {
+    return releaseLease(this.#context, lease);
+  }
+
+  /**
+   * A manager that writes under `lease`: each of its writes to the leased instance or its plans
+   * carries the lease's check, so once the lease expired (by this manager's clock), was released,
+   * or was taken over, the write is refused with `LEASE_LOST` and changes nothing. Writes to other
+   * instances are checked as any manager's are (refused with `LEASE_HELD` while someone else
+   * holds them). Renewals made through any manager are picked up.
+   *
+   * @example
+   * const worker = manager.withLease(await manager.acquireLease(id, { owner, ttl_ms: 30_000 }));
+   * const tool = worker.forInstance(id); // the agent's tool calls are fenced too
+   */
+  withLease(lease: Lease): PlanManager {
+    const held = parseHeldLease(this.#context, lease, 'lease');
+    const source: ViewSource = { context: this.#context, fence: { lease: held } };
+    return new PlanManager({ [VIEW]: source } as PlanManagerOptions);
+  }
+
+  /** The lease this manager writes under, as last seen (a copy); undefined for a manager without one. */
+  get lease(): Lease | undefined {
+    const fence = this.#context.fence;
+    return fence ? { ...fence.lease } : undefined;
   }
 
   // History and changes

@@ -70,3 +70,21 @@ export interface RecordOfKind {
   instance: Instance;
   plan: Plan;
 }
+
+/**
+ * Who drives an instance now (see `PlanManager#acquireLease`): one per instance, its `id` the
+ * instance's. `token` grows by one with every new holding (the fencing token); `owner` is null
+ * once released. The record is never deleted, so the token never restarts.
+ */
+export const Lease = z.strictObject({
+  id: z.string(),
+  instance_id: z.string(),
+  owner: z.nullable(z.string()),
+  token: z.int().check(z.positive()),
+  ttl_ms: z.int().check(z.positive()),
+  expires_at: Timestamp,
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  version: z.int().check(z.positive()),
+});
+export type Lease = z.infer<typeof Lease>;

@@ -1,4 +1,4 @@
-import type { CommittedChange, HistoryEvent, ListQuery, ListResult, StorageAdapter } from '../contract';
+import type { CommittedChange, HistoryEvent, ListQuery, ListResult, StorageAdapter, StoredKind, StoredOfKind } from '../contract';
 import type { RecordKind, RecordOfKind } from '../../schemas/records';
 import { commitBatch, prepareBatch } from './commit';
 import { changeFeed } from './feed';
@@ -6,7 +6,7 @@ import { fault, storageFault } from './faults';
 import { checkQuery, listRows } from './list';
 import { openDatabase } from './open';
 import { resolvePlatform, type IndexedDBFactory } from './platform';
-import { EVENT_STORE, HISTORY_INDEX, RECORD_STORES, type Database, type Migration } from './schema';
+import { EVENT_STORE, HISTORY_INDEX, RECORD_STORES, STORES, type Database, type Migration } from './schema';
 
 export interface IndexedDBAdapterOptions {
   /** The database name. Default `'instance-plan'`. Every context using one name shares its plans. */
@@ -91,26 +91,27 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
     name,
 
     // Input is checked before any connection or transaction: a malformed call stores nothing.
-    async get<K extends RecordKind>(kind: K, id: string): Promise<RecordOfKind[K] | undefined> {
-      checkKind(kind);
+    async get<K extends StoredKind>(kind: K, id: string): Promise<StoredOfKind[K] | undefined> {
+      checkKind(kind, STORES);
       if (typeof id !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof id}`);
       return run('get', async (db) => {
-        const row = await db.get(RECORD_STORES[kind], id);
-        return row?.record as RecordOfKind[K] | undefined;
+        const row = await db.get(STORES[kind], id);
+        return row?.record as StoredOfKind[K] | undefined;
       });
     },
 
     async list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>> {
-      checkKind(kind);
+      checkKind(kind, RECORD_STORES);
       const filters = checkQuery(kind, query);
       return run('list', (db) => listRows(db, ranges, cmp, kind, filters, query.limit, query.offset));
     },
 
     async commit(batch) {
-      const { writes, events, change } = prepareBatch(batch);
-      if (writes.length === 0 && events.length === 0) return;
-      await run('commit', (db) => commitBatch(db, writes, events, durability));
-      feed.publish(change);
+      const { writes, events, checks, change } = prepareBatch(batch);
+      if (writes.length === 0 && events.length === 0 && checks.length === 0) return;
+      await run('commit', (db) => commitBatch(db, writes, events, checks, durability));
+      // A batch of checks only changed nothing: nothing to announce.
+      if (writes.length > 0 || events.length > 0) feed.publish(change);
     },
 
     async history(recordId: string): Promise<HistoryEvent[]> {
@@ -137,6 +138,10 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
   };
 }
 
-function checkKind(kind: unknown): asserts kind is RecordKind {
-  if (!Object.hasOwn(RECORD_STORES, kind as string)) throw new TypeError(`the kind must be "instance" or "plan", got ${JSON.stringify(kind)}`);
+/** Refuses a kind without a store here (`list` takes instances and plans; `get` leases too). */
+function checkKind(kind: unknown, stores: Record<string, string>): void {
+  if (!Object.hasOwn(stores, kind as string)) {
+    const leases = Object.hasOwn(stores, 'lease') ? ' (records) or "lease"' : '';
+    throw new TypeError(`the kind must be "instance" or "plan"${leases}, got ${JSON.stringify(kind)}`);
+  }
 }

@@ -1,12 +1,12 @@
 import { cloneJson } from '../clone';
-import { conflictError, type CommitBatch, type CommittedChange, type HistoryEvent } from '../contract';
-import type { RecordKind, StoredRecord } from '../../schemas/records';
+import { conflictError, type CommitBatch, type CommittedChange, type HistoryEvent, type RecordCheck, type StoredKind } from '../contract';
+import type { StoredRecord } from '../../schemas/records';
 import { storageFault } from './faults';
 import { orderKey } from './order-key';
-import { EVENT_STORE, RECORD_STORES, type Database, type RecordRow } from './schema';
+import { EVENT_STORE, STORES, type Database, type RecordRow } from './schema';
 
 interface PreparedWrite {
-  kind: RecordKind;
+  kind: StoredKind;
   row: RecordRow;
   expected: number | null;
 }
@@ -16,7 +16,7 @@ interface PreparedWrite {
  * refused with a `TypeError` that says what is wrong, and nothing is opened or written. Also
  * takes the snapshot subscribers will hear, as the batch is now (the caller may reuse objects).
  */
-export function prepareBatch(batch: CommitBatch): { writes: PreparedWrite[]; events: HistoryEvent[]; change: CommittedChange } {
+export function prepareBatch(batch: CommitBatch): { writes: PreparedWrite[]; events: HistoryEvent[]; checks: RecordCheck[]; change: CommittedChange } {
   if (typeof batch !== 'object' || batch === null || !Array.isArray(batch.writes) || !Array.isArray(batch.events)) {
     throw new TypeError('commit: a batch is { writes: RecordWrite[], events: HistoryEvent[] }');
   }
@@ -25,7 +25,7 @@ export function prepareBatch(batch: CommitBatch): { writes: PreparedWrite[]; eve
     const where = `commit: writes[${i}]`;
     if (typeof write !== 'object' || write === null) throw new TypeError(`${where} must be { kind, record, expected_version }`);
     const { kind, record, expected_version: expected } = write;
-    if (!Object.hasOwn(RECORD_STORES, kind)) throw new TypeError(`${where}.kind must be "instance" or "plan", got ${JSON.stringify(kind)}`);
+    if (!Object.hasOwn(STORES, kind)) throw new TypeError(`${where}.kind must be "instance" or "plan" (records) or "lease", got ${JSON.stringify(kind)}`);
     if (typeof record !== 'object' || record === null) throw new TypeError(`${where}.record must be an object`);
     const { id, created_at: createdAt, version } = record as Partial<StoredRecord>;
     if (typeof id !== 'string') throw new TypeError(`${where}.record.id must be a string`);
@@ -43,18 +43,34 @@ export function prepareBatch(batch: CommitBatch): { writes: PreparedWrite[]; eve
       throw new TypeError(`commit: events[${i}] needs a string record_id and a numeric seq`);
     }
   });
+  const checks = prepareChecks(batch.checks);
   const events = batch.events;
   const change: CommittedChange = {
     records: writes.map(({ kind, row }) => ({ kind, id: row.id, version: row.record.version })),
     events: events.map(cloneJson),
   };
-  return { writes, events, change };
+  return { writes, events, checks, change };
+}
+
+/** Checks are optional; each must name a known kind, a string id and an integer (or null) version. */
+function prepareChecks(checks: CommitBatch['checks']): RecordCheck[] {
+  if (checks === undefined) return [];
+  if (!Array.isArray(checks)) throw new TypeError('commit: checks must be an array of { kind, id, expected_version }');
+  return checks.map((check, i) => {
+    const where = `commit: checks[${i}]`;
+    if (typeof check !== 'object' || check === null) throw new TypeError(`${where} must be { kind, id, expected_version }`);
+    const { kind, id, expected_version: expected } = check;
+    if (!Object.hasOwn(STORES, kind)) throw new TypeError(`${where}.kind must be "instance" or "plan" (records) or "lease", got ${JSON.stringify(kind)}`);
+    if (typeof id !== 'string') throw new TypeError(`${where}.id must be a string`);
+    if (expected !== null && !Number.isSafeInteger(expected)) throw new TypeError(`${where}.expected_version must be an integer or null`);
+    return { kind, id, expected_version: expected };
+  });
 }
 
 /**
- * Stores a prepared batch in ONE readwrite transaction over every store: reads each record's
- * stored version, refuses the batch on the first mismatch, else puts every row and adds every
- * event, and resolves only when the transaction has committed. Nothing but IndexedDB requests
+ * Stores a prepared batch in ONE readwrite transaction over every store: reads the stored version
+ * of each record written or checked, refuses the batch on the first mismatch, else puts every row
+ * and adds every event, and resolves only when the transaction has committed. Nothing but IndexedDB requests
  * is awaited inside, so the transaction cannot auto-commit halfway. On any failure the
  * transaction is aborted, and the promise rejects only after the abort has settled: when the
  * caller hears "failed", nothing of the batch is stored or will be.
@@ -63,16 +79,21 @@ export async function commitBatch(
   db: Database,
   writes: PreparedWrite[],
   events: HistoryEvent[],
+  checks: RecordCheck[],
   durability: 'default' | 'strict' | 'relaxed',
 ): Promise<void> {
-  const transaction = db.transaction([RECORD_STORES.instance, RECORD_STORES.plan, EVENT_STORE], 'readwrite', { durability });
-  const storeOf = (kind: RecordKind) => transaction.objectStore(RECORD_STORES[kind]);
+  const transaction = db.transaction([STORES.instance, STORES.plan, STORES.lease, EVENT_STORE], 'readwrite', { durability });
+  const storeOf = (kind: StoredKind) => transaction.objectStore(STORES[kind]);
   try {
     // Every read is issued at once; IndexedDB answers them in order within the transaction.
-    const stored = await Promise.all(writes.map(({ kind, row }) => storeOf(kind).get(row.id)));
-    writes.forEach(({ kind, row, expected }, i) => {
-      const actual = stored[i]?.record.version ?? null;
-      if (actual !== expected) throw conflictError(kind, row.id, expected, actual);
+    const expectations = [
+      ...writes.map(({ kind, row, expected }) => ({ kind, id: row.id, expected })),
+      ...checks.map(({ kind, id, expected_version: expected }) => ({ kind, id, expected })),
+    ];
+    const stored = await Promise.all(expectations.map(({ kind, id }) => storeOf(kind).get(id)));
+    expectations.forEach(({ kind, id, expected }, i) => {
+      const actual = (stored[i] as RecordRow | undefined)?.record.version ?? null;
+      if (actual !== expected) throw conflictError(kind, id, expected, actual);
     });
     const requests: Promise<unknown>[] = [];
     // Handled at once: if a later put throws (a value that cannot be stored), the abort rejects

@@ -82,7 +82,7 @@ function readMessage(data: unknown): CommittedChange | undefined {
     (record) =>
       typeof record === 'object' &&
       record !== null &&
-      (record.kind === 'instance' || record.kind === 'plan') &&
+      (record.kind === 'instance' || record.kind === 'plan' || record.kind === 'lease') &&
       typeof record.id === 'string' &&
       typeof record.version === 'number',
   );

@@ -1,7 +1,7 @@
 import { wrap } from 'idb';
 import { fault, storageFault } from './faults';
 import type { IndexedDBFactory } from './platform';
-import { EVENT_STORE, RECORD_STORES, type Database, type Migration } from './schema';
+import { EVENT_STORE, STORES, type Database, type Migration } from './schema';
 
 // The raw IndexedDB objects met while opening, typed by the little used of them (see platform.ts).
 interface RawDatabase {
@@ -90,7 +90,7 @@ export function openDatabase({ factory, name, migrations, onClose }: OpenOptions
         raw.close();
         return;
       }
-      const stores = [...Object.values(RECORD_STORES), EVENT_STORE];
+      const stores = [...Object.values(STORES), EVENT_STORE];
       const missing = stores.filter((store) => !raw.objectStoreNames.contains(store));
       if (missing.length > 0) {
         raw.close();

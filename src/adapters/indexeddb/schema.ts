@@ -1,13 +1,13 @@
 import type { DBSchema, IDBPDatabase, IDBPTransaction } from 'idb';
-import type { HistoryEvent, IndexedField } from '../contract';
-import type { RecordKind, RecordOfKind } from '../../schemas/records';
+import type { HistoryEvent, IndexedField, StoredKind, StoredOfKind } from '../contract';
+import type { Lease, RecordKind, RecordOfKind } from '../../schemas/records';
 import type { OrderKey } from './order-key';
 
 /**
  * How records live in IndexedDB: one object store per kind, keyed by `id`, each row holding the
  * record untouched beside its sort key; history events in a store of their own.
  */
-export interface RecordRow<T = RecordOfKind[RecordKind]> {
+export interface RecordRow<T = StoredOfKind[StoredKind]> {
   id: string;
   order: OrderKey;
   record: T;
@@ -15,6 +15,10 @@ export interface RecordRow<T = RecordOfKind[RecordKind]> {
 
 export const RECORD_STORES = { instance: 'instances', plan: 'plans' } as const satisfies Record<RecordKind, string>;
 export const EVENT_STORE = 'events';
+/** Leases (schema version 2): rows like the records', read by key only, so no indexes. */
+export const LEASE_STORE = 'leases';
+/** The store of every kind a batch can write or check. */
+export const STORES = { ...RECORD_STORES, lease: LEASE_STORE } as const satisfies Record<StoredKind, string>;
 
 /** Every list walks one of these: `newest` when unfiltered, `by_<field>` per filtered field. */
 export const NEWEST_INDEX = 'newest';
@@ -28,6 +32,7 @@ export interface InstancePlanSchema extends DBSchema {
   instances: { key: string; value: RecordRow<RecordOfKind['instance']>; indexes: FieldIndexes<'instance'> & { newest: [OrderKey, string] } };
   plans: { key: string; value: RecordRow<RecordOfKind['plan']>; indexes: FieldIndexes<'plan'> & { newest: [OrderKey, string] } };
   events: { key: number; value: HistoryEvent; indexes: { by_record: [string, number] } };
+  leases: { key: string; value: RecordRow<Lease> };
 }
 
 export type Database = IDBPDatabase<InstancePlanSchema>;
@@ -58,6 +63,10 @@ export const MIGRATIONS: readonly Migration[] = [
     // Out-of-line, generated keys: events are stored exactly as given, with nothing added.
     const events = db.createObjectStore(EVENT_STORE, { autoIncrement: true });
     events.createIndex(HISTORY_INDEX, ['record_id', 'seq']);
+  },
+  // 2: leases, one row per leased instance, keyed by the instance id.
+  (db) => {
+    db.createObjectStore('leases', { keyPath: 'id' });
   },
 ];
 

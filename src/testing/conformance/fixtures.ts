@@ -4,7 +4,7 @@
  * event holds the whole record), though an adapter stores them as opaque data either way.
  */
 import type { CommitBatch, HistoryEvent, HistoryEventType } from '../../adapters/contract';
-import type { Instance, Plan, RecordKind, RecordOfKind, Step } from '../../schemas/records';
+import type { Instance, Lease, Plan, RecordKind, RecordOfKind, Step } from '../../schemas/records';
 
 export const T0 = '2025-03-01T09:00:00.000Z';
 
@@ -60,6 +60,21 @@ export function planRecord(fields: Partial<Plan> & { id: string }): Plan {
     status: 'pending',
     steps: [stepRecord({ id: 'step-1' }), stepRecord({ id: 'step-2', title: 'Summarise', type: 'process' })],
     summary: null,
+    created_at: T0,
+    updated_at: T0,
+    version: 1,
+    ...fields,
+  };
+}
+
+/** A lease as the manager stores it: one per instance, under the instance's id, no history. */
+export function leaseRecord(fields: Partial<Lease> & { id: string }): Lease {
+  return {
+    instance_id: fields.id,
+    owner: 'worker-a',
+    token: 1,
+    ttl_ms: 30_000,
+    expires_at: at(0.5),
     created_at: T0,
     updated_at: T0,
     version: 1,

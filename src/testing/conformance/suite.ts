@@ -10,6 +10,7 @@ import { copies } from './copies';
 import type { ConformanceContext, Harness } from './harness';
 import { history } from './history';
 import { largeRecords } from './large-records';
+import { leases } from './leases';
 import { lists } from './lists';
 import { roundTrip } from './round-trip';
 
@@ -93,6 +94,7 @@ export function adapterConformance(options: ConformanceOptions): void {
     compareAndSet(harness);
     atomicity(harness);
     concurrency(harness);
+    leases(harness);
     awkwardIds(harness);
     history(harness);
     largeRecords(harness, options.limits);

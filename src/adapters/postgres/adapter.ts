@@ -1,0 +1,113 @@
+import type { HistoryEvent, ListQuery, ListResult, StorageAdapter, StoredKind, StoredOfKind } from '../contract';
+import type { RecordKind, RecordOfKind } from '../../schemas/records';
+import { checkOptions, quoted, type PostgresClient } from './client';
+import { commitParams, commitStatement, conflictOf, prepareCommit } from './commit';
+import { fault, storageFault } from './faults';
+import { representable } from './keys';
+import { checkQuery, listStatement } from './list';
+import { storedVersion, tooNew } from './migrate';
+import { EVENTS, SCHEMA_VERSION, TABLES } from './schema';
+
+export interface PostgresAdapterOptions {
+  /** Anything with `query(text, params)`: a `pg` Pool or Client, a PGlite. The adapter never ends it. */
+  client: PostgresClient;
+  /** The PostgreSQL schema `migrate` created the tables in. Default `'instance_plan'`. */
+  schema?: string;
+}
+
+/** The PostgreSQL adapter: a `StorageAdapter` without a change feed (managers announce their own commits). */
+export interface PostgresAdapter extends StorageAdapter {
+  /** The schema the tables live in. */
+  readonly schema: string;
+}
+
+/**
+ * The adapter over a client. Every method is one statement; a commit is one call of the
+ * function `migrate` installed. The schema version is checked on first use (and again after a
+ * failed check), so a database that was never migrated fails with a message saying so.
+ */
+export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter {
+  const { client, schema } = checkOptions('postgresAdapter', options);
+  const s = quoted(schema);
+  const table = (kind: StoredKind) => `${s}.${TABLES[kind]}`;
+  const commit = commitStatement(s);
+  let ready: Promise<void> | undefined;
+
+  const checkSchema = async (): Promise<void> => {
+    const version = await storedVersion(client, schema);
+    if (version > SCHEMA_VERSION) throw tooNew(schema, undefined, SCHEMA_VERSION, version);
+    if (version < SCHEMA_VERSION) {
+      throw fault(
+        'not_migrated',
+        `PostgreSQL schema ${JSON.stringify(schema)} is at version ${version}, and this code needs version ${SCHEMA_VERSION}: ` +
+          `run migrate(client${schema === 'instance_plan' ? '' : `, { schema: ${JSON.stringify(schema)} }`}) from instance-plan/postgres first.`,
+        undefined,
+        { schema, stored_version: version, code_version: SCHEMA_VERSION },
+      );
+    }
+  };
+
+  /** Runs one statement; faults leave as `STORAGE_ERROR` with their reason. */
+  const run = async (operation: string, text: string, params: unknown[]): Promise<unknown[]> => {
+    if (!ready) {
+      const check = checkSchema();
+      ready = check;
+      // A failed check is not remembered: the next call looks again (migrate may have run since).
+      check.catch(() => {
+        if (ready === check) ready = undefined;
+      });
+    }
+    try {
+      await ready;
+      return (await client.query(text, params)).rows;
+    } catch (error) {
+      throw conflictOf(error) ?? storageFault(operation, error);
+    }
+  };
+
+  return {
+    schema,
+
+    async get<K extends StoredKind>(kind: K, id: string): Promise<StoredOfKind[K] | undefined> {
+      checkKind(kind, TABLES);
+      if (typeof id !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof id}`);
+      // An id a text column cannot hold was never stored.
+      if (!representable(id)) return undefined;
+      const rows = await run('get', `SELECT record::text AS record FROM ${table(kind)} WHERE id = $1`, [id]);
+      const row = rows[0] as { record: string } | undefined;
+      return row === undefined ? undefined : (JSON.parse(row.record) as StoredOfKind[K]);
+    },
+
+    async list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>> {
+      checkKind(kind, { instance: TABLES.instance, plan: TABLES.plan });
+      const filters = checkQuery(kind, query);
+      const statement = listStatement(table(kind), filters, query.limit, query.offset);
+      if (!statement) return { records: [], total: 0 };
+      const rows = (await run('list', statement.text, statement.params)) as { total: unknown; record: string | null }[];
+      return {
+        records: rows.filter((row) => row.record !== null).map((row) => JSON.parse(row.record!) as RecordOfKind[K]),
+        total: Number(rows[0]?.total ?? 0),
+      };
+    },
+
+    async commit(batch) {
+      const call = prepareCommit(batch);
+      await run('commit', commit, commitParams(call));
+    },
+
+    async history(recordId: string): Promise<HistoryEvent[]> {
+      if (typeof recordId !== 'string') throw new TypeError(`history: the record id must be a string, got ${typeof recordId}`);
+      if (!representable(recordId)) return [];
+      const rows = await run('history', `SELECT event::text AS event FROM ${s}.${EVENTS} WHERE record_id = $1 ORDER BY seq, position`, [recordId]);
+      return (rows as { event: string }[]).map((row) => JSON.parse(row.event) as HistoryEvent);
+    },
+  };
+}
+
+/** Refuses a kind without a table (`list` takes instances and plans; `get` leases too). */
+function checkKind(kind: unknown, tables: Record<string, string>): void {
+  if (!Object.hasOwn(tables, kind as string)) {
+    const leases = Object.hasOwn(tables, 'lease') ? ' (records) or "lease"' : '';
+    throw new TypeError(`the kind must be "instance" or "plan"${leases}, got ${JSON.stringify(kind)}`);
+  }
+}
