@@ -1,47 +1,47 @@
 import { cloneJson } from './clone';
 import {
-  compareNewestFirst,
   conflictError,
+  INDEXED_FIELDS,
   type CommitBatch,
   type CommittedChange,
   type HistoryEvent,
   type ListQuery,
   type ListResult,
   type StorageAdapter,
+  type StoredKind,
+  type StoredOfKind,
 } from './contract';
+import { createListIndex } from './memory-index';
 import type { RecordKind, RecordOfKind, StoredRecord } from '../schemas/records';
 
 /**
  * The embedded default store: records and history in `Map`s (ids such as "__proto__" are
- * ordinary keys), copied in and out so callers never hold stored objects. A commit checks
- * every expected version before it writes anything, so a batch lands whole or not at all.
+ * ordinary keys), copied in and out so callers never hold stored objects. Lists read a sorted
+ * index (see memory-index.ts), so a filtered page costs the same in a large store as a small one. A commit checks
+ * every expected version (and every check) before it writes anything, so a batch lands whole
+ * or not at all.
  * Managers sharing one memory adapter hear each other's commits through `subscribe`.
  *
  * @example
  * const manager = new PlanManager({ adapter: memoryAdapter() });
  */
 export function memoryAdapter(): StorageAdapter {
-  const tables: { [K in RecordKind]: Map<string, RecordOfKind[K]> } = { instance: new Map(), plan: new Map() };
+  const tables: { [K in StoredKind]: Map<string, StoredOfKind[K]> } = { instance: new Map(), plan: new Map(), lease: new Map() };
   const events = new Map<string, HistoryEvent[]>();
   const listeners = new Set<(change: CommittedChange) => void>();
+  // Leases are never listed, so only instances and plans are indexed.
+  const indexes = { instance: createListIndex(INDEXED_FIELDS.instance), plan: createListIndex(INDEXED_FIELDS.plan) };
 
   return {
     async get(kind, id) {
       const record = tables[kind].get(id);
-      return record === undefined ? undefined : cloneJson(record);
+      return record === undefined ? undefined : (cloneJson(record) as StoredOfKind[typeof kind]);
     },
 
     async list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>> {
-      const filters = Object.entries(query.where).filter(([, value]) => value !== undefined);
-      const matches: StoredRecord[] = [];
-      for (const record of tables[kind].values()) {
-        if (filters.every(([field, value]) => (record as unknown as Record<string, unknown>)[field] === value)) {
-          matches.push(record);
-        }
-      }
-      matches.sort(compareNewestFirst);
-      const page = matches.slice(query.offset, query.offset + query.limit);
-      return { records: page.map(cloneJson) as RecordOfKind[K][], total: matches.length };
+      const table = tables[kind] as Map<string, StoredRecord>;
+      const { ids, total } = indexes[kind].query(query.where, query.limit, query.offset, (id) => table.get(id) as never);
+      return { records: ids.map((id) => cloneJson(table.get(id))) as RecordOfKind[K][], total };
     },
 
     async commit(batch: CommitBatch) {
@@ -56,14 +56,26 @@ export function memoryAdapter(): StorageAdapter {
           throw conflictError(write.kind, write.record.id, write.expected_version, actual);
         }
       }
+      for (const check of batch.checks ?? []) {
+        const actual = tables[check.kind].get(check.id)?.version ?? null;
+        if (actual !== check.expected_version) throw conflictError(check.kind, check.id, check.expected_version, actual);
+      }
       const newEvents = batch.events.map(cloneJson);
-      for (const write of writes) (tables[write.kind] as Map<string, StoredRecord>).set(write.record.id, write.record);
+      for (const write of writes) {
+        const table = tables[write.kind] as Map<string, StoredOfKind[StoredKind]>;
+        if (write.kind !== 'lease') {
+          const previous = table.get(write.record.id) as StoredRecord | undefined;
+          indexes[write.kind].update(previous as never, write.record as StoredRecord as never);
+        }
+        table.set(write.record.id, write.record);
+      }
       for (const event of newEvents) {
         const list = events.get(event.record_id);
         if (list) list.push(event);
         else events.set(event.record_id, [event]);
       }
-      if (listeners.size > 0) {
+      // A batch of checks only changed nothing: nothing to announce.
+      if (listeners.size > 0 && (writes.length > 0 || newEvents.length > 0)) {
         // A listener's fault must not turn a committed batch into a failed commit.
         const change: CommittedChange = {
           records: writes.map((w) => ({ kind: w.kind, id: w.record.id, version: w.record.version })),
