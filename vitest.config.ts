@@ -6,9 +6,10 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 // Examples and docs import the package by name; in tests that name means the source.
 // Each subpath gets an exact entry of its own, so 'instance-plan' never swallows a subpath.
-const alias = [
+export const alias = [
   { find: /^instance-plan$/, replacement: source('./src/index.ts') },
   { find: /^instance-plan\/indexeddb$/, replacement: source('./src/adapters/indexeddb/index.ts') },
+  { find: /^instance-plan\/postgres$/, replacement: source('./src/adapters/postgres/index.ts') },
   { find: /^instance-plan\/testing$/, replacement: source('./src/testing/index.ts') },
   { find: /^instance-plan\/tool$/, replacement: source('./src/tool/index.ts') },
   { find: /^instance-plan\/http$/, replacement: source('./src/http/index.ts') },
@@ -17,7 +18,7 @@ const alias = [
 
 // The browser tests drive Debian's Chromium (Playwright cannot download one here); .ci/run
 // installs it with apt-get when it is missing. CHROMIUM_PATH points elsewhere if needed.
-const chromium = playwright({
+export const chromium = playwright({
   launchOptions: {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],

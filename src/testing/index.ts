@@ -31,3 +31,6 @@ export {
   type InvalidToolCall,
 } from './arbitraries';
 export { replay } from '../manager/history';
+
+// Hand-built records with every field set, for adapter tests and benchmarks.
+export { instanceRecord, planRecord, stepRecord } from './conformance/fixtures';

@@ -1,0 +1,88 @@
+// IndexedDB in Chromium: executeStep against a raw idb get+put of the same record in one
+// readwrite transaction (interleaved, so both see the same conditions), and listPlans with a
+// filter and limit 20 as the store grows. Writes its figures; asserts only that work was done.
+import { openDB } from 'idb';
+import { expect, it } from 'vitest';
+import { commands } from 'vitest/browser';
+import { PlanManager } from 'instance-plan';
+import { indexedDBAdapter } from 'instance-plan/indexeddb';
+import { planRecord } from 'instance-plan/testing';
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1]!;
+};
+
+const results: Record<string, unknown> = { userAgent: navigator.userAgent };
+// Relative to the project root (where vitest runs); bench/run.mjs reads it.
+const save = () => commands.writeFile('bench/.browser-results.json', JSON.stringify(results, null, 2));
+
+it('executeStep vs raw idb get+put', async () => {
+  const name = `bench-step-${Date.now()}`;
+  const manager = new PlanManager({ adapter: indexedDBAdapter({ name }) });
+  const instance = await manager.createInstance({ organization_id: 'org', agent_type_id: 'bench' });
+  await manager.transitionInstance(instance.id, { status: 'running' });
+  const steps = Array.from({ length: 10 }, (_, i) => ({ title: `step ${i + 1}`, type: 'tool_call' as const, details: { tool: 'search', arguments: { query: `q${i}` } } }));
+  const plan = await manager.createPlan({ instance_id: instance.id, title: 'bench', ordering: 'free', steps });
+  const db = await openDB(name);
+  const ours: number[] = [];
+  const raw: number[] = [];
+  let to: 'in_progress' | 'failed' = 'in_progress';
+  for (let i = 0; i < 320; i++) {
+    let start = performance.now();
+    await manager.executeStep({ plan_id: plan.id, step_id: plan.steps[4]!.id, step_status: to, ...(to === 'failed' ? { step_output: 'timed out' } : {}) });
+    const stepTime = performance.now() - start;
+    to = to === 'in_progress' ? 'failed' : 'in_progress';
+    start = performance.now();
+    const transaction = db.transaction('plans', 'readwrite');
+    const row = await transaction.store.get(plan.id);
+    row.record.updated_at = new Date().toISOString();
+    await transaction.store.put(row);
+    await transaction.done;
+    const rawTime = performance.now() - start;
+    if (i >= 20) {
+      ours.push(stepTime * 1000);
+      raw.push(rawTime * 1000);
+    }
+  }
+  db.close();
+  results.executeStep = { ours: median(ours), raw: median(raw), samples: ours.length };
+  await save();
+  expect((await manager.getPlan(plan.id)).version).toBeGreaterThan(300);
+});
+
+it('listPlans with a filter and limit 20 as the store grows', async () => {
+  const growth: { count: number; us: number }[] = [];
+  for (const count of [1_000, 10_000, 100_000]) {
+    const name = `bench-list-${count}-${Date.now()}`;
+    const adapter = indexedDBAdapter({ name });
+    for (let start = 0; start < count; start += 2_000) {
+      const writes = [];
+      for (let i = start; i < Math.min(start + 2_000, count); i++) {
+        const at = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
+        writes.push({
+          kind: 'plan' as const,
+          expected_version: null,
+          record: planRecord({ id: `plan-${i}`, instance_id: `instance-${i % 5}`, title: `plan ${i}`, status: i % 2 ? 'pending' : 'in_progress', steps: [], created_at: at, updated_at: at }),
+        });
+      }
+      await adapter.commit({ writes, events: [] });
+    }
+    const manager = new PlanManager({ adapter });
+    const times: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const start = performance.now();
+      const page = await manager.listPlans({ instance_id: 'instance-0', limit: 20 });
+      times.push((performance.now() - start) * 1000);
+      expect(page.plans).toHaveLength(20);
+      expect(page.total).toBe(count / 5);
+    }
+    growth.push({ count, us: median(times.slice(10)) });
+    results.listGrowth = growth;
+    await save();
+    await adapter.close?.();
+    indexedDB.deleteDatabase(name);
+  }
+  results.listGrowth = growth;
+  await save();
+});

@@ -1,0 +1,97 @@
+// npm run bench: measures, then writes bench/RESULTS.md. Every figure that matters is a ratio
+// of two medians measured in this same run (the floor, or the smallest size), so the numbers
+// travel between machines; the absolute times are there for orientation only.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, platform, release } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { fmt } from './harness.mjs';
+import { executeStepGrowth, executeStepVersusFloor, heapPer10k, layers, listGrowth } from './memory.mjs';
+import { memoryAdapter } from '../dist/index.js';
+import { entries, measureEntry } from '../scripts/size.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const version = (name) => JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version;
+const log = (...args) => console.error('[bench]', ...args);
+
+log('executeStep vs the floor');
+const floor = await executeStepVersusFloor();
+log('layers');
+const layer = await layers();
+log('executeStep growth');
+const stepGrowth = await executeStepGrowth();
+log('listPlans growth (memory)');
+const memoryList = await listGrowth(() => memoryAdapter());
+log('heap');
+const heap = await heapPer10k();
+
+log('IndexedDB in Chromium (vitest browser mode)');
+const browserFile = new URL('./.browser-results.json', import.meta.url);
+rmSync(browserFile, { force: true });
+const browserRun = spawnSync('npx', ['vitest', 'run', '-c', 'bench/vitest.browser.config.ts'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+const browser = existsSync(browserFile) ? JSON.parse(readFileSync(browserFile, 'utf8')) : undefined;
+
+log('bundle sizes');
+const sizes = [];
+for (const entry of entries) sizes.push({ ...entry, ...(await measureEntry(entry)) });
+
+const ratio = (a, b) => fmt.ratio(a / b);
+const lines = [];
+lines.push('# Benchmark results', '');
+lines.push(`Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. Ratios compare medians measured in the same run.`, '');
+lines.push(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt.mb(totalmem())} RAM, ${platform()} ${release()}`);
+lines.push(`- Node ${process.version}; xstate ${version('xstate')}, zod ${version('zod')}, immer ${version('immer')}, idb ${version('idb')}, esbuild ${version('esbuild')}`);
+if (browser?.userAgent) lines.push(`- Browser: ${browser.userAgent}`);
+lines.push('');
+
+lines.push('## executeStep on the memory adapter against the floor', '');
+lines.push('The floor (`bench/reference.mjs`) does the same job for one plan of 10 steps: checks the step move, produces the next record immutably, compares-and-sets it in a `Map`. No parsing, no copies in or out, no history, no notification.', '');
+lines.push('| | median per call | calls per second | ratio to the floor |', '|---|---|---|---|');
+lines.push(`| floor | ${fmt.us(floor.floor)} | ${fmt.perSecond(floor.floor)} | 1.00× |`);
+lines.push(`| \`PlanManager.executeStep\` (memory) | ${fmt.us(floor.ours)} | ${fmt.perSecond(floor.ours)} | ${ratio(floor.ours, floor.floor)} |`, '');
+lines.push('Cost of each layer, each measured alone with the library\'s own parts (a 10-step plan):', '');
+lines.push('| layer | median | share of executeStep |', '|---|---|---|');
+const layerRows = [
+  ['input validation (zod)', layer.validation],
+  ['machine check (compiled lookup)', layer.machine],
+  ['reading the plan (copy out of the store)', layer.read],
+  ['producing the record (immer, with patches)', layer.produce],
+  ['commit (compare-and-set, copy into the store)', layer.commit],
+  ['history event (stored with the commit)', layer.historyEvent],
+  ['notification (one subscriber)', layer.notification],
+];
+for (const [name, us] of layerRows) lines.push(`| ${name} | ${fmt.us(us)} | ${((us / layer.total) * 100).toFixed(0)}% |`);
+lines.push(`| **executeStep, whole** | ${fmt.us(layer.total)} | 100% |`, '');
+
+lines.push('## Growth', '');
+lines.push('`executeStep` (memory adapter) as the plan grows:', '');
+lines.push('| steps | median per call | ratio to 10 steps |', '|---|---|---|');
+for (const row of stepGrowth) lines.push(`| ${row.size.toLocaleString('en-US')} | ${fmt.us(row.us)} | ${ratio(row.us, stepGrowth[0].us)} |`);
+lines.push('', '`listPlans({ instance_id, limit: 20 })` as the store grows (a fifth of the plans match):', '');
+lines.push('| stored plans | memory | ratio | IndexedDB (Chromium) | ratio |', '|---|---|---|---|---|');
+memoryList.forEach((row, i) => {
+  const idb = browser?.listGrowth?.[i];
+  lines.push(
+    `| ${row.count.toLocaleString('en-US')} | ${fmt.us(row.us)} | ${ratio(row.us, memoryList[0].us)} | ${idb ? fmt.us(idb.us) : 'n/a'} | ${idb ? ratio(idb.us, browser.listGrowth[0].us) : 'n/a'} |`,
+  );
+});
+lines.push('');
+if (heap) lines.push(`Heap held by 10,000 stored plans of 20 steps (memory adapter, history included): ${fmt.mb(heap.bytes)} (${fmt.kb(heap.bytes / 10_000)} per plan).`, '');
+
+lines.push('## IndexedDB in Chromium', '');
+if (browser?.executeStep) {
+  lines.push('| | median per call | ratio |', '|---|---|---|');
+  lines.push(`| raw \`idb\` get + put of the same plan row, one readwrite transaction | ${fmt.us(browser.executeStep.raw)} | 1.00× |`);
+  lines.push(`| \`PlanManager.executeStep\` (IndexedDB adapter) | ${fmt.us(browser.executeStep.ours)} | ${ratio(browser.executeStep.ours, browser.executeStep.raw)} |`, '');
+} else {
+  lines.push(`Not measured: the browser run exited with ${browserRun.status} (is Chromium at /usr/bin/chromium?).`, '');
+}
+
+lines.push('## Bundle', '');
+lines.push('Each entry bundled into a consumer with esbuild (minified, tree-shaken), gzipped at level 9. `npm run size` fails when one is over its budget.', '');
+lines.push('| what the app imports | min | min + gzip | budget |', '|---|---|---|---|');
+for (const size of sizes) lines.push(`| ${size.name} | ${fmt.kb(size.min)} | ${fmt.kb(size.gzip)} | ${fmt.kb(size.budget)} |`);
+lines.push('');
+
+writeFileSync(new URL('./RESULTS.md', import.meta.url), lines.join('\n'));
+console.log(lines.join('\n'));

@@ -1,0 +1,55 @@
+// What an app pays for instance-plan: each entry is bundled into a consumer with esbuild
+// (minified, tree-shaken, dependencies included, peer dependencies left out) and measured
+// gzipped. Exits non-zero when an entry is over its budget. Run after `npm run build`:
+// the consumers import the package by name, which resolves to dist/ through `exports`.
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Budgets in bytes, min+gzip. The core's is issue 6's target; the others leave ~20% headroom. */
+export const entries = [
+  { name: "core: { PlanManager, memoryAdapter } from 'instance-plan'", code: "export { PlanManager, memoryAdapter } from 'instance-plan';", budget: 25 * 1024 },
+  { name: "instance-plan (everything)", code: "export * from 'instance-plan';", budget: 48 * 1024 },
+  { name: 'instance-plan/memory', code: "export * from 'instance-plan/memory';", budget: 3 * 1024 },
+  { name: 'instance-plan/indexeddb', code: "export * from 'instance-plan/indexeddb';", budget: 12 * 1024 },
+  { name: 'instance-plan/postgres', code: "export * from 'instance-plan/postgres';", budget: 12 * 1024 },
+  { name: 'instance-plan/tool', code: "export * from 'instance-plan/tool';", budget: 30 * 1024 },
+  { name: 'instance-plan/http', code: "export * from 'instance-plan/http';", budget: 30 * 1024 },
+  { name: 'instance-plan/http/node', code: "export * from 'instance-plan/http/node';", budget: 4 * 1024, platform: 'node' },
+  { name: 'instance-plan/testing (fast-check not included)', code: "export * from 'instance-plan/testing';", budget: 48 * 1024, external: ['fast-check'] },
+];
+
+export async function measureEntry({ code, platform = 'browser', external = [] }) {
+  const result = await build({
+    stdin: { contents: code, resolveDir: root, loader: 'js' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform,
+    external,
+    write: false,
+    logLevel: 'silent',
+  });
+  const bytes = result.outputFiles[0].contents;
+  return { min: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+}
+
+async function main() {
+  let over = 0;
+  const rows = [];
+  for (const entry of entries) {
+    const size = await measureEntry(entry);
+    const ok = size.gzip <= entry.budget;
+    if (!ok) over++;
+    rows.push(`${ok ? 'ok  ' : 'OVER'} ${(size.gzip / 1024).toFixed(1).padStart(6)} KB gz (${(size.min / 1024).toFixed(1)} KB min) budget ${(entry.budget / 1024).toFixed(0)} KB  ${entry.name}`);
+  }
+  console.log(rows.join('\n'));
+  if (over > 0) {
+    console.error(`\n${over} entr${over === 1 ? 'y is' : 'ies are'} over budget`);
+    process.exit(1);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
