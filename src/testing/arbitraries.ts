@@ -11,6 +11,9 @@ import { DEFAULT_LIMITS, type Limits } from '../schemas/limits';
  * limits you pass (a manager's `limits`), so generated input is valid for that manager.
  */
 
+const hasProtoKey = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && Object.entries(value).some(([key, inner]) => key === '__proto__' || hasProtoKey(inner));
+
 const text = (max: number) => fc.string({ minLength: 1, maxLength: Math.min(max, 40) }).filter((value) => /\S/.test(value));
 const id = () => fc.oneof(fc.uuid(), fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty'), text(24));
 
@@ -35,11 +38,10 @@ export function stepInputArbitrary(limits: Partial<Limits> = {}): fc.Arbitrary<S
       title: text(maxTitleLength),
       type: fc.constantFrom(...StepType.options),
       description: fc.option(fc.string({ maxLength: Math.min(maxDescriptionLength, 80) }), { nil: null }),
-      details: fc.dictionary(
-        fc.string({ maxLength: 12 }).filter((key) => key !== '__proto__'),
-        fc.jsonValue({ maxDepth: 2 }).map((value) => JSON.parse(JSON.stringify(value)) as never),
-        { maxKeys: 4 },
-      ),
+      // The manager refuses "__proto__" keys at any depth of details, so valid input has none.
+      details: fc
+        .dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }).map((value) => JSON.parse(JSON.stringify(value)) as never), { maxKeys: 4 })
+        .filter((details) => !hasProtoKey(details)),
     },
     { requiredKeys: ['title', 'type'] },
   );
