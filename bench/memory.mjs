@@ -155,7 +155,7 @@ export async function listGrowth(adapterFactory, counts = [1_000, 10_000, 100_00
     const adapter = await adapterFactory();
     const manager = new PlanManager({ adapter, ids: counter('p') });
     await fillPlans(adapter, count);
-    const us = await measure(() => manager.listPlans({ instance_id: 'instance-0', status: 'pending', limit: 20 }), { batch: 50, rounds: 20 });
+    const us = await measure(() => manager.listPlans({ instance_id: 'instance-0', limit: 20 }), { batch: 50, rounds: 20 });
     results.push({ count, us });
     await adapter.close?.();
   }

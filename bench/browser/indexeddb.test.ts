@@ -7,6 +7,7 @@ import { commands } from 'vitest/browser';
 import { PlanManager } from 'instance-plan';
 import { indexedDBAdapter } from 'instance-plan/indexeddb';
 import { planRecord } from 'instance-plan/testing';
+import { orderKey } from '../../src/adapters/indexeddb/order-key';
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -56,18 +57,21 @@ it('listPlans with a filter and limit 20 as the store grows', async () => {
   for (const count of [1_000, 10_000, 100_000]) {
     const name = `bench-list-${count}-${Date.now()}`;
     const adapter = indexedDBAdapter({ name });
-    for (let start = 0; start < count; start += 2_000) {
-      const writes = [];
-      for (let i = start; i < Math.min(start + 2_000, count); i++) {
+    // The adapter creates the database; the store is then filled with raw puts in its own row
+    // layout ({ id, order, record }), 5,000 per transaction: the commit path checks versions
+    // one by one and would spend minutes on 100,000 plans that this benchmark does not measure.
+    await adapter.list('plan', { where: {}, limit: 1, offset: 0 });
+    const db = await openDB(name);
+    for (let start = 0; start < count; start += 5_000) {
+      const transaction = db.transaction('plans', 'readwrite');
+      for (let i = start; i < Math.min(start + 5_000, count); i++) {
         const at = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
-        writes.push({
-          kind: 'plan' as const,
-          expected_version: null,
-          record: planRecord({ id: `plan-${i}`, instance_id: `instance-${i % 5}`, title: `plan ${i}`, status: i % 2 ? 'pending' : 'in_progress', steps: [], created_at: at, updated_at: at }),
-        });
+        const record = planRecord({ id: `plan-${i}`, instance_id: `instance-${i % 5}`, title: `plan ${i}`, status: i % 2 ? 'pending' : 'in_progress', steps: [], created_at: at, updated_at: at });
+        void transaction.store.put({ id: record.id, order: orderKey(at), record });
       }
-      await adapter.commit({ writes, events: [] });
+      await transaction.done;
     }
+    db.close();
     const manager = new PlanManager({ adapter });
     const times: number[] = [];
     for (let i = 0; i < 60; i++) {
