@@ -7,6 +7,7 @@ import { commands } from 'vitest/browser';
 import { PlanManager } from 'instance-plan';
 import { indexedDBAdapter } from 'instance-plan/indexeddb';
 import { planRecord } from 'instance-plan/testing';
+import { countKeysOf } from '../../src/adapters/indexeddb/counts';
 import { orderKey } from '../../src/adapters/indexeddb/order-key';
 
 const median = (values: number[]) => {
@@ -62,13 +63,26 @@ it('listPlans with a filter and limit 20 as the store grows', async () => {
     // one by one and would spend minutes on 100,000 plans that this benchmark does not measure.
     await adapter.list('plan', { where: {}, limit: 1, offset: 0 });
     const db = await openDB(name);
+    // The raw fill bypasses commits, so it also writes the list counters the adapter keeps.
+    const tally = new Map<string, { key: unknown; n: number }>();
     for (let start = 0; start < count; start += 5_000) {
       const transaction = db.transaction('plans', 'readwrite');
       for (let i = start; i < Math.min(start + 5_000, count); i++) {
         const at = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
         const record = planRecord({ id: `plan-${i}`, instance_id: `instance-${i % 5}`, title: `plan ${i}`, status: i % 2 ? 'pending' : 'in_progress', steps: [], created_at: at, updated_at: at });
         void transaction.store.put({ id: record.id, order: orderKey(at), record });
+        for (const key of countKeysOf('plan', record)) {
+          const id = JSON.stringify(key);
+          const row = tally.get(id);
+          if (row) row.n++;
+          else tally.set(id, { key, n: 1 });
+        }
       }
+      await transaction.done;
+    }
+    {
+      const transaction = db.transaction('counts' as never, 'readwrite');
+      for (const row of tally.values()) void (transaction.store as any).put(row);
       await transaction.done;
     }
     db.close();

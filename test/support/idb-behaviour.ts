@@ -122,14 +122,14 @@ export function describeIndexedDBAdapter(environment: string): void {
     });
 
     describe('storage layout', () => {
-      it('stores the schema version, the four stores and an index per filter field', async () => {
+      it('stores the schema version, the five stores and an index per filter field', async () => {
         const { name, open, cleanup } = fresh('layout');
         try {
           await open().list('plan', { where: {}, limit: 1, offset: 0 });
           const db = await rawOpen(name);
           try {
             expect(db.version).toBe(SCHEMA_VERSION);
-            expect(Array.from(db.objectStoreNames).sort()).toEqual(['events', 'instances', 'leases', 'plans']);
+            expect(Array.from(db.objectStoreNames).sort()).toEqual(['counts', 'events', 'instances', 'leases', 'plans']);
             const transaction = db.transaction(['instances', 'plans', 'events']);
             for (const [kind, store] of [['instance', 'instances'], ['plan', 'plans']] as const) {
               expect(Array.from(transaction.objectStore(store).indexNames).sort()).toEqual(['newest', ...INDEXED_FIELDS[kind].map((field) => `by_${field}`)].sort());
@@ -137,6 +137,8 @@ export function describeIndexedDBAdapter(environment: string): void {
             expect(Array.from(transaction.objectStore('events').indexNames)).toEqual(['by_record']);
             // Leases are read by key only (the instance id): no indexes.
             expect(Array.from(db.transaction('leases').objectStore('leases').indexNames)).toEqual([]);
+            // Counters are read from the keys of one index, [key, n] (see src/adapters/indexeddb/counts.ts).
+            expect(Array.from(db.transaction('counts').objectStore('counts').indexNames)).toEqual(['with_n']);
           } finally {
             db.close();
           }
@@ -207,7 +209,7 @@ export function describeIndexedDBAdapter(environment: string): void {
           } finally {
             transactions.restore();
           }
-          expect(transactions.opened).toEqual([{ stores: ['events', 'instances', 'leases', 'plans'], mode: 'readwrite', durability: 'default' }]);
+          expect(transactions.opened).toEqual([{ stores: ['counts', 'events', 'instances', 'leases', 'plans'], mode: 'readwrite', durability: 'default' }]);
         } finally {
           await cleanup();
         }

@@ -3,7 +3,8 @@ import { conflictError, type CommitBatch, type CommittedChange, type HistoryEven
 import type { StoredRecord } from '../../schemas/records';
 import { storageFault } from './faults';
 import { orderKey } from './order-key';
-import { EVENT_STORE, STORES, type Database, type RecordRow } from './schema';
+import { countDeltas, movedCount } from './counts';
+import { COUNT_STORE, EVENT_STORE, STORES, type CountRow, type Database, type RecordRow } from './schema';
 
 interface PreparedWrite {
   kind: StoredKind;
@@ -69,8 +70,9 @@ function prepareChecks(checks: CommitBatch['checks']): RecordCheck[] {
 
 /**
  * Stores a prepared batch in ONE readwrite transaction over every store: reads the stored version
- * of each record written or checked, refuses the batch on the first mismatch, else puts every row
- * and adds every event, and resolves only when the transaction has committed. Nothing but IndexedDB requests
+ * of each record written or checked, refuses the batch on the first mismatch, else puts every row,
+ * adds every event and moves the counters the rows' indexed fields changed (in the same
+ * transaction, so they cannot drift from the records), and resolves only when the transaction has committed. Nothing but IndexedDB requests
  * is awaited inside, so the transaction cannot auto-commit halfway. On any failure the
  * transaction is aborted, and the promise rejects only after the abort has settled: when the
  * caller hears "failed", nothing of the batch is stored or will be.
@@ -82,8 +84,11 @@ export async function commitBatch(
   checks: RecordCheck[],
   durability: 'default' | 'strict' | 'relaxed',
 ): Promise<void> {
-  const transaction = db.transaction([STORES.instance, STORES.plan, STORES.lease, EVENT_STORE], 'readwrite', { durability });
+  const transaction = db.transaction([STORES.instance, STORES.plan, STORES.lease, EVENT_STORE, COUNT_STORE], 'readwrite', { durability });
   const storeOf = (kind: StoredKind) => transaction.objectStore(STORES[kind]);
+  // Handled from the start: the counter reads below are awaited before `done` is, and an abort
+  // in between (the browser's, or a failed put) must not surface as an unhandled rejection.
+  transaction.done.catch(() => undefined);
   try {
     // Every read is issued at once; IndexedDB answers them in order within the transaction.
     const expectations = [
@@ -105,6 +110,16 @@ export async function commitBatch(
     for (const { kind, row } of writes) issue((storeOf(kind) as unknown as { put(row: RecordRow): Promise<unknown> }).put(row));
     const eventStore = transaction.objectStore(EVENT_STORE);
     for (const event of events) issue(eventStore.add(event));
+    // The stored rows were read above for their versions; they also say which counters to move.
+    const deltas = countDeltas(writes.map(({ kind, row }, i) => ({ kind, before: (stored[i] as RecordRow | undefined)?.record, after: row.record })));
+    if (deltas.length > 0) {
+      const counts = transaction.objectStore(COUNT_STORE);
+      const current = await Promise.all(deltas.map(({ key }) => counts.get(key)));
+      deltas.forEach(({ key, delta }, i) => {
+        const row = movedCount(key, current[i] as CountRow | undefined, delta);
+        issue(row ? counts.put(row) : counts.delete(key));
+      });
+    }
     await Promise.all([...requests, transaction.done]);
   } catch (error) {
     try {

@@ -2,7 +2,8 @@ import { INDEXED_FIELDS, type ListQuery, type ListResult } from '../contract';
 import type { RecordKind, RecordOfKind } from '../../schemas/records';
 import { AFTER_EVERY_ORDER } from './order-key';
 import type { KeyRanges } from './platform';
-import { NEWEST_INDEX, RECORD_STORES, indexOf, type Database, type RecordRow } from './schema';
+import { readCount } from './counts';
+import { COUNT_STORE, NEWEST_INDEX, RECORD_STORES, indexOf, type Database, type RecordRow } from './schema';
 
 export type Filter = [field: string, value: string];
 
@@ -34,7 +35,8 @@ export function checkQuery(kind: RecordKind, query: ListQuery): Filter[] {
 /**
  * One page of matching records, newest first, and how many match in all. Reads only index keys
  * to count and skip, and only the values of the page:
- * - no filter or one: the index counts the matches, `advance(offset)` skips, one `getAll` reads the page;
+ * - no filter or one: the total is a counter of the `counts` store (one key lookup, however many
+ *   match), `advance(offset)` skips, one `getAll` reads the page;
  * - several: the filters' indexes are walked together (a zig-zag merge join: each index is sorted
  *   the same way within a value, so the laggards jump straight to the leader's key), which finds
  *   the matches in list order without reading a record that does not match.
@@ -48,7 +50,7 @@ export async function listRows<K extends RecordKind>(
   limit: number,
   offset: number,
 ): Promise<ListResult<RecordOfKind[K]>> {
-  const transaction = db.transaction(RECORD_STORES[kind], 'readonly');
+  const transaction = db.transaction([RECORD_STORES[kind], COUNT_STORE], 'readonly');
   const store = transaction.objectStore(RECORD_STORES[kind]);
   // Within one value of a field, index keys are [value, order, id]: this range holds them all.
   const matching = (value: string) => ranges.bound([value], [value, AFTER_EVERY_ORDER]);
@@ -59,7 +61,8 @@ export async function listRows<K extends RecordKind>(
     const [filter] = filters;
     const index = store.index((filter ? indexOf(filter[0]) : NEWEST_INDEX) as never) as unknown as Index;
     const range = filter ? matching(filter[1]) : undefined;
-    total = await index.count(range);
+    // Not `index.count(range)`: Chromium counts by walking every matching key.
+    total = await readCount(transaction as never, ranges, filter ? [kind, filter[0], filter[1]] : [kind]);
     if (limit > 0 && offset < total) {
       let cursor = await index.openKeyCursor(range);
       if (cursor && offset > 0) cursor = await cursor.advance(offset);
@@ -115,7 +118,6 @@ async function mergeJoin(
 // The parts of idb's index and key cursor used above. idb types an index's key range with the
 // DOM's IDBKeyRange, which this folder does not name (see platform.ts); these keep it exact.
 interface Index {
-  count(range?: unknown): Promise<number>;
   openKeyCursor(range?: unknown): Promise<KeyCursor | null>;
   getAll(range: unknown, count: number): Promise<RecordRow[]>;
 }

@@ -1,7 +1,7 @@
 import { wrap } from 'idb';
 import { fault, storageFault } from './faults';
 import type { IndexedDBFactory } from './platform';
-import { EVENT_STORE, STORES, type Database, type Migration } from './schema';
+import { COUNT_STORE, EVENT_STORE, STORES, type Database, type Migration } from './schema';
 
 // The raw IndexedDB objects met while opening, typed by the little used of them (see platform.ts).
 interface RawDatabase {
@@ -59,12 +59,28 @@ export function openDatabase({ factory, name, migrations, onClose }: OpenOptions
       // idb gives every wrapped transaction a `done` promise; an aborted upgrade is reported
       // through the open request below, so this one is only silenced.
       transaction.done.catch(() => undefined);
-      try {
-        for (let step = oldVersion; step < (newVersion ?? version); step++) migrations[step]!(db, transaction as never);
-      } catch (error) {
+      const fail = (error: unknown) => {
         // Aborting the upgrade fails the open request and leaves the stored version as it was.
         upgradeError = error;
-        request.transaction?.abort();
+        try {
+          request.transaction?.abort();
+        } catch {
+          // already aborted: a failed request of the step aborts the upgrade by itself
+        }
+      };
+      const target = newVersion ?? version;
+      // Steps run in order; one that returns a promise (it reads rows) holds the next back until
+      // it is done, so each step sees the database exactly as the previous one left it.
+      const runFrom = (first: number): void | Promise<void> => {
+        for (let step = first; step < target; step++) {
+          const pending = migrations[step]!(db, transaction as never);
+          if (pending) return pending.then(() => runFrom(step + 1));
+        }
+      };
+      try {
+        runFrom(oldVersion)?.catch(fail);
+      } catch (error) {
+        fail(error);
       }
     });
 
@@ -90,7 +106,7 @@ export function openDatabase({ factory, name, migrations, onClose }: OpenOptions
         raw.close();
         return;
       }
-      const stores = [...Object.values(STORES), EVENT_STORE];
+      const stores = [...Object.values(STORES), EVENT_STORE, COUNT_STORE];
       const missing = stores.filter((store) => !raw.objectStoreNames.contains(store));
       if (missing.length > 0) {
         raw.close();

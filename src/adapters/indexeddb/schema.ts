@@ -5,7 +5,8 @@ import type { OrderKey } from './order-key';
 
 /**
  * How records live in IndexedDB: one object store per kind, keyed by `id`, each row holding the
- * record untouched beside its sort key; history events in a store of their own.
+ * record untouched beside its sort key; history events in a store of their own; counters of
+ * the records in `counts` (below).
  */
 export interface RecordRow<T = StoredOfKind[StoredKind]> {
   id: string;
@@ -17,6 +18,18 @@ export const RECORD_STORES = { instance: 'instances', plan: 'plans' } as const s
 export const EVENT_STORE = 'events';
 /** Leases (schema version 2): rows like the records', read by key only, so no indexes. */
 export const LEASE_STORE = 'leases';
+/**
+ * Counters (schema version 3): how many records each kind has (`[kind]`) and how many hold each
+ * value of each filter field (`[kind, field, value]`), so a list's `total` is one lookup, not a walk.
+ */
+export const COUNT_STORE = 'counts';
+/** Keys `[key, n]`: a counter is read from an index key, without reading a stored value. */
+export const COUNT_INDEX = 'with_n';
+export type CountKey = [kind: string] | [kind: string, field: string, value: string];
+export interface CountRow {
+  key: CountKey;
+  n: number;
+}
 /** The store of every kind a batch can write or check. */
 export const STORES = { ...RECORD_STORES, lease: LEASE_STORE } as const satisfies Record<StoredKind, string>;
 
@@ -33,12 +46,17 @@ export interface InstancePlanSchema extends DBSchema {
   plans: { key: string; value: RecordRow<RecordOfKind['plan']>; indexes: FieldIndexes<'plan'> & { newest: [OrderKey, string] } };
   events: { key: number; value: HistoryEvent; indexes: { by_record: [string, number] } };
   leases: { key: string; value: RecordRow<Lease> };
+  counts: { key: CountKey; value: CountRow; indexes: { with_n: [CountKey, number] } };
 }
 
 export type Database = IDBPDatabase<InstancePlanSchema>;
 
-/** One step of the schema, run inside the upgrade transaction. Loosely typed: it sees older shapes. */
-export type Migration = (db: IDBPDatabase<unknown>, transaction: IDBPTransaction<unknown, string[], 'versionchange'>) => void;
+/**
+ * One step of the schema, run inside the upgrade transaction. Loosely typed: it sees older shapes.
+ * A step that reads or rewrites rows returns a promise; it may await nothing but requests of the
+ * upgrade transaction (anything else lets it commit early), and the next step waits for it.
+ */
+export type Migration = (db: IDBPDatabase<unknown>, transaction: IDBPTransaction<unknown, string[], 'versionchange'>) => void | Promise<void>;
 
 /**
  * The upgrade path. Migration `i` takes a database from version `i` to `i + 1`; the schema
@@ -67,6 +85,38 @@ export const MIGRATIONS: readonly Migration[] = [
   // 2: leases, one row per leased instance, keyed by the instance id.
   (db) => {
     db.createObjectStore('leases', { keyPath: 'id' });
+  },
+  // 3: counters of the records, by kind and by each filter field's value, counted from the rows
+  // already stored; from here on every commit keeps them in step (see counts.ts).
+  async (db, transaction) => {
+    const counts = db.createObjectStore(COUNT_STORE, { keyPath: 'key' });
+    counts.createIndex(COUNT_INDEX, ['key', 'n']);
+    // Spelled out, as in step 1: what this step counts must not change with the contract.
+    const fields = {
+      instance: ['organization_id', 'status', 'agent_type_id', 'task_id'],
+      plan: ['instance_id', 'status', 'plan_type', 'site_id', 'user_id', 'agent_id'],
+    };
+    const tally = new Map<string, CountRow>();
+    const add = (key: CountKey) => {
+      const id = JSON.stringify(key);
+      const row = tally.get(id);
+      if (row) row.n++;
+      else tally.set(id, { key, n: 1 });
+    };
+    for (const kind of ['instance', 'plan'] as const) {
+      // A database someone else made under our name has no record stores: nothing to count, and
+      // the open then refuses it as "not_an_instance_plan_database" rather than a failed upgrade.
+      if (!db.objectStoreNames.contains(RECORD_STORES[kind])) continue;
+      let cursor = await transaction.objectStore(RECORD_STORES[kind]).openCursor();
+      while (cursor) {
+        const record = (cursor.value as RecordRow<Record<string, unknown>>).record;
+        add([kind]);
+        // Strings only, as the indexes match them (a null field has no index entry).
+        for (const field of fields[kind]) if (typeof record[field] === 'string') add([kind, field, record[field]]);
+        cursor = await cursor.continue();
+      }
+    }
+    await Promise.all([...tally.values()].map((row) => counts.put(row)));
   },
 ];
 
