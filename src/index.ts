@@ -11,11 +11,13 @@ export { Lease } from './schemas/records';
 export { memoryAdapter } from './adapters/memory';
 export {
   INDEXED_FIELDS,
+  checkListQuery,
   compareNewestFirst,
   conflictError,
   storageError,
   type StorageAdapter,
   type ListQuery,
+  type ListFilter,
   type ListResult,
   type RecordWrite,
   type RecordCheck,

@@ -145,3 +145,32 @@ export function compareNewestFirst(a: StoredRecord, b: StoredRecord): number {
   if (a.created_at !== b.created_at) return a.created_at < b.created_at ? 1 : -1;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
+
+/** One equality filter of a list query: an indexed field and the value it must have. */
+export type ListFilter = [field: string, value: string];
+
+/**
+ * Checks a list query before any store is touched, the same way in every adapter: only indexed
+ * fields (no adapter has an index for any other), string values (`undefined` means "no
+ * filter"), and whole non-negative `limit` and `offset`. Returns the filters that apply; a bad
+ * query is a programming error, so it throws a `TypeError` naming what would be accepted.
+ */
+export function checkListQuery(kind: RecordKind, query: ListQuery): ListFilter[] {
+  if (typeof query !== 'object' || query === null) throw new TypeError('list: the query must be an object { where, limit, offset }');
+  const { where, limit, offset } = query;
+  for (const [name, value] of [['limit', limit], ['offset', offset]] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`list: ${name} must be a whole number of 0 or more, got ${String(value)}`);
+  }
+  if (typeof where !== 'object' || where === null) throw new TypeError('list: `where` must be an object of equality filters');
+  const indexed: readonly string[] = INDEXED_FIELDS[kind];
+  const filters: ListFilter[] = [];
+  for (const [field, value] of Object.entries(where)) {
+    if (!indexed.includes(field)) {
+      throw new TypeError(`list: ${kind}s cannot be filtered by ${JSON.stringify(field)}; the indexed fields are ${indexed.join(', ')}`);
+    }
+    if (value === undefined) continue;
+    if (typeof value !== 'string') throw new TypeError(`list: the filter ${field} must be a string, got ${typeof value}`);
+    filters.push([field, value]);
+  }
+  return filters;
+}

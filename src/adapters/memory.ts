@@ -1,5 +1,6 @@
 import { cloneJson } from './clone';
 import {
+  checkListQuery,
   conflictError,
   INDEXED_FIELDS,
   type CommitBatch,
@@ -40,7 +41,8 @@ export function memoryAdapter(): StorageAdapter {
 
     async list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>> {
       const table = tables[kind] as Map<string, StoredRecord>;
-      const { ids, total } = indexes[kind].query(query.where, query.limit, query.offset, (id) => table.get(id) as never);
+      const where = Object.fromEntries(checkListQuery(kind, query));
+      const { ids, total } = indexes[kind].query(where, query.limit, query.offset, (id) => table.get(id) as never);
       return { records: ids.map((id) => cloneJson(table.get(id))) as RecordOfKind[K][], total };
     },
 

@@ -1,9 +1,10 @@
+import { checkListQuery } from '../contract';
 import type { CommittedChange, HistoryEvent, ListQuery, ListResult, StorageAdapter, StoredKind, StoredOfKind } from '../contract';
 import type { RecordKind, RecordOfKind } from '../../schemas/records';
 import { commitBatch, prepareBatch } from './commit';
 import { changeFeed } from './feed';
 import { fault, storageFault } from './faults';
-import { checkQuery, listRows } from './list';
+import { listRows } from './list';
 import { openDatabase } from './open';
 import { resolvePlatform, type IndexedDBFactory } from './platform';
 import { EVENT_STORE, HISTORY_INDEX, RECORD_STORES, STORES, type Database, type Migration } from './schema';
@@ -102,7 +103,7 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
 
     async list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>> {
       checkKind(kind, RECORD_STORES);
-      const filters = checkQuery(kind, query);
+      const filters = checkListQuery(kind, query);
       return run('list', (db) => listRows(db, ranges, cmp, kind, filters, query.limit, query.offset));
     },
 

@@ -1,36 +1,12 @@
-import { INDEXED_FIELDS, type ListQuery, type ListResult } from '../contract';
+import type { ListFilter, ListResult } from '../contract';
 import type { RecordKind, RecordOfKind } from '../../schemas/records';
 import { AFTER_EVERY_ORDER } from './order-key';
 import type { KeyRanges } from './platform';
 import { readCount } from './counts';
 import { COUNT_STORE, NEWEST_INDEX, RECORD_STORES, indexOf, type Database, type RecordRow } from './schema';
 
-export type Filter = [field: string, value: string];
+export type Filter = ListFilter;
 
-/**
- * Checks a list query before any transaction starts: only indexed fields (there is no index to
- * answer any other), string values (what the contract filters by; `undefined` means "no
- * filter"), and whole non-negative `limit` and `offset`. Returns the filters that apply.
- */
-export function checkQuery(kind: RecordKind, query: ListQuery): Filter[] {
-  if (typeof query !== 'object' || query === null) throw new TypeError('list: the query must be an object { where, limit, offset }');
-  const { where, limit, offset } = query;
-  for (const [name, value] of [['limit', limit], ['offset', offset]] as const) {
-    if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`list: ${name} must be a whole number of 0 or more, got ${String(value)}`);
-  }
-  if (typeof where !== 'object' || where === null) throw new TypeError('list: `where` must be an object of equality filters');
-  const indexed: readonly string[] = INDEXED_FIELDS[kind];
-  const filters: Filter[] = [];
-  for (const [field, value] of Object.entries(where)) {
-    if (!indexed.includes(field)) {
-      throw new TypeError(`list: ${kind}s cannot be filtered by ${JSON.stringify(field)}; the indexed fields are ${indexed.join(', ')}`);
-    }
-    if (value === undefined) continue;
-    if (typeof value !== 'string') throw new TypeError(`list: the filter ${field} must be a string, got ${typeof value}`);
-    filters.push([field, value]);
-  }
-  return filters;
-}
 
 /**
  * One page of matching records, newest first, and how many match in all. Reads only index keys

@@ -1,10 +1,11 @@
+import { checkListQuery } from '../contract';
 import type { HistoryEvent, ListQuery, ListResult, StorageAdapter, StoredKind, StoredOfKind } from '../contract';
 import type { RecordKind, RecordOfKind } from '../../schemas/records';
 import { checkOptions, quoted, type PostgresClient } from './client';
 import { commitParams, commitStatement, conflictOf, prepareCommit } from './commit';
 import { fault, storageFault } from './faults';
 import { representable } from './keys';
-import { checkQuery, listStatement } from './list';
+import { listStatement } from './list';
 import { storedVersion, tooNew } from './migrate';
 import { EVENTS, SCHEMA_VERSION, TABLES } from './schema';
 
@@ -80,7 +81,7 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
 
     async list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>> {
       checkKind(kind, { instance: TABLES.instance, plan: TABLES.plan });
-      const filters = checkQuery(kind, query);
+      const filters = checkListQuery(kind, query);
       const statement = listStatement(table(kind), filters, query.limit, query.offset);
       if (!statement) return { records: [], total: 0 };
       const rows = (await run('list', statement.text, statement.params)) as { total: unknown; record: string | null }[];
