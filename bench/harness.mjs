@@ -32,3 +32,24 @@ export const fmt = {
   kb: (bytes) => `${(bytes / 1024).toFixed(1)} KB`,
   mb: (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`,
 };
+
+/**
+ * Median microseconds per call of several functions, measured in interleaved rounds (a round
+ * of each in turn, `rounds` times), so a machine busy with something else slows them alike
+ * and the ratios between them stay honest.
+ * @param {Record<string, { fn: () => unknown, batch: number }>} subjects
+ */
+export async function measureTogether(subjects, { rounds = 30, warmup = 2 } = {}) {
+  const names = Object.keys(subjects);
+  for (const name of names) for (let i = 0; i < warmup * subjects[name].batch; i++) await subjects[name].fn();
+  const samples = Object.fromEntries(names.map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names) {
+      const { fn, batch } = subjects[name];
+      const start = performance.now();
+      for (let i = 0; i < batch; i++) await fn();
+      samples[name].push(((performance.now() - start) * 1000) / batch);
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, median(samples[name])]));
+}

@@ -3,7 +3,7 @@
 import { enablePatches, Immer } from 'immer';
 import { createInputSchemas, memoryAdapter, planLogic, PlanManager, stepLogic } from '../dist/index.js';
 import { planRecord, stepRecord } from '../dist/testing/index.js';
-import { measure } from './harness.mjs';
+import { measure, measureTogether } from './harness.mjs';
 import { referenceStore } from './reference.mjs';
 
 enablePatches();
@@ -42,19 +42,22 @@ export function toggler(plan, stepIndex) {
 export async function executeStepVersusFloor() {
   const { manager, plan } = await planOfSize(10);
   const inputs = toggler(plan, 4);
-  const ours = await measure(() => manager.executeStep(inputs()), { batch: 500, rounds: 40 });
-
   const reference = referenceStore();
   reference.put(structuredClone(plan));
   let to = 'in_progress';
-  const floor = await measure(
-    () => {
-      reference.executeStep(plan.id, plan.steps[4].id, to, to === 'failed' ? 'timed out' : undefined, '2026-01-01T00:00:00.000Z');
-      to = to === 'in_progress' ? 'failed' : 'in_progress';
+  return measureTogether(
+    {
+      ours: { fn: () => manager.executeStep(inputs()), batch: 500 },
+      floor: {
+        fn: () => {
+          reference.executeStep(plan.id, plan.steps[4].id, to, to === 'failed' ? 'timed out' : undefined, '2026-01-01T00:00:00.000Z');
+          to = to === 'in_progress' ? 'failed' : 'in_progress';
+        },
+        batch: 5_000,
+      },
     },
-    { batch: 5_000, rounds: 40 },
+    { rounds: 40 },
   );
-  return { ours, floor };
 }
 
 /** The cost of each layer of executeStep, each measured alone with the library's own parts. */
@@ -64,38 +67,7 @@ export async function layers() {
   const input = { plan_id: plan.id, step_id: plan.steps[4].id, step_status: 'failed', step_output: 'timed out' };
   const stored = await adapter.get('plan', plan.id);
 
-  const validation = await measure(() => schemas.executeStep.safeParse(input), { batch: 5_000 });
-  const machine = await measure(
-    () => {
-      planLogic.resolve(stored.status, { type: 'executeStep' });
-      stepLogic.resolve('in_progress', { type: 'failed' });
-    },
-    { batch: 20_000 },
-  );
-  const read = await measure(() => adapter.get('plan', plan.id), { batch: 2_000 });
-  const produce = await measure(
-    () =>
-      immer.produceWithPatches(stored, (draft) => {
-        const step = draft.steps[4];
-        step.status = 'failed';
-        step.output = 'timed out';
-        step.completed_at = null;
-        draft.updated_at = '2026-01-01T00:00:00.000Z';
-        draft.version += 1;
-      }),
-    { batch: 5_000 },
-  );
-
   let version = stored.version;
-  const commitOnly = await measure(
-    () => {
-      const record = { ...stored, version: version + 1 };
-      const batch = { writes: [{ kind: 'plan', record, expected_version: version }], events: [] };
-      version += 1;
-      return adapter.commit(batch);
-    },
-    { batch: 2_000 },
-  );
   const event = (seq) => ({
     seq,
     record_id: plan.id,
@@ -107,45 +79,70 @@ export async function layers() {
     step: { id: plan.steps[4].id, from: 'in_progress', to: 'failed' },
     changes: [{ op: 'replace', path: ['steps', 4, 'status'], value: 'failed' }],
   });
-  const commitWithEvent = await measure(
-    () => {
-      const record = { ...stored, version: version + 1 };
-      const batch = { writes: [{ kind: 'plan', record, expected_version: version }], events: [event(version + 1)] };
-      version += 1;
-      return adapter.commit(batch);
-    },
-    { batch: 2_000 },
-  );
-
+  const commit = (withEvent) => () => {
+    const record = { ...stored, version: version + 1 };
+    const batch = { writes: [{ kind: 'plan', record, expected_version: version }], events: withEvent ? [event(version + 1)] : [] };
+    version += 1;
+    return adapter.commit(batch);
+  };
   const quiet = await planOfSize(10);
   const quietInputs = toggler(quiet.plan, 4);
-  const withoutListener = await measure(() => quiet.manager.executeStep(quietInputs()), { batch: 500, rounds: 40 });
   const heard = await planOfSize(10);
   heard.manager.subscribe(() => {});
   const heardInputs = toggler(heard.plan, 4);
-  const withListener = await measure(() => heard.manager.executeStep(heardInputs()), { batch: 500, rounds: 40 });
+
+  const m = await measureTogether(
+    {
+      validation: { fn: () => schemas.executeStep.safeParse(input), batch: 2_000 },
+      machine: {
+        fn: () => {
+          planLogic.resolve(stored.status, { type: 'executeStep' });
+          stepLogic.resolve('in_progress', { type: 'failed' });
+        },
+        batch: 10_000,
+      },
+      read: { fn: () => adapter.get('plan', plan.id), batch: 1_000 },
+      produce: {
+        fn: () =>
+          immer.produceWithPatches(stored, (draft) => {
+            const step = draft.steps[4];
+            step.status = 'failed';
+            step.output = 'timed out';
+            step.completed_at = null;
+            draft.updated_at = '2026-01-01T00:00:00.000Z';
+            draft.version += 1;
+          }),
+        batch: 1_000,
+      },
+      commitOnly: { fn: commit(false), batch: 1_000 },
+      commitWithEvent: { fn: commit(true), batch: 1_000 },
+      withoutListener: { fn: () => quiet.manager.executeStep(quietInputs()), batch: 300 },
+      withListener: { fn: () => heard.manager.executeStep(heardInputs()), batch: 300 },
+    },
+    { rounds: 30 },
+  );
 
   return {
-    validation,
-    machine,
-    read,
-    produce,
-    commit: commitOnly,
-    historyEvent: Math.max(commitWithEvent - commitOnly, 0),
-    notification: Math.max(withListener - withoutListener, 0),
-    total: withoutListener,
+    validation: m.validation,
+    machine: m.machine,
+    read: m.read,
+    produce: m.produce,
+    commit: m.commitOnly,
+    historyEvent: Math.max(m.commitWithEvent - m.commitOnly, 0),
+    notification: Math.max(m.withListener - m.withoutListener, 0),
+    total: m.withoutListener,
   };
 }
 
 export async function executeStepGrowth(sizes = [10, 100, 1_000, 10_000]) {
-  const results = [];
+  const subjects = {};
   for (const size of sizes) {
     const { manager, plan } = await planOfSize(size);
     const inputs = toggler(plan, size - 1);
-    const batch = Math.max(10, Math.round(20_000 / size));
-    results.push({ size, us: await measure(() => manager.executeStep(inputs()), { batch, rounds: 20 }) });
+    subjects[size] = { fn: () => manager.executeStep(inputs()), batch: Math.max(5, Math.round(10_000 / size)) };
   }
-  return results;
+  const medians = await measureTogether(subjects, { rounds: 20 });
+  return sizes.map((size) => ({ size, us: medians[size] }));
 }
 
 /** listPlans with a filter and limit 20 over a store of `count` plans (a fifth of them match). */

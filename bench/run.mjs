@@ -3,7 +3,7 @@
 // travel between machines; the absolute times are there for orientation only.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, platform, release } from 'node:os';
+import { cpus, loadavg, totalmem, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { fmt } from './harness.mjs';
 import { executeStepGrowth, executeStepVersusFloor, heapPer10k, layers, listGrowth } from './memory.mjs';
@@ -13,6 +13,7 @@ import { entries, measureEntry } from '../scripts/size.mjs';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const version = (name) => JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version;
 const log = (...args) => console.error('[bench]', ...args);
+const loadAtStart = loadavg()[0];
 
 log('executeStep vs the floor');
 const floor = await executeStepVersusFloor();
@@ -42,6 +43,7 @@ lines.push(`Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 
 lines.push(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt.mb(totalmem())} RAM, ${platform()} ${release()}`);
 lines.push(`- Node ${process.version}; xstate ${version('xstate')}, zod ${version('zod')}, immer ${version('immer')}, idb ${version('idb')}, esbuild ${version('esbuild')}`);
 if (browser?.userAgent) lines.push(`- Browser: ${browser.userAgent}`);
+lines.push(`- Load average (1 min) at start and end: ${loadAtStart.toFixed(2)} and ${loadavg()[0].toFixed(2)} on ${cpus().length} cores. Figures compared in one table are measured in interleaved rounds, so other work slows both sides alike; absolute times move with the load.`);
 lines.push('');
 
 lines.push('## executeStep on the memory adapter against the floor', '');
