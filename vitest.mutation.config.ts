@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig, mergeConfig } from 'vitest/config';
 import base from './vitest.config';
 
@@ -6,10 +7,16 @@ import base from './vitest.config';
  * behaviour. Left out: the Chromium project (one browser per mutant is far too slow; the same
  * IndexedDB code runs over fake-indexeddb here), and tests that spawn processes or type-check
  * files (the examples and the README), which exercise no src/ line the others do not.
+ *
+ * Here only, the exact module id `fast-check` means test/support/fast-check-capped.ts: every
+ * property runs at most 60 times per mutant (docs/testing.md, "Mutation testing", says why).
  */
 export default mergeConfig(
   { ...base, test: { ...base.test, projects: undefined } },
   defineConfig({
+    resolve: {
+      alias: [{ find: /^fast-check$/, replacement: fileURLToPath(new URL('./test/support/fast-check-capped.ts', import.meta.url)) }],
+    },
     test: {
       include: [
         'test/machines.test.ts',
