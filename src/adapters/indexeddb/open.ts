@@ -1,7 +1,7 @@
 import { wrap } from 'idb';
 import { fault, storageFault } from './faults';
 import type { IndexedDBFactory } from './platform';
-import { COUNT_STORE, EVENT_STORE, STORES, type Database, type Migration } from './schema';
+import { COUNT_STORE, EVENT_STORE, RECORD_STORES, STORES, type Database, type Migration } from './schema';
 
 // The raw IndexedDB objects met while opening, typed by the little used of them (see platform.ts).
 interface RawDatabase {
@@ -52,6 +52,7 @@ export function openDatabase({ factory, name, migrations, onClose }: OpenOptions
       return;
     }
     let upgradeError: unknown;
+    let foreign: { stored: number; missing: string[] } | undefined;
 
     request.addEventListener('upgradeneeded', ({ oldVersion, newVersion }) => {
       const db = wrap(request.result as never) as never;
@@ -68,6 +69,14 @@ export function openDatabase({ factory, name, migrations, onClose }: OpenOptions
           // already aborted: a failed request of the step aborts the upgrade by itself
         }
       };
+      // A database someone else made under our name is left exactly as it was: refused before
+      // any step of ours adds a store to it (our version 1 always made these three).
+      const missing = oldVersion > 0 ? missingStores(request.result, [...Object.values(RECORD_STORES), EVENT_STORE]) : [];
+      if (missing.length > 0) {
+        foreign = { stored: oldVersion, missing };
+        request.transaction?.abort();
+        return;
+      }
       const target = newVersion ?? version;
       // Steps run in order; one that returns a promise (it reads rows) holds the next back until
       // it is done, so each step sees the database exactly as the previous one left it.
@@ -106,21 +115,10 @@ export function openDatabase({ factory, name, migrations, onClose }: OpenOptions
         raw.close();
         return;
       }
-      const stores = [...Object.values(STORES), EVENT_STORE, COUNT_STORE];
-      const missing = stores.filter((store) => !raw.objectStoreNames.contains(store));
+      const missing = missingStores(raw, [...Object.values(STORES), EVENT_STORE, COUNT_STORE]);
       if (missing.length > 0) {
         raw.close();
-        answer(() =>
-          reject(
-            fault(
-              'not_an_instance_plan_database',
-              `IndexedDB database ${JSON.stringify(name)} (version ${raw.version}) has no ${missing.join(', ')} store: ` +
-                'it was not created by instance-plan. Give the adapter another `name`.',
-              undefined,
-              { database: name, stored_version: raw.version, missing_stores: missing },
-            ),
-          ),
-        );
+        answer(() => reject(notOurs(name, raw.version, missing)));
         return;
       }
       // Someone wants to upgrade or delete the database: step aside at once (running
@@ -135,7 +133,9 @@ export function openDatabase({ factory, name, migrations, onClose }: OpenOptions
 
     request.addEventListener('error', () => {
       const error = request.error as { name?: string } | null;
-      if (upgradeError !== undefined) {
+      if (foreign) {
+        answer(() => reject(notOurs(name, foreign!.stored, foreign!.missing)));
+      } else if (upgradeError !== undefined) {
         answer(() =>
           reject(
             fault(
@@ -153,6 +153,18 @@ export function openDatabase({ factory, name, migrations, onClose }: OpenOptions
       }
     });
   });
+}
+
+const missingStores = (db: RawDatabase, stores: string[]) => stores.filter((store) => !db.objectStoreNames.contains(store));
+
+function notOurs(name: string, stored: number, missing: string[]) {
+  return fault(
+    'not_an_instance_plan_database',
+    `IndexedDB database ${JSON.stringify(name)} (version ${stored}) has no ${missing.join(', ')} store: ` +
+      'it was not created by instance-plan, and it was left as it was. Give the adapter another `name`.',
+    undefined,
+    { database: name, stored_version: stored, missing_stores: missing },
+  );
 }
 
 function tooNew(name: string, stored: number | undefined, version: number, cause: unknown) {

@@ -104,9 +104,6 @@ export const MIGRATIONS: readonly Migration[] = [
       else tally.set(id, { key, n: 1 });
     };
     for (const kind of ['instance', 'plan'] as const) {
-      // A database someone else made under our name has no record stores: nothing to count, and
-      // the open then refuses it as "not_an_instance_plan_database" rather than a failed upgrade.
-      if (!db.objectStoreNames.contains(RECORD_STORES[kind])) continue;
       let cursor = await transaction.objectStore(RECORD_STORES[kind]).openCursor();
       while (cursor) {
         const record = (cursor.value as RecordRow<Record<string, unknown>>).record;

@@ -1,0 +1,527 @@
+// The IndexedDB adapter over fake-indexeddb, where mutation testing found it unchecked
+// (docs/testing.md, "Mutation testing"): input refused before anything is opened, one connection
+// for many calls, the change feed's handling of messages that are not ours, how faults are
+// classified and explained, and the ways opening a database can fail.
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import { InstancePlanError, type CommittedChange } from '../src';
+import { channelName, indexedDBAdapter } from '../src/adapters/indexeddb';
+import { createAdapter } from '../src/adapters/indexeddb/adapter';
+import { storageFault as rawStorageFault } from '../src/adapters/indexeddb/faults';
+import { MIGRATIONS, SCHEMA_VERSION, type Migration } from '../src/adapters/indexeddb/schema';
+import { createBatch, instanceRecord, planRecord, updateOf } from '../src/testing/conformance/fixtures';
+import { expectFault } from './support/idb-behaviour';
+import { deleteDatabase, freshName } from './support/idb-harness';
+
+/** A factory over fake-indexeddb that counts the connections it is asked to open. */
+function countingFactory() {
+  const counts = { opens: 0 };
+  return {
+    counts,
+    factory: {
+      open: (name: string, version?: number) => {
+        counts.opens++;
+        return version === undefined ? indexedDB.open(name) : indexedDB.open(name, version);
+      },
+      cmp: (a: unknown, b: unknown) => indexedDB.cmp(a, b),
+    },
+  };
+}
+
+/** An adapter on a fresh database, and its cleanup. */
+async function withAdapter(label: string, body: (name: string) => Promise<void>) {
+  const name = freshName(label);
+  try {
+    await body(name);
+  } finally {
+    await deleteDatabase(name);
+  }
+}
+
+/** storageFault returns what it is given when that is already one of our errors: typed here as ours. */
+const storageFault = (...args: Parameters<typeof rawStorageFault>) => rawStorageFault(...args) as InstancePlanError;
+
+/** Replaces a prototype method for the duration of `body`. */
+async function patched<T extends object, K extends keyof T>(target: T, key: K, replacement: T[K], body: () => Promise<void>) {
+  const original = target[key];
+  target[key] = replacement;
+  try {
+    await body();
+  } finally {
+    target[key] = original;
+  }
+}
+
+describe('construction: bad options are refused at once', () => {
+  // Survivors: adapter.ts option checks; platform.ts factory checks.
+  it.each([
+    ['options that are not an object', 'options' as never, /options must be an object/],
+    ['a name that is not a string', { name: 5 as never }, /name must be a non-empty string, got 5/],
+    ['an unknown durability', { durability: 'fast' as never }, /durability must be "default", "strict" or "relaxed", got "fast"/],
+    ['a factory without cmp', { indexedDB: { open: () => ({}) } as never }, /IndexedDB is not available here/],
+    ['a factory without open', { indexedDB: { cmp: () => 0 } as never }, /IndexedDB is not available here/],
+  ])('%s', (_, options, message) => {
+    expect(() => indexedDBAdapter(options)).toThrow(TypeError);
+    expect(() => indexedDBAdapter(options)).toThrow(message);
+  });
+
+  it('accepts every documented durability', async () => {
+    for (const durability of ['default', 'strict', 'relaxed'] as const) {
+      await withAdapter('durability', async (name) => {
+        const adapter = indexedDBAdapter({ name, durability });
+        await adapter.commit(createBatch(['plan', planRecord({ id: 'plan-1' })]));
+        expect((await adapter.get('plan', 'plan-1'))?.id).toBe('plan-1');
+        await adapter.close();
+      });
+    }
+  });
+
+  it('names every missing IndexedDB class', () => {
+    const saved = { cursor: globalThis.IDBCursor, index: globalThis.IDBIndex };
+    // @ts-expect-error: removed for this test only
+    delete globalThis.IDBCursor;
+    // @ts-expect-error: removed for this test only
+    delete globalThis.IDBIndex;
+    try {
+      expect(() => indexedDBAdapter({ name: 'any' })).toThrow(/the IndexedDB classes IDBIndex, IDBCursor must be globals/);
+    } finally {
+      globalThis.IDBCursor = saved.cursor;
+      globalThis.IDBIndex = saved.index;
+    }
+  });
+});
+
+describe('malformed calls are refused with a TypeError naming the defect, before anything is opened', () => {
+  // Survivors: indexeddb/commit.ts prepareBatch and list.ts checkQuery, each check on its own;
+  // adapter.ts subscribe.
+  const good = createBatch(['plan', planRecord({ id: 'plan-1' })]);
+  const write = good.writes[0]!;
+  const cases: [string, (adapter: ReturnType<typeof indexedDBAdapter>) => Promise<unknown> | unknown, RegExp][] = [
+    ['a null batch', (a) => a.commit(null as never), /a batch is \{ writes: RecordWrite\[\], events: HistoryEvent\[\] \}/],
+    ['a batch that is a string', (a) => a.commit('batch' as never), /a batch is \{ writes/],
+    ['writes that are not an array', (a) => a.commit({ writes: 'x', events: [] } as never), /a batch is \{ writes/],
+    ['events that are not an array', (a) => a.commit({ writes: [], events: {} } as never), /a batch is \{ writes/],
+    ['a null write', (a) => a.commit({ writes: [write, null], events: good.events } as never), /^commit: writes\[1\] must be \{ kind, record, expected_version \}$/],
+    ['a write that is a string', (a) => a.commit({ writes: ['write'], events: [] } as never), /^commit: writes\[0\] must be \{ kind, record, expected_version \}$/],
+    ['a null record', (a) => a.commit({ writes: [{ ...write, record: null }], events: [] } as never), /^commit: writes\[0\]\.record must be an object$/],
+    ['a record that is a string', (a) => a.commit({ writes: [{ ...write, record: 'plan' }], events: [] } as never), /^commit: writes\[0\]\.record must be an object$/],
+    ['a version that is not an integer', (a) => a.commit({ writes: [{ ...write, record: { ...write.record, version: 1.5 } }], events: [] } as never), /^commit: writes\[0\]\.record\.version must be an integer$/],
+    ['the same record twice', (a) => a.commit({ writes: [write, write], events: [] }), /^a batch writes plan "plan-1" twice$/],
+    ['a null event', (a) => a.commit({ writes: [], events: [good.events[0], null] } as never), /^commit: events\[1\] needs a string record_id and a numeric seq$/],
+    ['an event that is a string', (a) => a.commit({ writes: [], events: ['event'] } as never), /^commit: events\[0\] needs/],
+    ['a null query', (a) => a.list('plan', null as never), /^list: the query must be an object \{ where, limit, offset \}$/],
+    ['a query that is a string', (a) => a.list('plan', 'query' as never), /^list: the query must be an object/],
+    ['a null where', (a) => a.list('plan', { where: null as never, limit: 1, offset: 0 }), /^list: `where` must be an object of equality filters$/],
+    ['a where that is a string', (a) => a.list('plan', { where: 'status' as never, limit: 1, offset: 0 }), /^list: `where` must be an object/],
+    [
+      'a field that is not indexed',
+      (a) => a.list('instance', { where: { title: 'x' } as never, limit: 1, offset: 0 }),
+      /^list: instances cannot be filtered by "title"; the indexed fields are organization_id, status, agent_type_id, task_id$/,
+    ],
+  ];
+
+  it.each(cases)('%s', async (_, call, message) => {
+    await withAdapter('refusals', async (name) => {
+      const { counts, factory } = countingFactory();
+      const adapter = indexedDBAdapter({ name, indexedDB: factory });
+      const outcome = await Promise.resolve()
+        .then(() => call(adapter))
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(outcome).toBeInstanceOf(TypeError);
+      expect((outcome as Error).message).toMatch(message);
+      expect(counts.opens).toBe(0);
+      await adapter.close();
+    });
+  });
+
+  it('a listener that is not a function', async () => {
+    const adapter = indexedDBAdapter({ name: freshName('subscribe') });
+    expect(() => adapter.subscribe('listener' as never)).toThrow(new TypeError('subscribe: the listener must be a function'));
+    await adapter.close();
+  });
+});
+
+describe('the connection', () => {
+  it('is opened once, on first use, for every later call', async () => {
+    // Survivor: adapter.ts, `!connection`.
+    await withAdapter('once', async (name) => {
+      const { counts, factory } = countingFactory();
+      const adapter = indexedDBAdapter({ name, indexedDB: factory });
+      expect(counts.opens).toBe(0);
+      const plan = planRecord({ id: 'plan-1' });
+      await adapter.commit(createBatch(['plan', plan]));
+      await adapter.get('plan', 'plan-1');
+      await adapter.list('plan', { where: {}, limit: 5, offset: 0 });
+      await adapter.history('plan-1');
+      await adapter.commit(updateOf('plan', plan).batch);
+      expect(counts.opens).toBe(1);
+      await adapter.close();
+    });
+  });
+
+  it('an empty batch opens nothing and announces nothing', async () => {
+    // Survivor: adapter.ts, `writes.length === 0 && events.length === 0`.
+    await withAdapter('empty', async (name) => {
+      const { counts, factory } = countingFactory();
+      const adapter = indexedDBAdapter({ name, indexedDB: factory });
+      const heard: CommittedChange[] = [];
+      adapter.subscribe((change) => heard.push(change));
+      await adapter.commit({ writes: [], events: [] });
+      expect(counts.opens).toBe(0);
+      expect(heard).toEqual([]);
+      await adapter.close();
+    });
+  });
+
+  it('once closed, calls fail as "closed" naming the database, and a new subscriber hears nothing', async () => {
+    // Survivors: adapter.ts, the closed fault's message and details; feed.ts, `closed = true`.
+    await withAdapter('closed', async (name) => {
+      const closed = indexedDBAdapter({ name });
+      const writer = indexedDBAdapter({ name });
+      await closed.get('plan', 'plan-1');
+      await closed.close();
+      const error = await expectFault(closed.get('plan', 'plan-1'), 'closed');
+      expect(error.details).toEqual({ database: name, reason: 'closed' });
+      expect(error.message).toContain(JSON.stringify(name));
+      const heard: CommittedChange[] = [];
+      closed.subscribe((change) => heard.push(change));
+      const fence: CommittedChange[] = [];
+      const reader = indexedDBAdapter({ name });
+      reader.subscribe((change) => fence.push(change));
+      await writer.commit(createBatch(['plan', planRecord({ id: 'plan-1' })]));
+      await expect.poll(() => fence.length, { timeout: 5_000 }).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(heard).toEqual([]);
+      await writer.close();
+      await reader.close();
+    });
+  });
+});
+
+describe('the change feed takes only well-formed changes from the channel', () => {
+  // Survivors: feed.ts readMessage, each check on its own; `channel.unref?.()`.
+  const TYPE = 'instance-plan/committed';
+  const record = { kind: 'plan', id: 'plan-9', version: 1 };
+  const malformed: [string, unknown][] = [
+    ['null', null],
+    ['undefined', undefined],
+    ['a string', 'instance-plan/committed'],
+    ['another type with a well-formed change', { type: 'other/committed', change: { records: [record], events: [] } }],
+    ['no change', { type: TYPE }],
+    ['records not an array', { type: TYPE, change: { records: record, events: [] } }],
+    ['events not an array', { type: TYPE, change: { records: [record], events: 'none' } }],
+    ['one good record and a null one', { type: TYPE, change: { records: [record, null], events: [] } }],
+    ['a record that is a string', { type: TYPE, change: { records: ['plan-9'], events: [] } }],
+    ['a record of another kind', { type: TYPE, change: { records: [{ ...record, kind: 'user' }], events: [] } }],
+    ['a record whose id is a number', { type: TYPE, change: { records: [{ ...record, id: 9 }], events: [] } }],
+    ['a record whose version is a string', { type: TYPE, change: { records: [{ ...record, version: '1' }], events: [] } }],
+  ];
+
+  it('ignores every message with a single defect, and delivers a well-formed one from any sender', async () => {
+    const name = freshName('feed');
+    const listener = indexedDBAdapter({ name });
+    const outsider = new BroadcastChannel(channelName(name));
+    try {
+      const heard: CommittedChange[] = [];
+      listener.subscribe((change) => heard.push(change));
+      for (const [, message] of malformed) outsider.postMessage(message);
+      // Messages of one sender arrive in order: once this one is heard, every one above was read.
+      const fence: CommittedChange = { records: [{ kind: 'instance', id: 'instance-1', version: 3 }], events: [] };
+      outsider.postMessage({ type: TYPE, change: fence });
+      await expect.poll(() => heard.length, { timeout: 5_000 }).toBe(1);
+      expect(heard).toEqual([fence]);
+    } finally {
+      outsider.close();
+      await listener.close();
+      await deleteDatabase(name);
+    }
+  });
+
+  it('works with a BroadcastChannel that has no unref (as in browsers)', async () => {
+    const NodeChannel = globalThis.BroadcastChannel;
+    class BrowserChannel {
+      readonly #inner: BroadcastChannel;
+      constructor(name: string) {
+        this.#inner = new NodeChannel(name);
+        (this.#inner as unknown as { unref(): void }).unref();
+      }
+      set onmessage(handler: ((event: MessageEvent) => void) | null) {
+        this.#inner.onmessage = handler;
+      }
+      postMessage(message: unknown) {
+        this.#inner.postMessage(message);
+      }
+      close() {
+        this.#inner.close();
+      }
+    }
+    const name = freshName('browser-channel');
+    globalThis.BroadcastChannel = BrowserChannel as never;
+    let writer, reader;
+    try {
+      writer = indexedDBAdapter({ name });
+      reader = indexedDBAdapter({ name });
+    } finally {
+      globalThis.BroadcastChannel = NodeChannel;
+    }
+    try {
+      const heard: CommittedChange[] = [];
+      reader.subscribe((change) => heard.push(change));
+      await writer.commit(createBatch(['plan', planRecord({ id: 'plan-1' })]));
+      await expect.poll(() => heard.length, { timeout: 5_000 }).toBe(1);
+      expect(heard[0]!.records).toEqual([{ kind: 'plan', id: 'plan-1', version: 1 }]);
+    } finally {
+      await writer.close();
+      await reader.close();
+      await deleteDatabase(name);
+    }
+  });
+});
+
+describe('faults: classified in details.reason and explained, the telling cause attached', () => {
+  // Survivors: faults.ts isInstancePlanError, storageFault's classification, describe().
+  const named = (name: string, message = `${name} happened`) => new DOMException(message, name);
+
+  it.each([
+    // the cause: 0 the transaction's error, 1 the error, 2 the error's own cause
+    ['a QuotaExceededError on the transaction', named('AbortError'), named('QuotaExceededError'), 'quota_exceeded', 0],
+    ['a QuotaExceededError thrown', named('QuotaExceededError'), undefined, 'quota_exceeded', 1],
+    ['a QuotaExceededError as the cause', Object.assign(new Error('wrapped'), { cause: named('QuotaExceededError') }), undefined, 'quota_exceeded', 2],
+    ['an InvalidStateError', named('InvalidStateError'), undefined, 'closed', 1],
+    ['an AbortError', named('AbortError'), undefined, 'aborted', 1],
+    ['a TransactionInactiveError', named('TransactionInactiveError'), undefined, 'aborted', 1],
+    ['an error of a request the transaction aborted for', named('ConstraintError'), named('AbortError'), 'aborted', 1],
+    ['any other error', named('DataError'), undefined, 'failed', 1],
+  ] as const)('%s', (_, error, transactionError, reason, causeIndex) => {
+    const fault = storageFault('commit', error, transactionError);
+    expect(InstancePlanError.is(fault, 'STORAGE_ERROR')).toBe(true);
+    expect(fault.details).toEqual({ reason });
+    expect(fault.cause).toBe([transactionError, error, (error as { cause?: unknown }).cause][causeIndex]);
+    expect(fault.message).toMatch(new RegExp(`^IndexedDB commit failed: `));
+  });
+
+  it('says what the cause was: its name and message, its name alone, or the value', () => {
+    expect(storageFault('get', named('DataError', 'bad key')).message).toMatch(/ \(DataError: bad key\)$/);
+    expect(storageFault('get', named('DataError', '')).message).toMatch(/ \(DataError\)$/);
+    expect(storageFault('get', { message: 'anonymous' }).message).toMatch(/ \(Error: anonymous\)$/);
+    expect(storageFault('get', 'a thrown string').message).toMatch(/ \(a thrown string\)$/);
+    expect(storageFault('get', 42).message).toMatch(/ \(42\)$/);
+    expect(storageFault('get', { name: 7, message: 7 }).message).toMatch(/ \(\[object Object\]\)$/);
+    for (const nothing of [null, undefined]) {
+      const fault = storageFault('get', nothing);
+      expect(fault.details).toEqual({ reason: 'failed' });
+      expect(fault.message).toMatch(/ \(no error given\)$/);
+    }
+  });
+
+  it('passes errors of ours through untouched', () => {
+    const conflict = new InstancePlanError('CONFLICT', 'changed');
+    expect(storageFault('commit', conflict, named('AbortError'))).toBe(conflict);
+  });
+
+  it('a fault inside each operation names the operation', async () => {
+    // Survivors: adapter.ts and commit.ts, the operation names handed to storageFault.
+    await withAdapter('operations', async (name) => {
+      const adapter = indexedDBAdapter({ name });
+      const plan = planRecord({ id: 'plan-1' });
+      await adapter.commit(createBatch(['plan', plan]));
+      const refuse = () => {
+        throw named('InvalidStateError', 'The connection is closing.');
+      };
+      await patched(IDBDatabase.prototype, 'transaction', refuse as never, async () => {
+        const calls: [string, () => Promise<unknown>][] = [
+          ['get', () => adapter.get('plan', 'plan-1')],
+          ['list', () => adapter.list('plan', { where: {}, limit: 1, offset: 0 })],
+          ['history', () => adapter.history('plan-1')],
+          ['commit', () => adapter.commit(updateOf('plan', plan).batch)],
+        ];
+        for (const [operation, call] of calls) {
+          const error = await expectFault(call(), 'closed');
+          expect(error.message).toMatch(new RegExp(`^IndexedDB ${operation} failed: .* \\(InvalidStateError: The connection is closing\\.\\)$`));
+        }
+      });
+      await patched(IDBObjectStore.prototype, 'put', (() => {
+        throw named('DataError', 'cannot clone');
+      }) as never, async () => {
+        const error = await expectFault(adapter.commit(updateOf('plan', plan).batch), 'failed');
+        expect(error.message).toMatch(/^IndexedDB commit failed: /);
+      });
+      expect(await adapter.get('plan', 'plan-1')).toEqual(plan);
+      await adapter.close();
+    });
+  });
+});
+
+describe('opening the database', () => {
+  /** An open request that fails on its own, as a browser's does. */
+  class FailingRequest extends EventTarget {
+    result: unknown = undefined;
+    transaction = null;
+    constructor(public error: unknown) {
+      super();
+      setTimeout(() => this.dispatchEvent(new Event('error')), 0);
+    }
+  }
+  const factoryOf = (open: (name: string, version?: number) => unknown) => ({ open, cmp: (a: unknown, b: unknown) => indexedDB.cmp(a, b) });
+
+  it('a factory that throws is STORAGE_ERROR "failed" with the cause, and the next call tries again', async () => {
+    // Survivors: open.ts, the catch around factory.open.
+    const thrown = new Error('no IndexedDB in private mode');
+    let opens = 0;
+    const adapter = indexedDBAdapter({ name: freshName('throws'), indexedDB: factoryOf(() => {
+      opens++;
+      throw thrown;
+    }) });
+    const error = await expectFault(adapter.get('plan', 'plan-1'), 'failed');
+    expect(error.cause).toBe(thrown);
+    expect(error.message).toMatch(/^IndexedDB open of database ".*" failed: .*no IndexedDB in private mode/);
+    await expectFault(adapter.get('plan', 'plan-1'), 'failed');
+    expect(opens).toBe(2);
+    await adapter.close();
+  });
+
+  it('an open that fails for another reason than the version is "failed", with the request\'s error as cause', async () => {
+    // Survivors: open.ts, `error?.name === 'VersionError'` and the last branch.
+    const unknown = new DOMException('Internal error opening backing store', 'UnknownError');
+    const adapter = indexedDBAdapter({ name: freshName('unknown'), indexedDB: factoryOf(() => new FailingRequest(unknown)) });
+    const error = await expectFault(adapter.get('plan', 'plan-1'), 'failed');
+    expect(error.cause).toBe(unknown);
+    const silent = indexedDBAdapter({ name: freshName('silent'), indexedDB: factoryOf(() => new FailingRequest(null)) });
+    const nothing = await expectFault(silent.get('plan', 'plan-1'), 'failed');
+    expect(nothing.message).toMatch(new RegExp(`^IndexedDB open of database ${JSON.stringify(silent.name)} failed: .*\\(no error given\\)$`));
+    await adapter.close();
+    await silent.close();
+  });
+
+  it('a newer database whose version cannot be read back is "version_too_new" with an unknown stored version', async () => {
+    // Survivors: open.ts storedVersion, its error listener and catch; tooNew's "(unknown)".
+    const versionError = new DOMException('The requested version is less than the existing version', 'VersionError');
+    for (const probe of ['fails', 'throws'] as const) {
+      let calls = 0;
+      const adapter = indexedDBAdapter({
+        name: freshName('too-new'),
+        indexedDB: factoryOf((_name, version) => {
+          calls++;
+          if (version !== undefined) return new FailingRequest(versionError);
+          if (probe === 'throws') throw new Error('cannot probe');
+          return new FailingRequest(new DOMException('gone', 'UnknownError'));
+        }),
+      });
+      const error = await expectFault(adapter.get('plan', 'plan-1'), 'version_too_new');
+      expect(error.details).toEqual({ reason: 'version_too_new', database: adapter.name, stored_version: null, code_version: SCHEMA_VERSION });
+      expect(error.message).toContain(`is at schema version (unknown), but this code knows versions up to ${SCHEMA_VERSION}`);
+      expect(error.cause).toBe(versionError);
+      expect(calls).toBe(2);
+      await adapter.close();
+    }
+  });
+
+  it('a newer database names its stored version in the message', async () => {
+    await withAdapter('newer', async (name) => {
+      const addIndex: Migration = (_db, transaction) => {
+        (transaction.objectStore('plans') as unknown as IDBObjectStore).createIndex('by_title', 'record.title');
+      };
+      const newer = createAdapter({ name }, [...MIGRATIONS, addIndex]);
+      await newer.get('plan', 'plan-1');
+      await newer.close();
+      const older = indexedDBAdapter({ name });
+      const error = await expectFault(older.get('plan', 'plan-1'), 'version_too_new');
+      expect(error.message).toContain(`is at schema version ${SCHEMA_VERSION + 1}, but this code knows versions up to ${SCHEMA_VERSION}`);
+      await older.close();
+    });
+  });
+
+  it('a connection that arrives after "upgrade_blocked" was answered is closed at once, not left open', async () => {
+    // Survivors: open.ts, `answered` and the late-success branch.
+    await withAdapter('late', async (name) => {
+      const first = indexedDBAdapter({ name });
+      await first.get('plan', 'plan-1');
+      await first.close();
+      const stubborn = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(name);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      const requests: IDBOpenDBRequest[] = [];
+      const factory = {
+        open: (dbName: string, version?: number) => {
+          const request = indexedDB.open(dbName, version);
+          requests.push(request);
+          return request;
+        },
+        cmp: (a: unknown, b: unknown) => indexedDB.cmp(a, b),
+      };
+      const addIndex: Migration = (_db, transaction) => {
+        (transaction.objectStore('plans') as unknown as IDBObjectStore).createIndex('by_title', 'record.title');
+      };
+      const newer = createAdapter({ name, indexedDB: factory }, [...MIGRATIONS, addIndex]);
+      const error = await expectFault(newer.get('plan', 'plan-1'), 'upgrade_blocked');
+      expect(error.message).toContain(`Cannot upgrade IndexedDB database ${JSON.stringify(name)} from version ${SCHEMA_VERSION} to ${SCHEMA_VERSION + 1}`);
+      stubborn.close();
+      const late = requests[0]!;
+      await expect.poll(() => late.readyState, { timeout: 5_000 }).toBe('done');
+      expect(() => late.result.transaction('plans')).toThrow(expect.objectContaining({ name: 'InvalidStateError' }));
+      expect(await newer.get('plan', 'plan-1')).toBeUndefined();
+      await newer.close();
+    });
+  });
+
+  it('a database made by something else is refused naming the stores it lacks', async () => {
+    // Survivors: open.ts, the not_an_instance_plan_database message and details.
+    await withAdapter('foreign', async (name) => {
+      await new Promise<void>((resolve, reject) => {
+        const request = indexedDB.open(name, 1);
+        request.onupgradeneeded = () => request.result.createObjectStore('plans');
+        request.onsuccess = () => {
+          request.result.close();
+          resolve();
+        };
+        request.onerror = () => reject(request.error);
+      });
+      const adapter = indexedDBAdapter({ name });
+      const error = await expectFault(adapter.get('plan', 'plan-1'), 'not_an_instance_plan_database');
+      expect(error.details).toEqual({ reason: 'not_an_instance_plan_database', database: name, stored_version: 1, missing_stores: ['instances', 'events'] });
+      expect(error.message).toContain('has no instances, events store');
+      await adapter.close();
+      // Refused before any step of ours ran: the other program's database is as it left it.
+      const untouched = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(name);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      expect([untouched.version, Array.from({ length: untouched.objectStoreNames.length }, (_, i) => untouched.objectStoreNames.item(i))]).toEqual([1, ['plans']]);
+      untouched.close();
+    });
+  });
+
+  it('a failing migration names the database and the version it aimed at', async () => {
+    // Survivor: open.ts, the upgrade_failed details.
+    await withAdapter('migration', async (name) => {
+      const broken: Migration = () => {
+        throw new Error('bad migration');
+      };
+      const adapter = createAdapter({ name }, [...MIGRATIONS, broken]);
+      const error = await expectFault(adapter.get('plan', 'plan-1'), 'upgrade_failed');
+      expect(error.details).toEqual({ reason: 'upgrade_failed', database: name, code_version: SCHEMA_VERSION + 1 });
+      await adapter.close();
+    });
+  });
+});
+
+describe('one batch, both record stores', () => {
+  it('an instance and its plan written together are read back from their own stores', async () => {
+    await withAdapter('both', async (name) => {
+      const adapter = indexedDBAdapter({ name });
+      const instance = instanceRecord({ id: 'instance-1' });
+      const plan = planRecord({ id: 'plan-1', instance_id: 'instance-1' });
+      await adapter.commit(createBatch(['instance', instance], ['plan', plan]));
+      expect(await adapter.get('instance', 'instance-1')).toEqual(instance);
+      expect(await adapter.get('plan', 'plan-1')).toEqual(plan);
+      expect(await adapter.get('plan', 'instance-1')).toBeUndefined();
+      await adapter.close();
+    });
+  });
+});
