@@ -3,7 +3,8 @@
 // the kinds of issue our own schemas never produce unchecked (docs/testing.md, "Mutation testing").
 import * as z from 'zod/mini';
 import { describe, expect, it } from 'vitest';
-import { describeIssues } from '../src';
+import { createInputSchemas, DEFAULT_LIMITS, describeIssues } from '../src';
+import { LIST_MAX_LIMIT } from '../src/schemas/limits';
 
 /** The described issues of parsing `input` with `schema` (which must refuse it). */
 function described(schema: z.ZodMiniType, input: unknown) {
@@ -72,5 +73,32 @@ describe('describeIssues names the field and what it accepts', () => {
 
   it('a message the schema gives wins over ours', () => {
     expect(described(z.string().check(z.maxLength(3, 'is too long for a code')), 'abcd')).toEqual([{ path: '(input)', message: 'is too long for a code' }]);
+  });
+});
+
+describe('the input schemas word each refusal', () => {
+  const schemas = createInputSchemas(DEFAULT_LIMITS);
+  const issuesOf = (schema: z.ZodMiniType, input: unknown) => {
+    const result = schema.safeParse(input);
+    if (result.success) expect.fail(`expected ${JSON.stringify(input)} to be refused`);
+    return describeIssues(result.error.issues, input);
+  };
+
+  it('blank ids and titles are empty; sizes and bounds name the bound', () => {
+    expect(issuesOf(schemas.stepInput, { title: ' \n', type: 'process' })).toEqual([{ path: 'title', message: 'must not be empty' }]);
+    expect(issuesOf(schemas.listPlans, { limit: 0 })).toEqual([{ path: 'limit', message: 'must be at least 1' }]);
+    expect(issuesOf(schemas.listPlans, { limit: LIST_MAX_LIMIT + 1 })).toEqual([{ path: 'limit', message: `must be at most ${LIST_MAX_LIMIT}` }]);
+    expect(issuesOf(schemas.listInstances, { offset: -1 })).toEqual([{ path: 'offset', message: 'must be at least 0' }]);
+    expect(issuesOf(schemas.recordTurn, { tokens: -1 })).toEqual([{ path: 'tokens', message: 'must be at least 0' }]);
+    expect(issuesOf(schemas.recordTurn, { tokens: 1.5 })).toEqual([{ path: 'tokens', message: 'must be an integer, got a non-integer number' }]);
+    expect(issuesOf(schemas.updatePlan, { plan_id: 'p', summary: 'x'.repeat(DEFAULT_LIMITS.maxDescriptionLength + 1) })).toEqual([
+      { path: 'summary', message: `must be at most ${DEFAULT_LIMITS.maxDescriptionLength} characters (the maxDescriptionLength limit)` },
+    ]);
+  });
+
+  it('a new plan may only start pending, and says so', () => {
+    const plan = { instance_id: 'i', title: 't', steps: [] };
+    expect(schemas.createPlan.safeParse({ ...plan, status: 'pending' }).success).toBe(true);
+    expect(issuesOf(schemas.createPlan, { ...plan, status: 'in_progress' })).toEqual([{ path: 'status', message: 'must be one of: "pending"' }]);
   });
 });

@@ -24,14 +24,17 @@ export function createInputSchemas(limits: Limits) {
   // deeply nested value must be refused as bad input, not overflow the stack. "__proto__" is
   // looked for here too, because parsing a record drops that key silently.
   const tooLong = `must be at most ${limits.maxDetailsLength} characters as JSON (the maxDetailsLength limit)`;
+  const refusals = {
+    'too long': tooLong,
+    'too deep': `must nest at most ${MAX_DETAILS_DEPTH} levels deep`,
+    'proto key': 'must not contain the key "__proto__"',
+  };
   const details = z.pipe(
     z.unknown().check(
-      z.refine((value) => inspectJson(value, limits.maxDetailsLength) !== 'too long', { message: tooLong, abort: true }),
-      z.refine((value) => inspectJson(value, limits.maxDetailsLength) !== 'too deep', {
-        message: `must nest at most ${MAX_DETAILS_DEPTH} levels deep`,
-        abort: true,
+      // Walked once more only when refused, to say why.
+      z.refine((value) => !inspectJson(value, limits.maxDetailsLength), {
+        error: (issue) => refusals[inspectJson(issue.input, limits.maxDetailsLength)!],
       }),
-      z.refine((value) => inspectJson(value, limits.maxDetailsLength) !== 'proto key', 'must not contain the key "__proto__"'),
     ),
     JsonObject.check(z.refine((value) => JSON.stringify(value).length <= limits.maxDetailsLength, tooLong)),
   );
@@ -44,13 +47,9 @@ export function createInputSchemas(limits: Limits) {
   const steps = z
     .array(stepInput)
     .check(z.maxLength(limits.maxSteps, `must hold at most ${limits.maxSteps} steps (the maxSteps limit)`));
-  const limit = z.optional(
-    z.int().check(
-      z.minimum(1, 'must be at least 1'),
-      z.maximum(LIST_MAX_LIMIT, `must be at most ${LIST_MAX_LIMIT}`),
-    ),
-  );
-  const offset = z.optional(z.int().check(z.minimum(0, 'must be 0 or more')));
+  // Sizes and bounds without a message of their own are worded by describeIssues ("must be at least 1").
+  const limit = z.optional(z.int().check(z.minimum(1), z.maximum(LIST_MAX_LIMIT)));
+  const offset = z.optional(z.int().check(z.minimum(0)));
 
   const createPlanShape = {
     instance_id: id,
@@ -105,7 +104,7 @@ export function createInputSchemas(limits: Limits) {
     }),
     transitionInstance: z.strictObject({ status: InstanceStatus }),
     recordTurn: z.strictObject({
-      tokens: z.int().check(z.minimum(0, 'must be a non-negative integer')),
+      tokens: z.int().check(z.minimum(0)),
     }),
     currentStep: z.nullable(title),
     id,
@@ -140,7 +139,7 @@ export const MAX_DETAILS_DEPTH = 64;
  * more, so it stops early without refusing anything that fits), nested deeper than
  * MAX_DETAILS_DEPTH, or holding a "__proto__" key. Never recurses, so any input is safe.
  */
-function inspectJson(value: unknown, maxLength: number): 'too long' | 'too deep' | 'proto key' | undefined {
+export function inspectJson(value: unknown, maxLength: number): 'too long' | 'too deep' | 'proto key' | undefined {
   const stack: [unknown, number][] = [[value, 0]];
   let length = 0;
   let protoKey = false;
