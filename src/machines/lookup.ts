@@ -68,7 +68,7 @@ export function compileDefinition<S extends string>(definition: MachineDefinitio
         }
         const actions = config.actions === undefined ? [] : Array.isArray(config.actions) ? config.actions : [config.actions];
         return Object.freeze({
-          target: config.target === undefined ? undefined : config.target.replace(/^\./, ''),
+          target: config.target,
           guard: config.guard,
           actions: Object.freeze(
             actions.map((action: unknown) => {
