@@ -26,7 +26,7 @@ export interface OpenOptions {
    * Called when the connection closes without our asking: another connection wants to upgrade or
    * delete the database (we close so it can), or the browser closed it (site data cleared).
    */
-  onClose(why: 'versionchange' | 'forced'): void;
+  onClose(): void;
 }
 
 /**
@@ -39,10 +39,9 @@ export function openDatabase({ factory, name, migrations, onClose }: OpenOptions
   return new Promise<Database>((resolve, reject) => {
     let answered = false;
     const answer = (settle: () => void) => {
-      if (answered) return false;
+      if (answered) return;
       answered = true;
       settle();
-      return true;
     };
     let request: RawOpenRequest;
     try {
@@ -125,9 +124,9 @@ export function openDatabase({ factory, name, migrations, onClose }: OpenOptions
       // transactions still finish), or we would block them, as `blocked` above reports.
       raw.addEventListener('versionchange', () => {
         raw.close();
-        onClose('versionchange');
+        onClose();
       });
-      raw.addEventListener('close', () => onClose('forced'));
+      raw.addEventListener('close', onClose);
       answer(() => resolve(wrap(raw as never) as Database));
     });
 
