@@ -14,8 +14,7 @@ export function parseInput<S extends z.ZodMiniType>(schema: S, input: unknown, w
   const issues = describeIssues(result.error.issues, input);
   for (const [index, issue] of result.error.issues.entries()) {
     if (issue.code !== 'unrecognized_keys') continue;
-    const allowed = acceptedKeysAt(schema, issue.path, input);
-    if (allowed) issues[index]!.message += ` (accepted: ${allowed.join(', ')})`;
+    issues[index]!.message += ` (accepted: ${acceptedKeysAt(schema, issue.path, input).join(', ')})`;
   }
   throw validationError(`Invalid ${what}`, issues);
 }
@@ -43,33 +42,31 @@ interface Def {
   discriminator?: string;
 }
 
-/** The keys an object schema accepts at `path` of `input` (walks objects, arrays, optionals, pipes, discriminated unions). */
-function acceptedKeysAt(schema: z.ZodMiniType, path: readonly PropertyKey[], input: unknown): string[] | undefined {
+/**
+ * The keys an object schema accepts at `path` of `input`. The path is one zod reported an unknown
+ * key at, so every step of it exists: wrappers (optional, nullable, pipe, ...) are stepped
+ * through, a discriminated union follows the option the input's tag picks, objects and arrays
+ * follow the path.
+ */
+function acceptedKeysAt(schema: z.ZodMiniType, path: readonly PropertyKey[], input: unknown): string[] {
   let def = (schema as unknown as { _zod: { def: Def } })._zod.def;
-  let value: unknown = input;
+  let value = input as Record<PropertyKey, unknown>;
   let index = 0;
   for (;;) {
-    if (def.type === 'optional' || def.type === 'nullable') def = def.innerType!._zod.def;
-    else if (def.type === 'pipe') def = def.in!._zod.def;
-    else if (def.type === 'union' && def.discriminator && def.options) {
-      const tag = (value as Record<string, unknown> | null)?.[def.discriminator];
-      const option = def.options.find((o) => {
-        const literal = o._zod.def.shape?.[def.discriminator!] as { _zod: { def: { values?: unknown[] } } } | undefined;
-        return literal?._zod.def.values?.includes(tag);
-      });
-      if (!option) return undefined;
-      def = option._zod.def;
+    const inner = def.innerType ?? def.in;
+    if (inner) def = inner._zod.def;
+    else if (def.discriminator) {
+      const tag = value[def.discriminator];
+      const option = def.options!.find((o) => (o._zod.def.shape![def.discriminator!] as Literal)._zod.def.values.includes(tag));
+      def = option!._zod.def;
     } else if (index < path.length) {
       const key = path[index++]!;
-      value = (value as Record<PropertyKey, unknown> | null)?.[key];
-      if (def.type === 'object' && def.shape) {
-        const next = def.shape[key as string] as { _zod: { def: Def } } | undefined;
-        if (!next) return undefined;
-        def = next._zod.def;
-      } else if (def.type === 'array' && def.element) def = def.element._zod.def;
-      else return undefined;
+      value = value[key] as Record<PropertyKey, unknown>;
+      def = ((def.shape?.[key as string] ?? def.element) as { _zod: { def: Def } })._zod.def;
     } else {
-      return def.type === 'object' && def.shape ? Object.keys(def.shape) : undefined;
+      return Object.keys(def.shape!);
     }
   }
 }
+
+type Literal = { _zod: { def: { values: unknown[] } } };
