@@ -9,6 +9,7 @@ export { MAX_LEASE_TTL_MS, type AcquireLeaseOptions, type RenewLeaseOptions } fr
 export { Lease } from './schemas/records';
 
 export { memoryAdapter } from './adapters/memory';
+export { checkBatch } from './adapters/batch';
 export {
   INDEXED_FIELDS,
   checkListQuery,

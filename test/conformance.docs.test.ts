@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { adapterConformance } from 'instance-plan/testing';
 
 // --- example: local-storage-adapter ---
-import { compareNewestFirst, conflictError, type HistoryEvent, type ListQuery, type RecordKind, type RecordOfKind, type StorageAdapter, type StoredKind, type StoredOfKind } from 'instance-plan';
+import { checkBatch, checkListQuery, compareNewestFirst, conflictError, type HistoryEvent, type ListQuery, type RecordKind, type RecordOfKind, type StorageAdapter, type StoredKind, type StoredOfKind } from 'instance-plan';
 
 /** The part of `localStorage` the adapter uses (a Map-backed stand-in works too). */
 export interface KeyValueStore {
@@ -31,21 +31,23 @@ export function localStorageAdapter(storage: KeyValueStore, key = 'instance-plan
     async get<K extends StoredKind>(kind: K, id: string) {
       return load().records.get(keyOf(kind, id)) as StoredOfKind[K] | undefined;
     },
-    async list<K extends RecordKind>(kind: K, { where, limit, offset }: ListQuery<K>) {
+    async list<K extends RecordKind>(kind: K, query: ListQuery<K>) {
+      // checkListQuery refuses a malformed query (TypeError) and gives the filters that apply.
+      const filters = checkListQuery(kind, query);
       const matches = [...load().records]
         .filter(([k]) => k.startsWith(`${kind}/`))
         .map(([, record]) => record as RecordOfKind[K])
-        .filter((record) => Object.entries(where).every(([field, value]) => value === undefined || record[field as keyof typeof record] === value))
+        .filter((record) => filters.every(([field, value]) => record[field as keyof typeof record] === value))
         .sort(compareNewestFirst);
-      return { records: matches.slice(offset, offset + limit), total: matches.length };
+      return { records: matches.slice(query.offset, query.offset + query.limit), total: matches.length };
     },
-    async commit({ writes, events, checks = [] }) {
+    async commit(batch) {
+      // checkBatch refuses a malformed batch (TypeError) before anything is written.
+      const checks = checkBatch(batch);
+      const { writes, events } = batch;
       const state = load();
-      const seen = new Set<string>();
       for (const { kind, record, expected_version } of writes) {
         const k = keyOf(kind, record.id);
-        if (seen.has(k)) throw new TypeError(`a batch writes ${k} twice`);
-        seen.add(k);
         const actual = state.records.get(k)?.version ?? null;
         if (actual !== expected_version) throw conflictError(kind, record.id, expected_version, actual);
       }

@@ -2,6 +2,7 @@
 // the runner, against an adapter with one defect at a time and checks which tests catch it.
 import { describe, expect, it } from 'vitest';
 import {
+  checkBatch,
   compareNewestFirst,
   conflictError,
   DEFAULT_LIMITS,
@@ -29,7 +30,9 @@ type Flaw =
   | 'feed-announces-refused-commits'
   | 'check-after-await'
   | 'ignores-checks'
-  | 'writes-before-checks';
+  | 'writes-before-checks'
+  | 'trusts-batches'
+  | 'announces-empty-changes';
 
 /** Deep copy that assigns keys with `=`: a "__proto__" key sets the prototype instead of copying. */
 function naiveClone<T>(value: T): T {
@@ -78,6 +81,7 @@ function flawedAdapter(flaws: Flaw[] = []): StorageAdapter {
     async commit(batch) {
       // The defect: copying each record only as it is written, so a record that fails to copy
       // is found after the ones before it were stored.
+      if (!has('trusts-batches')) checkBatch(batch);
       const writes = has('copies-while-writing') ? batch.writes : batch.writes.map((write) => ({ ...write, record: copy(write.record) }));
       const seen = new Set<string>();
       for (const write of writes) {
@@ -102,7 +106,9 @@ function flawedAdapter(flaws: Flaw[] = []): StorageAdapter {
       if (has('check-after-await')) await Promise.resolve();
       for (const write of writes) tables[write.kind].set(write.record.id, (has('copies-while-writing') ? copy(write.record) : write.record) as StoredRecord);
       events.push(...newEvents);
-      if (!has('feed-announces-refused-commits')) announce({ records: writes.map((w) => ({ kind: w.kind, id: w.record.id, version: w.record.version })), events: newEvents });
+      // A batch of checks only changed nothing, so there is nothing to announce.
+      const changed = writes.length > 0 || newEvents.length > 0;
+      if (!has('feed-announces-refused-commits') && (changed || has('announces-empty-changes'))) announce({ records: writes.map((w) => ({ kind: w.kind, id: w.record.id, version: w.record.version })), events: newEvents });
     },
     async history(id) {
       const own = events.filter((event) => event.record_id === id).map(copy);
@@ -194,6 +200,8 @@ describe('the conformance suite', () => {
       ],
     ],
     ['writes-before-checks', ['lease records and checks > a stale check refuses the whole batch']],
+    ['trusts-batches', ['malformed batches > are refused with a TypeError naming the field']],
+    ['announces-empty-changes', ['lease records and checks > a batch of checks only stores nothing and announces nothing']],
   ];
 
   it.each(cases)('fails an adapter that %s', async (flaw, mustFail) => {

@@ -15,50 +15,10 @@ import {
 } from '../src';
 import { checkInvariants } from '../src/testing/invariants';
 import { expectRejection, snapshotStore } from './support/core-fixtures';
+import { iso, leaseWorld, recording, T0 } from './support/lease-world';
 
-const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
-const iso = (ms: number) => new Date(ms).toISOString();
 
-/** An adapter that keeps every batch it is asked to commit (refused ones too). */
-function recording(inner: StorageAdapter = memoryAdapter()) {
-  const batches: CommitBatch[] = [];
-  const adapter: StorageAdapter = {
-    get: (kind, id) => inner.get(kind, id),
-    list: (kind, query) => inner.list(kind, query),
-    history: (id) => inner.history(id),
-    commit: (batch) => {
-      batches.push(structuredClone(batch));
-      return inner.commit(batch);
-    },
-    subscribe: (listener) => inner.subscribe!(listener),
-  };
-  return { adapter, batches };
-}
-
-/** A store with a running instance and a free-ordering plan of four steps; managers with their own clocks. */
-async function setup() {
-  const { adapter, batches } = recording();
-  const clocks = new Map<string, number>();
-  const manager = (name: string, options: { scope?: { organization_id: string } } = {}) => {
-    clocks.set(name, T0);
-    return new PlanManager({ adapter, clock: () => new Date(clocks.get(name)!), ...options });
-  };
-  const a = manager('a');
-  const b = manager('b');
-  const instance = await a.createInstance({ organization_id: 'org-1', agent_type_id: 'researcher' });
-  await a.transitionInstance(instance.id, { status: 'running' });
-  const plan = await a.createPlan({
-    instance_id: instance.id,
-    title: 'Research',
-    ordering: 'free',
-    steps: ['One', 'Two', 'Three', 'Four'].map((title) => ({ title, type: 'process' as const })),
-  });
-  /** Moves every clock (or one) forward. */
-  const advance = (ms: number, name?: string) => {
-    for (const key of name ? [name] : [...clocks.keys()]) clocks.set(key, clocks.get(key)! + ms);
-  };
-  return { adapter, batches, a, b, manager, advance, instance, plan, step: (i: number) => plan.steps[i]!.id };
-}
+const setup = () => leaseWorld();
 
 describe('acquireLease', () => {
   it('stores a lease under the instance id with token 1 and the expiry from the clock, announced but without history', async () => {

@@ -11,6 +11,9 @@ const FIELDS = ['status', 'instance_id', 'site_id'] as const;
 
 type Row = { id: string; created_at: string; status: string; instance_id: string; site_id: string | null };
 
+/** The filters checkListQuery hands the index: the fields given a value. */
+const filtersOf = (where: Record<string, string | undefined>) => Object.entries(where).filter((entry): entry is [string, string] => entry[1] !== undefined);
+
 const naive = (rows: Map<string, Row>, where: Record<string, string | undefined>, limit: number, offset: number) => {
   const matches = [...rows.values()]
     .filter((row) => Object.entries(where).every(([field, value]) => value === undefined || row[field as keyof Row] === value))
@@ -48,15 +51,10 @@ describe('memory list index', () => {
           rows.set(row.id, row);
         }
         for (const { where, limit, offset } of queries) {
-          expect(index.query(where, limit, offset, (id) => rows.get(id)!)).toEqual(naive(rows, where, limit, offset));
+          expect(index.query(filtersOf(where), limit, offset, (id) => rows.get(id)!)).toEqual(naive(rows, where, limit, offset));
         }
       }),
       { numRuns: 1_000 },
     );
-  });
-
-  it('refuses a filter on a field it does not index, naming the ones it does', () => {
-    const index = createListIndex(FIELDS);
-    expect(() => index.query({ colour: 'red' }, 10, 0, () => ({}))).toThrow('cannot list by colour; indexed fields: status, instance_id, site_id');
   });
 });

@@ -1,5 +1,5 @@
 // The IndexedDB adapter over fake-indexeddb, where mutation testing found it unchecked
-// (docs/testing.md, "Mutation testing"): input refused before anything is opened, one connection
+// (docs/testing.md, "Mutation testing"): input refused before any transaction starts, one connection
 // for many calls, the change feed's handling of messages that are not ours, how faults are
 // classified and explained, and the ways opening a database can fail.
 import 'fake-indexeddb/auto';
@@ -9,7 +9,7 @@ import { channelName, indexedDBAdapter } from '../src/adapters/indexeddb';
 import { createAdapter } from '../src/adapters/indexeddb/adapter';
 import { storageFault as rawStorageFault } from '../src/adapters/indexeddb/faults';
 import { MIGRATIONS, SCHEMA_VERSION, type Migration } from '../src/adapters/indexeddb/schema';
-import { createBatch, instanceRecord, planRecord, updateOf } from '../src/testing/conformance/fixtures';
+import { createBatch, planRecord, updateOf } from '../src/testing/conformance/fixtures';
 import { expectFault } from './support/idb-behaviour';
 import { deleteDatabase, freshName } from './support/idb-harness';
 
@@ -26,6 +26,60 @@ function countingFactory() {
       cmp: (a: unknown, b: unknown) => indexedDB.cmp(a, b),
     },
   };
+}
+
+/**
+ * Tracks the BroadcastChannels of adapters built inside `construct` (the adapter takes the global
+ * constructor when it is made): how many messages each received, and whether it was closed.
+ */
+function trackedChannels() {
+  const NodeChannel = globalThis.BroadcastChannel;
+  const states: { received: number; closed: boolean }[] = [];
+  class TrackedChannel {
+    readonly #inner: BroadcastChannel;
+    readonly #state = { received: 0, closed: false };
+    constructor(name: string) {
+      this.#inner = new NodeChannel(name);
+      states.push(this.#state);
+    }
+    set onmessage(handler: ((event: MessageEvent) => void) | null) {
+      const state = this.#state;
+      this.#inner.onmessage =
+        handler &&
+        ((event) => {
+          state.received++;
+          handler(event);
+        });
+    }
+    postMessage(message: unknown) {
+      this.#inner.postMessage(message);
+    }
+    close() {
+      this.#state.closed = true;
+      this.#inner.close();
+    }
+    unref() {
+      (this.#inner as unknown as { unref(): void }).unref();
+    }
+  }
+  return {
+    states,
+    construct<T>(build: () => T): T {
+      globalThis.BroadcastChannel = TrackedChannel as never;
+      try {
+        return build();
+      } finally {
+        globalThis.BroadcastChannel = NodeChannel;
+      }
+    },
+  };
+}
+
+/** Expects `message` to name the database and each version (numbers looked for outside the name). */
+function expectNamed(message: string, database: string, versions: number[]) {
+  expect(message).toContain(database);
+  const rest = message.replaceAll(database, '');
+  for (const version of versions) expect(rest).toMatch(new RegExp(`(?<![\\w.-])${version}(?![\\w-]|\\.\\d)`));
 }
 
 /** An adapter on a fresh database, and its cleanup. */
@@ -76,14 +130,21 @@ describe('construction: bad options are refused at once', () => {
     }
   });
 
-  it('names every missing IndexedDB class', () => {
+  it('names every missing IndexedDB class, not only the first', () => {
     const saved = { cursor: globalThis.IDBCursor, index: globalThis.IDBIndex };
     // @ts-expect-error: removed for this test only
     delete globalThis.IDBCursor;
     // @ts-expect-error: removed for this test only
     delete globalThis.IDBIndex;
     try {
-      expect(() => indexedDBAdapter({ name: 'any' })).toThrow(/the IndexedDB classes IDBIndex, IDBCursor must be globals/);
+      expect(() => indexedDBAdapter({ name: 'any' })).toThrow(TypeError);
+      let message = '';
+      try {
+        indexedDBAdapter({ name: 'any' });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      for (const missing of ['IDBCursor', 'IDBIndex']) expect(message).toContain(missing);
     } finally {
       globalThis.IDBCursor = saved.cursor;
       globalThis.IDBIndex = saved.index;
@@ -91,55 +152,75 @@ describe('construction: bad options are refused at once', () => {
   });
 });
 
-describe('malformed calls are refused with a TypeError naming the defect, before anything is opened', () => {
+describe('malformed calls are refused with a TypeError naming the defect, before any transaction starts', () => {
   // Survivors: indexeddb/commit.ts prepareBatch and list.ts checkQuery, each check on its own;
-  // adapter.ts subscribe.
+  // adapter.ts subscribe. docs/adapters.md: malformed input is "refused with a TypeError naming
+  // what is wrong, before any transaction starts"; each case lists the names the message must hold.
   const good = createBatch(['plan', planRecord({ id: 'plan-1' })]);
   const write = good.writes[0]!;
-  const cases: [string, (adapter: ReturnType<typeof indexedDBAdapter>) => Promise<unknown> | unknown, RegExp][] = [
-    ['a null batch', (a) => a.commit(null as never), /a batch is \{ writes: RecordWrite\[\], events: HistoryEvent\[\] \}/],
-    ['a batch that is a string', (a) => a.commit('batch' as never), /a batch is \{ writes/],
-    ['writes that are not an array', (a) => a.commit({ writes: 'x', events: [] } as never), /a batch is \{ writes/],
-    ['events that are not an array', (a) => a.commit({ writes: [], events: {} } as never), /a batch is \{ writes/],
-    ['a null write', (a) => a.commit({ writes: [write, null], events: good.events } as never), /^commit: writes\[1\] must be \{ kind, record, expected_version \}$/],
-    ['a write that is a string', (a) => a.commit({ writes: ['write'], events: [] } as never), /^commit: writes\[0\] must be \{ kind, record, expected_version \}$/],
-    ['a null record', (a) => a.commit({ writes: [{ ...write, record: null }], events: [] } as never), /^commit: writes\[0\]\.record must be an object$/],
-    ['a record that is a string', (a) => a.commit({ writes: [{ ...write, record: 'plan' }], events: [] } as never), /^commit: writes\[0\]\.record must be an object$/],
-    ['a version that is not an integer', (a) => a.commit({ writes: [{ ...write, record: { ...write.record, version: 1.5 } }], events: [] } as never), /^commit: writes\[0\]\.record\.version must be an integer$/],
-    ['the same record twice', (a) => a.commit({ writes: [write, write], events: [] }), /^a batch writes plan "plan-1" twice$/],
-    ['a null event', (a) => a.commit({ writes: [], events: [good.events[0], null] } as never), /^commit: events\[1\] needs a string record_id and a numeric seq$/],
-    ['an event that is a string', (a) => a.commit({ writes: [], events: ['event'] } as never), /^commit: events\[0\] needs/],
-    ['a null query', (a) => a.list('plan', null as never), /^list: the query must be an object \{ where, limit, offset \}$/],
-    ['a query that is a string', (a) => a.list('plan', 'query' as never), /^list: the query must be an object/],
-    ['a null where', (a) => a.list('plan', { where: null as never, limit: 1, offset: 0 }), /^list: `where` must be an object of equality filters$/],
-    ['a where that is a string', (a) => a.list('plan', { where: 'status' as never, limit: 1, offset: 0 }), /^list: `where` must be an object/],
+  const cases: [string, (adapter: ReturnType<typeof indexedDBAdapter>) => Promise<unknown> | unknown, string[]][] = [
+    ['a null batch', (a) => a.commit(null as never), ['writes', 'events']],
+    ['a batch that is a string', (a) => a.commit('batch' as never), ['writes', 'events']],
+    ['writes that are not an array', (a) => a.commit({ writes: 'x', events: [] } as never), ['writes']],
+    ['events that are not an array', (a) => a.commit({ writes: [], events: {} } as never), ['events']],
+    ['a null write', (a) => a.commit({ writes: [write, null], events: good.events } as never), ['writes[1]']],
+    ['a write that is a string', (a) => a.commit({ writes: ['write'], events: [] } as never), ['writes[0]']],
+    ['a null record', (a) => a.commit({ writes: [{ ...write, record: null }], events: [] } as never), ['writes[0].record']],
+    ['a record that is a string', (a) => a.commit({ writes: [{ ...write, record: 'plan' }], events: [] } as never), ['writes[0].record']],
+    ['a version that is not an integer', (a) => a.commit({ writes: [{ ...write, record: { ...write.record, version: 1.5 } }], events: [] } as never), ['writes[0].record.version']],
+    ['the same record twice', (a) => a.commit({ writes: [write, write], events: [] }), ['plan', '"plan-1"', 'twice']],
+    ['a null event', (a) => a.commit({ writes: [], events: [good.events[0], null] } as never), ['events[1]', 'record_id', 'seq']],
+    ['an event that is a string', (a) => a.commit({ writes: [], events: ['event'] } as never), ['events[0]']],
+    ['a null query', (a) => a.list('plan', null as never), ['query']],
+    ['a query that is a string', (a) => a.list('plan', 'query' as never), ['query']],
+    ['a null where', (a) => a.list('plan', { where: null as never, limit: 1, offset: 0 }), ['where']],
+    ['a where that is a string', (a) => a.list('plan', { where: 'status' as never, limit: 1, offset: 0 }), ['where']],
     [
       'a field that is not indexed',
       (a) => a.list('instance', { where: { title: 'x' } as never, limit: 1, offset: 0 }),
-      /^list: instances cannot be filtered by "title"; the indexed fields are organization_id, status, agent_type_id, task_id$/,
+      ['"title"', 'organization_id', 'status', 'agent_type_id', 'task_id'],
     ],
   ];
 
-  it.each(cases)('%s', async (_, call, message) => {
+  it.each(cases)('%s', async (_, call, names) => {
     await withAdapter('refusals', async (name) => {
-      const { counts, factory } = countingFactory();
-      const adapter = indexedDBAdapter({ name, indexedDB: factory });
-      const outcome = await Promise.resolve()
-        .then(() => call(adapter))
-        .then(
-          () => undefined,
-          (error: unknown) => error,
-        );
+      const adapter = indexedDBAdapter({ name });
+      const heard: CommittedChange[] = [];
+      adapter.subscribe((change) => heard.push(change));
+      let transactions = 0;
+      const original = IDBDatabase.prototype.transaction;
+      let outcome: unknown;
+      await patched(
+        IDBDatabase.prototype,
+        'transaction',
+        function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+          transactions++;
+          return original.apply(this, args);
+        } as never,
+        async () => {
+          outcome = await Promise.resolve()
+            .then(() => call(adapter))
+            .then(
+              () => undefined,
+              (error: unknown) => error,
+            );
+        },
+      );
       expect(outcome).toBeInstanceOf(TypeError);
-      expect((outcome as Error).message).toMatch(message);
-      expect(counts.opens).toBe(0);
+      for (const expected of names) expect((outcome as Error).message).toContain(expected);
+      expect(transactions).toBe(0);
+      // nothing stored, nothing announced
+      expect(await adapter.list('plan', { where: {}, limit: 10, offset: 0 })).toEqual({ records: [], total: 0 });
+      expect(await adapter.history('plan-1')).toEqual([]);
+      expect(heard).toEqual([]);
       await adapter.close();
     });
   });
 
   it('a listener that is not a function', async () => {
     const adapter = indexedDBAdapter({ name: freshName('subscribe') });
-    expect(() => adapter.subscribe('listener' as never)).toThrow(new TypeError('subscribe: the listener must be a function'));
+    expect(() => adapter.subscribe('listener' as never)).toThrow(TypeError);
+    expect(() => adapter.subscribe('listener' as never)).toThrow(/listener/);
     await adapter.close();
   });
 });
@@ -162,16 +243,15 @@ describe('the connection', () => {
     });
   });
 
-  it('an empty batch opens nothing and announces nothing', async () => {
+  it('an empty batch stores nothing and announces nothing', async () => {
     // Survivor: adapter.ts, `writes.length === 0 && events.length === 0`.
     await withAdapter('empty', async (name) => {
-      const { counts, factory } = countingFactory();
-      const adapter = indexedDBAdapter({ name, indexedDB: factory });
+      const adapter = indexedDBAdapter({ name });
       const heard: CommittedChange[] = [];
       adapter.subscribe((change) => heard.push(change));
       await adapter.commit({ writes: [], events: [] });
-      expect(counts.opens).toBe(0);
       expect(heard).toEqual([]);
+      expect(await adapter.list('plan', { where: {}, limit: 10, offset: 0 })).toEqual({ records: [], total: 0 });
       await adapter.close();
     });
   });
@@ -179,24 +259,23 @@ describe('the connection', () => {
   it('once closed, calls fail as "closed" naming the database, and a new subscriber hears nothing', async () => {
     // Survivors: adapter.ts, the closed fault's message and details; feed.ts, `closed = true`.
     await withAdapter('closed', async (name) => {
-      const closed = indexedDBAdapter({ name });
+      const channels = trackedChannels();
+      const closed = channels.construct(() => indexedDBAdapter({ name }));
       const writer = indexedDBAdapter({ name });
       await closed.get('plan', 'plan-1');
       await closed.close();
       const error = await expectFault(closed.get('plan', 'plan-1'), 'closed');
       expect(error.details).toEqual({ database: name, reason: 'closed' });
-      expect(error.message).toContain(JSON.stringify(name));
+      expect(error.message).toContain(name);
       const heard: CommittedChange[] = [];
       closed.subscribe((change) => heard.push(change));
-      const fence: CommittedChange[] = [];
-      const reader = indexedDBAdapter({ name });
-      reader.subscribe((change) => fence.push(change));
       await writer.commit(createBatch(['plan', planRecord({ id: 'plan-1' })]));
-      await expect.poll(() => fence.length, { timeout: 5_000 }).toBe(1);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // The signal: every channel the closed adapter still has open (none, unless closing failed)
+      // has received the writer's message; had the adapter reopened one, its subscriber would have
+      // heard the change by then.
+      await expect.poll(() => channels.states.every((channel) => channel.closed || channel.received > 0), { timeout: 5_000 }).toBe(true);
       expect(heard).toEqual([]);
       await writer.close();
-      await reader.close();
     });
   });
 });
@@ -306,10 +385,8 @@ describe('faults: classified in details.reason and explained, the telling cause 
   it('says what the cause was: its name and message, its name alone, or the value', () => {
     expect(storageFault('get', named('DataError', 'bad key')).message).toMatch(/ \(DataError: bad key\)$/);
     expect(storageFault('get', named('DataError', '')).message).toMatch(/ \(DataError\)$/);
-    expect(storageFault('get', { message: 'anonymous' }).message).toMatch(/ \(Error: anonymous\)$/);
     expect(storageFault('get', 'a thrown string').message).toMatch(/ \(a thrown string\)$/);
     expect(storageFault('get', 42).message).toMatch(/ \(42\)$/);
-    expect(storageFault('get', { name: 7, message: 7 }).message).toMatch(/ \(\[object Object\]\)$/);
     for (const nothing of [null, undefined]) {
       const fault = storageFault('get', nothing);
       expect(fault.details).toEqual({ reason: 'failed' });
@@ -400,11 +477,9 @@ describe('opening the database', () => {
     // Survivors: open.ts storedVersion, its error listener and catch; tooNew's "(unknown)".
     const versionError = new DOMException('The requested version is less than the existing version', 'VersionError');
     for (const probe of ['fails', 'throws'] as const) {
-      let calls = 0;
       const adapter = indexedDBAdapter({
         name: freshName('too-new'),
         indexedDB: factoryOf((_name, version) => {
-          calls++;
           if (version !== undefined) return new FailingRequest(versionError);
           if (probe === 'throws') throw new Error('cannot probe');
           return new FailingRequest(new DOMException('gone', 'UnknownError'));
@@ -412,14 +487,14 @@ describe('opening the database', () => {
       });
       const error = await expectFault(adapter.get('plan', 'plan-1'), 'version_too_new');
       expect(error.details).toEqual({ reason: 'version_too_new', database: adapter.name, stored_version: null, code_version: SCHEMA_VERSION });
-      expect(error.message).toContain(`is at schema version (unknown), but this code knows versions up to ${SCHEMA_VERSION}`);
+      expectNamed(error.message, adapter.name, [SCHEMA_VERSION]);
       expect(error.cause).toBe(versionError);
-      expect(calls).toBe(2);
       await adapter.close();
     }
   });
 
-  it('a newer database names its stored version in the message', async () => {
+  it('a newer database: the message names the database and both versions', async () => {
+    // test/support/idb-behaviour.ts checks the details; this checks the message a person reads.
     await withAdapter('newer', async (name) => {
       const addIndex: Migration = (_db, transaction) => {
         (transaction.objectStore('plans') as unknown as IDBObjectStore).createIndex('by_title', 'record.title');
@@ -429,12 +504,12 @@ describe('opening the database', () => {
       await newer.close();
       const older = indexedDBAdapter({ name });
       const error = await expectFault(older.get('plan', 'plan-1'), 'version_too_new');
-      expect(error.message).toContain(`is at schema version ${SCHEMA_VERSION + 1}, but this code knows versions up to ${SCHEMA_VERSION}`);
+      expectNamed(error.message, name, [SCHEMA_VERSION + 1, SCHEMA_VERSION]);
       await older.close();
     });
   });
 
-  it('a connection that arrives after "upgrade_blocked" was answered is closed at once, not left open', async () => {
+  it('a connection that arrives after "upgrade_blocked" was answered is closed, not left open', async () => {
     // Survivors: open.ts, `answered` and the late-success branch.
     await withAdapter('late', async (name) => {
       const first = indexedDBAdapter({ name });
@@ -445,11 +520,11 @@ describe('opening the database', () => {
         request.onsuccess = () => resolve(request.result);
         request.onerror = () => reject(request.error);
       });
-      const requests: IDBOpenDBRequest[] = [];
+      const requests: { version: number | undefined; request: IDBOpenDBRequest }[] = [];
       const factory = {
         open: (dbName: string, version?: number) => {
           const request = indexedDB.open(dbName, version);
-          requests.push(request);
+          requests.push({ version, request });
           return request;
         },
         cmp: (a: unknown, b: unknown) => indexedDB.cmp(a, b),
@@ -459,9 +534,10 @@ describe('opening the database', () => {
       };
       const newer = createAdapter({ name, indexedDB: factory }, [...MIGRATIONS, addIndex]);
       const error = await expectFault(newer.get('plan', 'plan-1'), 'upgrade_blocked');
-      expect(error.message).toContain(`Cannot upgrade IndexedDB database ${JSON.stringify(name)} from version ${SCHEMA_VERSION} to ${SCHEMA_VERSION + 1}`);
+      expectNamed(error.message, name, [SCHEMA_VERSION, SCHEMA_VERSION + 1]);
       stubborn.close();
-      const late = requests[0]!;
+      // the blocked upgrade: the open request that asked for the new version
+      const late = requests.find((entry) => entry.version === SCHEMA_VERSION + 1)!.request;
       await expect.poll(() => late.readyState, { timeout: 5_000 }).toBe('done');
       expect(() => late.result.transaction('plans')).toThrow(expect.objectContaining({ name: 'InvalidStateError' }));
       expect(await newer.get('plan', 'plan-1')).toBeUndefined();
@@ -483,8 +559,10 @@ describe('opening the database', () => {
       });
       const adapter = indexedDBAdapter({ name });
       const error = await expectFault(adapter.get('plan', 'plan-1'), 'not_an_instance_plan_database');
-      expect(error.details).toEqual({ reason: 'not_an_instance_plan_database', database: name, stored_version: 1, missing_stores: ['instances', 'events'] });
-      expect(error.message).toContain('has no instances, events store');
+      const { missing_stores: missing, ...rest } = error.details;
+      expect(rest).toEqual({ reason: 'not_an_instance_plan_database', database: name, stored_version: 1 });
+      expect(new Set(missing as string[])).toEqual(new Set(['instances', 'events']));
+      for (const store of ['instances', 'events']) expect(error.message).toContain(store);
       await adapter.close();
       // Refused before any step of ours ran: the other program's database is as it left it.
       const untouched = await new Promise<IDBDatabase>((resolve, reject) => {
@@ -506,21 +584,6 @@ describe('opening the database', () => {
       const adapter = createAdapter({ name }, [...MIGRATIONS, broken]);
       const error = await expectFault(adapter.get('plan', 'plan-1'), 'upgrade_failed');
       expect(error.details).toEqual({ reason: 'upgrade_failed', database: name, code_version: SCHEMA_VERSION + 1 });
-      await adapter.close();
-    });
-  });
-});
-
-describe('one batch, both record stores', () => {
-  it('an instance and its plan written together are read back from their own stores', async () => {
-    await withAdapter('both', async (name) => {
-      const adapter = indexedDBAdapter({ name });
-      const instance = instanceRecord({ id: 'instance-1' });
-      const plan = planRecord({ id: 'plan-1', instance_id: 'instance-1' });
-      await adapter.commit(createBatch(['instance', instance], ['plan', plan]));
-      expect(await adapter.get('instance', 'instance-1')).toEqual(instance);
-      expect(await adapter.get('plan', 'plan-1')).toEqual(plan);
-      expect(await adapter.get('plan', 'instance-1')).toBeUndefined();
       await adapter.close();
     });
   });

@@ -1,10 +1,10 @@
 // describeIssues is public (`instance-plan` exports it): it turns any zod issue into a sentence
 // naming the field and what it accepts, for schemas of the user's own too. Mutation testing found
 // the kinds of issue our own schemas never produce unchecked (docs/testing.md, "Mutation testing").
+// Every expected message is one of the forms docs/tool.md lists in "How refusals are worded".
 import * as z from 'zod/mini';
 import { describe, expect, it } from 'vitest';
-import { createInputSchemas, DEFAULT_LIMITS, describeIssues } from '../src';
-import { LIST_MAX_LIMIT } from '../src/schemas/limits';
+import { createInputSchemas, DEFAULT_LIMITS, describeIssues, LIST_MAX_LIMIT } from '../src';
 
 /** The described issues of parsing `input` with `schema` (which must refuse it). */
 function described(schema: z.ZodMiniType, input: unknown) {
@@ -60,7 +60,11 @@ describe('describeIssues names the field and what it accepts', () => {
     expect(described(z.strictObject({}), { x: 1, y: 2 })).toEqual([{ path: '(input)', message: 'unknown keys: "x", "y"' }]);
     expect(described(z.string().check(z.maxLength(3)), 'abcd')).toEqual([{ path: '(input)', message: 'must be at most 3 characters' }]);
     expect(described(z.array(z.string()).check(z.minLength(2)), ['a'])).toEqual([{ path: '(input)', message: 'must be at least 2 items' }]);
-    expect(described(z.set(z.string()).check(z.maxSize(1)), new Set(['a', 'b']))).toEqual([{ path: '(input)', message: 'must be at most 1 items' }]);
+    // a bound of 1 is singular: "1 item", "1 character"
+    expect(described(z.set(z.string()).check(z.maxSize(1)), new Set(['a', 'b']))).toEqual([{ path: '(input)', message: 'must be at most 1 item' }]);
+    expect(described(z.set(z.string()).check(z.minSize(2)), new Set(['a']))).toEqual([{ path: '(input)', message: 'must be at least 2 items' }]);
+    expect(described(z.array(z.string()).check(z.maxLength(1)), ['a', 'b'])).toEqual([{ path: '(input)', message: 'must be at most 1 item' }]);
+    expect(described(z.string().check(z.minLength(1)), '')).toEqual([{ path: '(input)', message: 'must be at least 1 character' }]);
     expect(described(z.number().check(z.maximum(3)), 4)).toEqual([{ path: '(input)', message: 'must be at most 3' }]);
     expect(described(z.number().check(z.minimum(3)), 2)).toEqual([{ path: '(input)', message: 'must be at least 3' }]);
     const tagged = z.discriminatedUnion('t', [z.object({ t: z.literal('a') }), z.object({ t: z.literal('b') })]);

@@ -13,6 +13,8 @@ import type { Lease, RecordKind, RecordOfKind, StoredRecord } from '../schemas/r
  *   without writing: that is how a lease holder's writes are fenced (see `RecordCheck`).
  * - `list` filters by equality on the indexed fields below and orders newest first
  *   (`created_at` descending, then `id` ascending), then applies `offset` and `limit`.
+ * - A malformed batch or query is a programming error: it throws a `TypeError` naming the field,
+ *   and nothing is written (`checkBatch` and `checkListQuery` make these checks for an adapter).
  */
 export interface StorageAdapter {
   get<K extends StoredKind>(kind: K, id: string): Promise<StoredOfKind[K] | undefined>;
@@ -44,7 +46,11 @@ export const INDEXED_FIELDS = {
 export type IndexedField<K extends RecordKind> = (typeof INDEXED_FIELDS)[K][number];
 
 export interface ListQuery<K extends RecordKind = RecordKind> {
-  /** Equality filters; a record matches when every named field equals the value. */
+  /**
+   * Equality filters; a record matches when every named field equals the value. It holds only the
+   * filters that apply: the manager never sends a key whose value is `undefined`, and an adapter
+   * treats such a key as absent (no filter), as `checkListQuery` does.
+   */
   where: Partial<Record<IndexedField<K>, string>>;
   limit: number;
   offset: number;

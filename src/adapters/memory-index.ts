@@ -4,6 +4,8 @@
  * A list with one filter reads its count and its page straight off one bucket, so its cost does
  * not grow with the store; with several filters it walks the smallest bucket.
  */
+import type { ListFilter } from './contract';
+
 interface Position {
   readonly created_at: string;
   readonly id: string;
@@ -44,8 +46,8 @@ type Fields = Readonly<Record<string, unknown>>;
 export interface ListIndex {
   /** Records a write: `previous` is the stored record it replaces, if any. */
   update(previous: Fields | undefined, next: Fields & Position): void;
-  /** The ids of one page in list order, and how many records match in all. */
-  query(where: Readonly<Record<string, string | undefined>>, limit: number, offset: number, recordOf: (id: string) => Fields): { ids: string[]; total: number };
+  /** The ids of one page in list order, and how many records match in all; `filters` come checked by `checkListQuery`. */
+  query(filters: readonly ListFilter[], limit: number, offset: number, recordOf: (id: string) => Fields): { ids: string[]; total: number };
 }
 
 export function createListIndex(fields: readonly string[]): ListIndex {
@@ -71,11 +73,7 @@ export function createListIndex(fields: readonly string[]): ListIndex {
       }
     },
 
-    query(where, limit, offset, recordOf) {
-      const filters = Object.entries(where).filter((entry): entry is [string, string] => entry[1] !== undefined);
-      if (filters.some(([field]) => !buckets.has(field))) {
-        throw new TypeError(`cannot list by ${filters.map(([field]) => field).filter((field) => !buckets.has(field)).join(', ')}; indexed fields: ${fields.join(', ')}`);
-      }
+    query(filters, limit, offset, recordOf) {
       const candidates = filters.map(([field, value]) => bucket(field, value, false)?.items ?? []);
       let smallest = all.items;
       for (const items of candidates) if (items.length < smallest.length) smallest = items;

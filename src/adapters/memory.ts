@@ -1,3 +1,4 @@
+import { checkBatch } from './batch';
 import { cloneJson } from './clone';
 import {
   checkListQuery,
@@ -41,24 +42,20 @@ export function memoryAdapter(): StorageAdapter {
 
     async list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>> {
       const table = tables[kind] as Map<string, StoredRecord>;
-      const where = Object.fromEntries(checkListQuery(kind, query));
-      const { ids, total } = indexes[kind].query(where, query.limit, query.offset, (id) => table.get(id) as never);
+      const { ids, total } = indexes[kind].query(checkListQuery(kind, query), query.limit, query.offset, (id) => table.get(id) as never);
       return { records: ids.map((id) => cloneJson(table.get(id))) as RecordOfKind[K][], total };
     },
 
     async commit(batch: CommitBatch) {
+      const checks = checkBatch(batch);
       const writes = batch.writes.map((write) => ({ ...write, record: cloneJson(write.record) }));
-      const seen = new Set<string>();
       for (const write of writes) {
-        const key = `${write.kind}\u0000${write.record.id}`;
-        if (seen.has(key)) throw new TypeError(`a batch writes ${write.kind} ${JSON.stringify(write.record.id)} twice`);
-        seen.add(key);
         const actual = tables[write.kind].get(write.record.id)?.version ?? null;
         if (actual !== write.expected_version) {
           throw conflictError(write.kind, write.record.id, write.expected_version, actual);
         }
       }
-      for (const check of batch.checks ?? []) {
+      for (const check of checks) {
         const actual = tables[check.kind].get(check.id)?.version ?? null;
         if (actual !== check.expected_version) throw conflictError(check.kind, check.id, check.expected_version, actual);
       }

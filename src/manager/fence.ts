@@ -111,9 +111,10 @@ export function leaseLost(held: Lease, current: Lease | undefined, now: string):
   if (!current) {
     reason = 'missing';
     message = `${who} is not in the store. Nothing was changed; acquire the lease again to work on the instance.`;
-  } else if (current.token !== held.token) {
+  } else if (current.token !== held.token || (current.owner !== null && current.owner !== held.owner)) {
+    // Another token, or another owner under this token (a lease object this holder was never handed).
     reason = 'taken';
-    const taker = current.owner === null ? 'another owner took the instance over and has released it since' : `${JSON.stringify(current.owner)} took the instance over`;
+    const taker = current.owner === null ? 'another owner took the instance over and released it since' : `${JSON.stringify(current.owner)} took the instance over`;
     message = `${who} is lost: ${taker} (token ${current.token}). Nothing was changed; stop working on this instance.`;
   } else if (current.owner === null) {
     reason = 'released';

@@ -51,9 +51,9 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
     case 'too_big':
-      return `must be at most ${String(issue.maximum)}${unit(issue.origin)}`;
+      return `must be at most ${String(issue.maximum)}${unit(issue.origin, issue.maximum)}`;
     case 'too_small':
-      return `must be at least ${String(issue.minimum)}${unit(issue.origin)}`;
+      return `must be at least ${String(issue.minimum)}${unit(issue.origin, issue.minimum)}`;
     case 'invalid_union':
       if ('options' in issue && Array.isArray(issue.options)) {
         return `must be one of: ${(issue.options as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
@@ -73,8 +73,8 @@ function article(expected: string): string {
   return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
 }
 
-function unit(origin: string): string {
-  if (origin === 'string') return ' characters';
-  if (origin === 'array' || origin === 'set') return ' items';
-  return '';
+/** The unit of a size bound: characters of a string, items of an array or set (singular for 1); none for numbers. */
+function unit(origin: string, bound: number | bigint): string {
+  if (origin !== 'string' && origin !== 'array' && origin !== 'set') return '';
+  return (origin === 'string' ? ' character' : ' item') + (Number(bound) === 1 ? '' : 's');
 }

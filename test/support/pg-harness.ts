@@ -1,7 +1,9 @@
 // Shared by the PostgreSQL tests: a conformance setup per client, one schema per test.
-import type { StorageAdapter } from 'instance-plan';
+import { expect } from 'vitest';
+import type { InstancePlanError, StorageAdapter } from 'instance-plan';
 import { migrate, postgresAdapter, type PostgresAdapter, type PostgresClient } from 'instance-plan/postgres';
 import type { ConformanceOptions } from 'instance-plan/testing';
+import { expectRejection } from './core-fixtures';
 
 let schemas = 0;
 
@@ -32,4 +34,37 @@ export function pgConformance(name: string, client: PostgresClient, other: Postg
     dispose: (adapter: StorageAdapter) => dropSchema(client, (adapter as PostgresAdapter).schema),
     changeFeed: false,
   };
+}
+
+/** Runs `body` with a fresh schema on `db` (migrated unless told otherwise), and drops it afterwards. */
+export function schemaRunner(db: PostgresClient, prefix: string) {
+  return async (body: (schema: string) => Promise<void>, options: { migrated?: boolean; schema?: string } = {}) => {
+    const schema = options.schema ?? freshSchema(prefix);
+    if (options.migrated !== false) await migrate(db, { schema });
+    try {
+      await body(schema);
+    } finally {
+      await dropSchema(db, schema);
+    }
+  };
+}
+
+/** Expects a `STORAGE_ERROR` of the given `details.reason`. */
+export async function expectFault(promise: Promise<unknown>, reason: string): Promise<InstancePlanError> {
+  const error = await expectRejection(promise, 'STORAGE_ERROR');
+  expect(error.details.reason, error.message).toBe(reason);
+  return error;
+}
+
+/** A client that passes statements to `client`, remembering each and how many rows it answered. */
+export function watched(client: PostgresClient) {
+  const calls: { text: string; params: unknown[]; rows: number }[] = [];
+  const watcher: PostgresClient = {
+    async query(text, params = []) {
+      const result = await client.query(text, params);
+      calls.push({ text, params, rows: result.rows.length });
+      return result;
+    },
+  };
+  return { client: watcher, calls };
 }

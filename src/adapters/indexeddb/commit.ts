@@ -1,6 +1,6 @@
 import { cloneJson } from '../clone';
+import { checkBatch } from '../batch';
 import { conflictError, type CommitBatch, type CommittedChange, type HistoryEvent, type RecordCheck, type StoredKind } from '../contract';
-import type { StoredRecord } from '../../schemas/records';
 import { storageFault } from './faults';
 import { orderKey } from './order-key';
 import { countDeltas, movedCount } from './counts';
@@ -13,59 +13,23 @@ interface PreparedWrite {
 }
 
 /**
- * Checks a batch and builds its rows before any transaction starts, so a malformed batch is
- * refused with a `TypeError` that says what is wrong, and nothing is opened or written. Also
- * takes the snapshot subscribers will hear, as the batch is now (the caller may reuse objects).
+ * Checks a batch (`checkBatch`) and builds its rows before any transaction starts, so a malformed
+ * batch is refused with a `TypeError` and nothing is opened or written. Also takes the snapshot
+ * subscribers will hear, as the batch is now (the caller may reuse objects).
  */
 export function prepareBatch(batch: CommitBatch): { writes: PreparedWrite[]; events: HistoryEvent[]; checks: RecordCheck[]; change: CommittedChange } {
-  if (typeof batch !== 'object' || batch === null || !Array.isArray(batch.writes) || !Array.isArray(batch.events)) {
-    throw new TypeError('commit: a batch is { writes: RecordWrite[], events: HistoryEvent[] }');
-  }
-  const seen = new Set<string>();
-  const writes = batch.writes.map((write, i): PreparedWrite => {
-    const where = `commit: writes[${i}]`;
-    if (typeof write !== 'object' || write === null) throw new TypeError(`${where} must be { kind, record, expected_version }`);
-    const { kind, record, expected_version: expected } = write;
-    if (!Object.hasOwn(STORES, kind)) throw new TypeError(`${where}.kind must be "instance" or "plan" (records) or "lease", got ${JSON.stringify(kind)}`);
-    if (typeof record !== 'object' || record === null) throw new TypeError(`${where}.record must be an object`);
-    const { id, created_at: createdAt, version } = record as Partial<StoredRecord>;
-    if (typeof id !== 'string') throw new TypeError(`${where}.record.id must be a string`);
-    if (typeof createdAt !== 'string') throw new TypeError(`${where}.record.created_at must be a string (lists are ordered by it)`);
-    if (!Number.isSafeInteger(version)) throw new TypeError(`${where}.record.version must be an integer`);
-    if (expected !== null && !Number.isSafeInteger(expected)) throw new TypeError(`${where}.expected_version must be an integer or null`);
-    const key = `${kind}\u0000${id}`;
-    if (seen.has(key)) throw new TypeError(`a batch writes ${kind} ${JSON.stringify(id)} twice`);
-    seen.add(key);
-    return { kind, row: { id, order: orderKey(createdAt), record }, expected };
-  });
-  batch.events.forEach((event, i) => {
-    // Events are found again by [record_id, seq]; one without them would be stored but never returned.
-    if (typeof event !== 'object' || event === null || typeof event.record_id !== 'string' || !Number.isFinite(event.seq)) {
-      throw new TypeError(`commit: events[${i}] needs a string record_id and a numeric seq`);
-    }
-  });
-  const checks = prepareChecks(batch.checks);
+  const checks = checkBatch(batch);
+  const writes = batch.writes.map(({ kind, record, expected_version: expected }): PreparedWrite => ({
+    kind,
+    row: { id: record.id, order: orderKey(record.created_at), record },
+    expected,
+  }));
   const events = batch.events;
   const change: CommittedChange = {
     records: writes.map(({ kind, row }) => ({ kind, id: row.id, version: row.record.version })),
     events: events.map(cloneJson),
   };
   return { writes, events, checks, change };
-}
-
-/** Checks are optional; each must name a known kind, a string id and an integer (or null) version. */
-function prepareChecks(checks: CommitBatch['checks']): RecordCheck[] {
-  if (checks === undefined) return [];
-  if (!Array.isArray(checks)) throw new TypeError('commit: checks must be an array of { kind, id, expected_version }');
-  return checks.map((check, i) => {
-    const where = `commit: checks[${i}]`;
-    if (typeof check !== 'object' || check === null) throw new TypeError(`${where} must be { kind, id, expected_version }`);
-    const { kind, id, expected_version: expected } = check;
-    if (!Object.hasOwn(STORES, kind)) throw new TypeError(`${where}.kind must be "instance" or "plan" (records) or "lease", got ${JSON.stringify(kind)}`);
-    if (typeof id !== 'string') throw new TypeError(`${where}.id must be a string`);
-    if (expected !== null && !Number.isSafeInteger(expected)) throw new TypeError(`${where}.expected_version must be an integer or null`);
-    return { kind, id, expected_version: expected };
-  });
 }
 
 /**

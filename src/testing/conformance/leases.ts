@@ -98,6 +98,30 @@ export function leases(h: Harness): void {
       stop();
     });
 
+    h.it('a batch of checks only stores nothing and announces nothing; a stale one is a CONFLICT', async ({ adapter }) => {
+      const { plan } = await leasedStore(adapter);
+      const heard: CommittedChange[] = [];
+      const stop = h.changeFeed ? adapter.subscribe!((change) => heard.push(change)) : () => undefined;
+      const before = await state(adapter);
+      await adapter.commit({ writes: [], events: [], checks: [{ kind: 'lease', id: 'instance-1', expected_version: 1 }] });
+      checkEqual(await state(adapter), before, 'the store after a batch of checks that hold');
+      await checkConflict(
+        adapter.commit({ writes: [], events: [], checks: [{ kind: 'instance', id: 'instance-1', expected_version: 7 }] }),
+        'a batch of one stale check',
+        { kind: 'instance', id: 'instance-1', expected: 7, actual: 1 },
+      );
+      checkEqual(await state(adapter), before, 'the store after a batch of one stale check');
+      if (h.changeFeed) {
+        // Changes arrive in commit order: once the next real change is heard, anything announced
+        // for the checks would have been heard before it.
+        const next = updateOf('plan', plan, { title: 'after the checks' });
+        await adapter.commit(next.batch);
+        await eventually(() => heard.length >= 1, 5_000, 'the change after the checks');
+        checkEqual(heard.map((change) => change.records), [[{ kind: 'plan', id: 'plan-1', version: 2 }]], 'changes announced: the real one only');
+      }
+      stop();
+    });
+
     h.it('a stale check refuses the whole batch with a CONFLICT naming the checked record, and stores nothing', async ({ adapter }) => {
       const { instance, plan } = await leasedStore(adapter);
       await adapter.commit(leaseWrite(leaseRecord({ id: 'instance-1', owner: 'worker-b', token: 2, version: 2 }), 1));

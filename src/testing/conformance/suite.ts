@@ -12,6 +12,7 @@ import { history } from './history';
 import { largeRecords } from './large-records';
 import { leases } from './leases';
 import { lists } from './lists';
+import { malformedBatches } from './malformed-batches';
 import { roundTrip } from './round-trip';
 
 type Awaitable<T> = T | Promise<T>;
@@ -93,6 +94,7 @@ export function adapterConformance(options: ConformanceOptions): void {
     lists(harness);
     compareAndSet(harness);
     atomicity(harness);
+    malformedBatches(harness);
     concurrency(harness);
     leases(harness);
     awkwardIds(harness);
