@@ -2,11 +2,11 @@
 // after the first round of tests: conflict messages, malformed batches, what a store announces,
 // and a database that is not ours at our own schema version.
 import 'fake-indexeddb/auto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InstancePlanError, memoryAdapter, type CommittedChange } from '../src';
 import { indexedDBAdapter } from '../src/adapters/indexeddb';
 import { SCHEMA_VERSION } from '../src/adapters/indexeddb/schema';
-import { createBatch, instanceRecord, leaseRecord, planRecord, updateOf } from '../src/testing/conformance/fixtures';
+import { createBatch, planRecord, updateOf } from '../src/testing/conformance/fixtures';
 import { rawOpen } from './support/idb-behaviour';
 import { deleteDatabase, freshName } from './support/idb-harness';
 
@@ -38,20 +38,6 @@ describe('the memory store', () => {
     await expect(adapter.commit(twice)).rejects.toThrow(/plan "plan-1" twice/);
     expect(await adapter.get('plan', 'plan-1')).toBeUndefined();
   });
-
-  it('announces nothing for a batch of lease checks only (nothing changed)', async () => {
-    const adapter = memoryAdapter();
-    const instance = instanceRecord({ id: 'inst-1' });
-    await adapter.commit(createBatch(['instance', instance]));
-    await adapter.commit({ writes: [{ kind: 'lease', record: leaseRecord({ id: 'inst-1' }), expected_version: null }], events: [] });
-    const heard: CommittedChange[] = [];
-    adapter.subscribe!((change) => heard.push(change));
-    await adapter.commit({ writes: [], events: [], checks: [{ kind: 'lease', id: 'inst-1', expected_version: 1 }] });
-    expect(heard).toEqual([]);
-    // and a change is still heard, so the listener was listening
-    await adapter.commit(updateOf('instance', instance, { current_step: 'next' }).batch);
-    expect(heard.map((change) => change.records)).toEqual([[{ kind: 'instance', id: 'inst-1', version: 2 }]]);
-  });
 });
 
 describe('IndexedDB: a database that is not ours', () => {
@@ -74,5 +60,44 @@ describe('IndexedDB: a database that is not ours', () => {
     } finally {
       await deleteDatabase(name);
     }
+  });
+});
+
+describe('IndexedDB: kinds and platforms', () => {
+  it('a wrong kind names the kinds each method takes: get takes leases, list does not', async () => {
+    const adapter = indexedDBAdapter({ name: freshName('kinds') });
+    try {
+      await expect(adapter.get('user' as never, 'x')).rejects.toThrow('the kind must be "instance" or "plan" (records) or "lease", got "user"');
+      await expect(adapter.list('lease' as never, { where: {}, limit: 1, offset: 0 })).rejects.toThrow('the kind must be "instance" or "plan", got "lease"');
+    } finally {
+      await adapter.close();
+      await deleteDatabase(adapter.name);
+    }
+  });
+
+  it('without BroadcastChannel, commits work and this adapter\'s subscribers still hear them', async () => {
+    vi.stubGlobal('BroadcastChannel', undefined);
+    const adapter = indexedDBAdapter({ name: freshName('no-channel') });
+    try {
+      const heard: CommittedChange[] = [];
+      adapter.subscribe((change) => heard.push(change));
+      await adapter.commit(createBatch(['plan', planRecord({ id: 'plan-1' })]));
+      expect(heard.map((change) => change.records)).toEqual([[{ kind: 'plan', id: 'plan-1', version: 1 }]]);
+      expect(await adapter.get('plan', 'plan-1')).toEqual(planRecord({ id: 'plan-1' }));
+    } finally {
+      vi.unstubAllGlobals();
+      await adapter.close();
+      await deleteDatabase(adapter.name);
+    }
+  });
+
+  it('closing twice is closing once', async () => {
+    const adapter = indexedDBAdapter({ name: freshName('close-twice') });
+    await adapter.commit(createBatch(['plan', planRecord({ id: 'plan-1' })]));
+    await adapter.close();
+    await adapter.close();
+    const error = await adapter.get('plan', 'plan-1').catch((e: unknown) => e);
+    expect((error as InstancePlanError).details).toMatchObject({ reason: 'closed' });
+    await deleteDatabase(adapter.name);
   });
 });

@@ -74,7 +74,7 @@ export function memoryAdapter(): StorageAdapter {
         else events.set(event.record_id, [event]);
       }
       // A batch of checks only changed nothing: nothing to announce.
-      if (listeners.size > 0 && (writes.length > 0 || newEvents.length > 0)) {
+      if (listeners.size > 0 && writes.length > 0) {
         // A listener's fault must not turn a committed batch into a failed commit.
         const change: CommittedChange = {
           records: writes.map((w) => ({ kind: w.kind, id: w.record.id, version: w.record.version })),

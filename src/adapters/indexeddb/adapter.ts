@@ -64,15 +64,17 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
         factory,
         name,
         migrations,
-        // Closed underneath us (an upgrade elsewhere, or cleared site data): reopen on the next call.
+        // Closed underneath us (an upgrade elsewhere, or cleared site data): reopen on the next
+        // call. Only the current connection can close or fail: an earlier one was let go of
+        // exactly because it closed or failed.
         onClose: () => {
-          if (connection === attempt) connection = undefined;
+          connection = undefined;
         },
       });
       connection = attempt;
       // A failed open is not remembered: the next call tries again (the blocker may be gone).
       attempt.catch(() => {
-        if (connection === attempt) connection = undefined;
+        connection = undefined;
       });
     }
     return connection;
@@ -112,7 +114,7 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
       if (writes.length === 0 && events.length === 0 && checks.length === 0) return;
       await run('commit', (db) => commitBatch(db, writes, events, checks, durability));
       // A batch of checks only changed nothing: nothing to announce.
-      if (writes.length > 0 || events.length > 0) feed.publish(change);
+      if (writes.length > 0) feed.publish(change);
     },
 
     async history(recordId: string): Promise<HistoryEvent[]> {
@@ -127,8 +129,8 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
       return feed.subscribe(listener);
     },
 
+    // Closing twice is closing once: the feed and the connection are already let go of.
     async close() {
-      if (closed) return;
       closed = true;
       feed.close();
       const attempt = connection;

@@ -1,6 +1,6 @@
 import type { CommittedChange } from '../../adapters/contract';
 import { check, checkEqual, checkRejects, eventually } from './assert';
-import { createBatch, instanceRecord, planRecord, updateOf } from './fixtures';
+import { createBatch, instanceRecord, leaseRecord, planRecord, updateOf } from './fixtures';
 import type { Harness } from './harness';
 
 /** How long a change may take to reach a subscriber (another connection hears it through the platform). */
@@ -79,9 +79,18 @@ export function changeFeed(h: Harness): void {
       const plan = planRecord({ id: 'plan-1' });
       const created = createBatch(['plan', plan]);
       await adapter.commit(created);
-      await eventually(() => heard.length >= 1, DELIVERY_MS, 'the change on the other handle');
+      // A lease write has no events, and is a change all the same (a holder hears it was taken).
+      await adapter.commit({ writes: [{ kind: 'lease', record: leaseRecord({ id: 'instance-1' }), expected_version: null }], events: [] });
+      await eventually(() => heard.length >= 2, DELIVERY_MS, 'the two changes on the other handle');
       stop();
-      checkEqual(heard, [{ records: [{ kind: 'plan', id: 'plan-1', version: 1 }], events: created.events }], 'what the other handle heard');
+      checkEqual(
+        heard,
+        [
+          { records: [{ kind: 'plan', id: 'plan-1', version: 1 }], events: created.events },
+          { records: [{ kind: 'lease', id: 'instance-1', version: 1 }], events: [] },
+        ],
+        'what the other handle heard',
+      );
       checkEqual(await other.get('plan', 'plan-1'), plan, 'the other handle reads what it heard of');
     });
   });
