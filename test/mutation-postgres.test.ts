@@ -156,6 +156,11 @@ describe('migrate', () => {
     // Something that is not an Error: its text still reaches the message.
     const odd = await expectFault(migrate(failing('the disk said no').client), 'upgrade_failed');
     expect(odd.message).toContain('the disk said no');
+    // A driver rejecting with nothing at all is still STORAGE_ERROR, not a TypeError of ours.
+    for (const nothing of [null, undefined]) {
+      const empty = await expectFault(migrate(failing(nothing).client), 'upgrade_failed');
+      expect(empty.message).toContain(String(nothing));
+    }
   });
 });
 
@@ -329,9 +334,11 @@ describe('strings text cannot hold', () => {
       'unrepresentable',
     );
     expect(lease.message).toContain('writes[0].record.owner');
+    expect(lease.details.field).toBe('writes[0].record.owner');
     const plan = planRecord({ id: 'plan-1' });
     const event = await expectFault(adapter.commit({ writes: [], events: [{ ...eventOf('plan', plan, null), record_id: 'plan-\udc00' }] }), 'unrepresentable');
     expect(event.message).toContain('events[0].record_id');
+    expect(event.details.field).toBe('events[0].record_id');
     const expires = await expectFault(
       adapter.commit({ writes: [{ kind: 'lease', record: leaseRecord({ id: 'instance-1', expires_at: '\ud800' }), expected_version: null }], events: [] }),
       'unrepresentable',

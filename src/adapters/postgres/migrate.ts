@@ -58,11 +58,11 @@ $migrate$`;
   try {
     await client.query(sql);
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'IP426') throw tooNew(schema, error, target);
+    if ((error as { code?: unknown } | null)?.code === 'IP426') throw tooNew(schema, error, target);
     // The database's own faults keep their reason; anything else is a migration that failed.
     const reason = reasonOf(error);
     if (reason !== 'failed' && reason !== 'not_migrated') throw storageFault(`migrate of schema ${JSON.stringify(schema)}`, error);
-    const said = (error as { message?: unknown }).message ?? String(error);
+    const said = (error as { message?: unknown } | null)?.message ?? String(error);
     throw fault('upgrade_failed', `Migrating PostgreSQL schema ${JSON.stringify(schema)} to version ${target} failed, so it stays at its previous version: ${String(said)}`, error, {
       schema,
       code_version: target,
