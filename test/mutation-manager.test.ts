@@ -12,6 +12,7 @@ import {
   planLogic,
   replay,
   type CommittedChange,
+  type Lease,
   type PlanManagerOptions,
   type StorageAdapter,
   type ToolResult,
@@ -469,6 +470,17 @@ describe('updating plans (DESIGN.md "update"; decisions.md "Updates")', () => {
     const { allowed_in: allowedIn, ...rest } = error.details;
     expect(rest).toEqual({ plan_id: plan.id, status: 'cancelled' });
     expect(new Set(allowedIn as string[])).toEqual(new Set(planLogic.states.filter((state) => !planLogic.isFinal(state))));
+    expect(error.message).toContain(`Cannot change plan ${JSON.stringify(plan.id)} while it is "cancelled"`);
+    // the statuses are listed quoted, one after another
+    expect(error.message).toContain((allowedIn as string[]).map((state) => `"${state}"`).join(', '));
+  });
+
+  it('adding steps to a cancelled plan is PLAN_CLOSED naming that action and the statuses that take new steps', async () => {
+    const { manager, plan } = await planIn('cancelled');
+    const error = await expectRejection(manager.updatePlan({ plan_id: plan.id, steps: [{ title: 'More', type: 'process' }] }), 'PLAN_CLOSED');
+    expect(error.message).toContain(`Cannot add steps to plan ${JSON.stringify(plan.id)}`);
+    const takesSteps = planLogic.states.filter((state) => planLogic.edges(state, 'appendSteps').length > 0);
+    expect(new Set(error.details.allowed_in as string[])).toEqual(new Set(takesSteps));
   });
 
   it('blanking the summary of a completed plan names the summary field and why', async () => {
@@ -522,7 +534,37 @@ describe('storage faults are STORAGE_ERROR naming the operation, with the fault 
     ['history of a plan', 'get:plan', 'get', undefined, (m, ids) => m.history(ids.plan)],
     ['history itself', 'history', 'history', undefined, (m, ids) => m.history(ids.plan)],
     ['a commit', 'commit', 'commit', undefined, (m, ids) => m.updatePlan({ plan_id: ids.plan, title: 'Q' })],
+    ['acquireLease', 'get:lease', 'get', undefined, (m, ids) => m.acquireLease(ids.instance, { owner: 'worker-a', ttl_ms: 1_000 })],
+    ['renewLease', 'get:lease', 'get', undefined, (m, ids) => m.renewLease(leaseOf(ids.instance), { ttl_ms: 1_000 })],
+    ['releaseLease', 'get:lease', 'get', undefined, (m, ids) => m.releaseLease(leaseOf(ids.instance))],
   ];
+  /** A well-formed lease on the instance, as a holder would pass it back (never read: the read fails). */
+  const leaseOf = (instanceId: string): Lease => ({
+    id: instanceId,
+    instance_id: instanceId,
+    owner: 'worker-a',
+    token: 1,
+    ttl_ms: 1_000,
+    expires_at: '2030-01-01T00:00:01.000Z',
+    created_at: '2030-01-01T00:00:00.000Z',
+    updated_at: '2030-01-01T00:00:00.000Z',
+    version: 1,
+  });
+
+  it('a write to a leased instance whose lease cannot be read (the fence reads it after its check failed)', async () => {
+    const store = memoryAdapter();
+    const setup = managerOn(store);
+    const instance = await runningInstance(setup);
+    const plan = await setup.createPlan({ instance_id: instance.id, title: 'P', steps: [] });
+    await setup.acquireLease(instance.id, { owner: 'worker-a', ttl_ms: 60_000 });
+    const { adapter, fail } = faulty(store, fault);
+    const before = await snapshotStore(store);
+    fail('get:lease');
+    const error = await expectRejection(managerOn(adapter).updatePlan({ plan_id: plan.id, title: 'Q' }), 'STORAGE_ERROR');
+    expect(error.message).toMatch(/^Storage get failed: disk on fire\./);
+    expect(error.cause).toBe(fault);
+    expect(await snapshotStore(store)).toEqual(before);
+  });
 
   it.each(cases)('%s', async (_, failing, operation, scope, call) => {
     const store = memoryAdapter();
