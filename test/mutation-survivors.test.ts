@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { InstancePlanError, memoryAdapter, type CommittedChange } from '../src';
 import { indexedDBAdapter } from '../src/adapters/indexeddb';
 import { SCHEMA_VERSION } from '../src/adapters/indexeddb/schema';
-import { createBatch, planRecord, updateOf } from '../src/testing/conformance/fixtures';
+import { createBatch, planRecord, stepRecord, updateOf } from '../src/testing/conformance/fixtures';
 import { rawOpen } from './support/idb-behaviour';
 import { deleteDatabase, freshName } from './support/idb-harness';
 
@@ -99,5 +99,35 @@ describe('IndexedDB: kinds and platforms', () => {
     const error = await adapter.get('plan', 'plan-1').catch((e: unknown) => e);
     expect((error as InstancePlanError).details).toMatchObject({ reason: 'closed' });
     await deleteDatabase(adapter.name);
+  });
+});
+
+describe('copies of records', () => {
+  it('a record with an object under "__proto__" is stored and handed out as data, never shared with the caller', async () => {
+    const adapter = memoryAdapter();
+    const details = JSON.parse('{"__proto__": {"inner": {"n": 1}}, "list": [{"n": 2}]}');
+    const plan = planRecord({ id: 'plan-1', steps: [stepRecord({ id: 'step-1', details })] });
+    await adapter.commit(createBatch(['plan', plan]));
+    details['__proto__'].inner.n = 99; // an own data property: this changes the caller's object only
+    const got = (await adapter.get('plan', 'plan-1'))!.steps[0]!.details as Record<string, { inner: { n: number } }>;
+    expect(Object.getPrototypeOf(got)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(got, '__proto__')?.value).toEqual({ inner: { n: 1 } });
+    got['__proto__']!.inner.n = 7;
+    expect(((await adapter.get('plan', 'plan-1'))!.steps[0]!.details as typeof got)['__proto__']!.inner.n).toBe(1);
+  });
+
+  it('enumerable keys someone added to Object.prototype never find their way into a copy', async () => {
+    const adapter = memoryAdapter();
+    await adapter.commit(createBatch(['plan', planRecord({ id: 'plan-1', steps: [stepRecord({ id: 'step-1', details: { a: { b: 1 } } })] })]));
+    const prototype = Object.prototype as Record<string, unknown>;
+    prototype.injected = { evil: true };
+    try {
+      const got = (await adapter.get('plan', 'plan-1'))!;
+      expect(Object.hasOwn(got, 'injected')).toBe(false);
+      expect(Object.hasOwn(got.steps[0]!.details, 'injected')).toBe(false);
+      expect(Object.hasOwn(got.steps[0]!.details.a as object, 'injected')).toBe(false);
+    } finally {
+      delete prototype.injected;
+    }
   });
 });
