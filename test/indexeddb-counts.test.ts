@@ -207,7 +207,17 @@ describe('IndexedDB schema version 3: counters of an existing database', () => {
     instanceRecord({ id: 'instance-3', status: 'running', created_at: at(2) }),
   ];
   const plans = Array.from({ length: 12 }, (_, i) =>
-    planRecord({ id: `plan-${i}`, instance_id: `instance-${(i % 3) + 1}`, status: i % 4 === 0 ? 'in_progress' : 'pending', site_id: i % 2 ? 'site-1' : null, created_at: at(i) }),
+    planRecord({
+      id: `plan-${i}`,
+      instance_id: `instance-${(i % 3) + 1}`,
+      status: i % 4 === 0 ? 'in_progress' : 'pending',
+      // every filter field, each held by some plans and not others
+      plan_type: i % 5 === 0 ? 'task' : 'objective',
+      site_id: i % 2 ? 'site-1' : null,
+      user_id: i % 3 ? 'user-1' : null,
+      agent_id: i % 4 ? 'agent-1' : null,
+      created_at: at(i),
+    }),
   );
 
   /** A database as version `version` of the code left it, holding the records above (and a lease). */

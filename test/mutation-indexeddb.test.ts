@@ -145,6 +145,7 @@ describe('construction: bad options are refused at once', () => {
         message = (error as Error).message;
       }
       for (const missing of ['IDBCursor', 'IDBIndex']) expect(message).toContain(missing);
+      expect(message).toContain("in Node tests import 'fake-indexeddb/auto'");
     } finally {
       globalThis.IDBCursor = saved.cursor;
       globalThis.IDBIndex = saved.index;

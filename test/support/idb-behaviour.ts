@@ -86,7 +86,7 @@ export function describeIndexedDBAdapter(environment: string): void {
       it('refuses bad options at once, saying what is wrong', () => {
         expect(() => indexedDBAdapter({ name: '' })).toThrow(/name must be a non-empty string/);
         expect(() => indexedDBAdapter(null as never)).toThrow(/options must be an object/);
-        expect(() => indexedDBAdapter({ indexedDB: {} as never })).toThrow(/IndexedDB is not available here/);
+        expect(() => indexedDBAdapter({ indexedDB: {} as never })).toThrow(/IndexedDB is not available here.*pass `indexedDB` \(in Node tests: import 'fake-indexeddb\/auto'\)/);
       });
 
       // Malformed batches: the conformance suite's "malformed batches" (checkBatch).
@@ -347,6 +347,7 @@ export function describeIndexedDBAdapter(environment: string): void {
           const error = await expectFault(newer.get('plan', 'plan-1'), 'upgrade_blocked');
           expect(error.details).toMatchObject({ stored_version: SCHEMA_VERSION, code_version: SCHEMA_VERSION + 1 });
           expect(error.message).toMatch(/another connection to it is open/);
+          expect(error.message).toContain('Close or reload the other tabs and try again');
           stubborn.close();
           expect(await newer.get('plan', 'plan-1')).toBeUndefined();
           await newer.close();

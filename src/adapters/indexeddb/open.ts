@@ -53,7 +53,8 @@ export function openDatabase({ factory, name, migrations, onClose }: OpenOptions
     let upgradeError: unknown;
     let foreign: { stored: number; missing: string[] } | undefined;
 
-    request.addEventListener('upgradeneeded', ({ oldVersion, newVersion }) => {
+    // We open at `version`, so an upgrade always goes there.
+    request.addEventListener('upgradeneeded', ({ oldVersion }) => {
       const db = wrap(request.result as never) as never;
       const transaction = wrap(request.transaction as never) as unknown as { done: Promise<void> };
       // idb gives every wrapped transaction a `done` promise; an aborted upgrade is reported
@@ -63,9 +64,9 @@ export function openDatabase({ factory, name, migrations, onClose }: OpenOptions
         // Aborting the upgrade fails the open request and leaves the stored version as it was.
         upgradeError = error;
         try {
-          request.transaction?.abort();
+          request.transaction!.abort();
         } catch {
-          // already aborted: a failed request of the step aborts the upgrade by itself
+          // already aborted (a failed request of the step aborts the upgrade by itself) or over
         }
       };
       // A database someone else made under our name is left exactly as it was: refused before
@@ -73,14 +74,13 @@ export function openDatabase({ factory, name, migrations, onClose }: OpenOptions
       const missing = oldVersion > 0 ? missingStores(request.result, [...Object.values(RECORD_STORES), EVENT_STORE]) : [];
       if (missing.length > 0) {
         foreign = { stored: oldVersion, missing };
-        request.transaction?.abort();
+        request.transaction!.abort();
         return;
       }
-      const target = newVersion ?? version;
       // Steps run in order; one that returns a promise (it reads rows) holds the next back until
       // it is done, so each step sees the database exactly as the previous one left it.
       const runFrom = (first: number): void | Promise<void> => {
-        for (let step = first; step < target; step++) {
+        for (let step = first; step < version; step++) {
           const pending = migrations[step]!(db, transaction as never);
           if (pending) return pending.then(() => runFrom(step + 1));
         }
