@@ -44,8 +44,7 @@ export class InstancePlanError extends Error {
     const candidate = value as { name?: unknown; code?: unknown };
     return (
       candidate.name === 'InstancePlanError' &&
-      typeof candidate.code === 'string' &&
-      (ERROR_CODES as readonly string[]).includes(candidate.code) &&
+      (ERROR_CODES as readonly unknown[]).includes(candidate.code) &&
       (code === undefined || candidate.code === code)
     );
   }

@@ -3,7 +3,7 @@
 // and a database that is not ours at our own schema version.
 import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
-import { InstancePlanError, memoryAdapter, type CommittedChange } from '../src';
+import { InstancePlanError, memoryAdapter, PlanManager, type CommittedChange } from '../src';
 import { indexedDBAdapter } from '../src/adapters/indexeddb';
 import { SCHEMA_VERSION } from '../src/adapters/indexeddb/schema';
 import { createBatch, planRecord, stepRecord, updateOf } from '../src/testing/conformance/fixtures';
@@ -129,5 +129,15 @@ describe('copies of records', () => {
     } finally {
       delete prototype.injected;
     }
+  });
+});
+
+describe('limits', () => {
+  it('each limit must be a positive integer: 1 is the least, and a refusal names the limit and the value', () => {
+    expect(() => new PlanManager({ limits: { maxSteps: 1, maxIdLength: 1 } })).not.toThrow();
+    for (const bad of [0, -3, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
+      expect(() => new PlanManager({ limits: { maxSteps: bad } })).toThrow(new TypeError(`limits.maxSteps must be a positive integer, got ${String(bad)}`));
+    }
+    expect(() => new PlanManager({ limits: { maxTitleLength: '10' as never } })).toThrow('limits.maxTitleLength must be a positive integer, got 10');
   });
 });
