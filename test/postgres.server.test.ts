@@ -90,6 +90,8 @@ describe.skipIf(!url)(`PostgreSQL server faults${skipped}`, () => {
       await holder.query('BEGIN');
       await holder.query(`UPDATE "${schema}".plans SET version = version WHERE id = 'plan-1'`);
       const racing = [first!.commit(updateOf('plan', plan, { title: 'A' }).batch), second!.commit(updateOf('plan', plan, { title: 'B' }).batch)];
+      // Settled from the start: both may fail while the holder's COMMIT is still on its way back.
+      const settled = Promise.allSettled(racing);
       // Both commits must have begun (and be waiting for the row) before the holder lets go.
       for (let waited = 0; ; waited += 20) {
         const { rows } = await pools[1]!.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
@@ -99,7 +101,7 @@ describe.skipIf(!url)(`PostgreSQL server faults${skipped}`, () => {
       }
       await holder.query('COMMIT');
       holder.release();
-      const outcomes = await Promise.allSettled(racing);
+      const outcomes = await settled;
       const reasons = outcomes.map((outcome) => (outcome.status === 'rejected' ? (outcome.reason as { details?: { reason?: string } }).details?.reason : 'landed'));
       expect(reasons.sort()).toEqual(['serialization', 'serialization']);
       expect((await first!.get('plan', 'plan-1'))?.version).toBe(1);
