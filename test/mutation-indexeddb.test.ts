@@ -145,6 +145,7 @@ describe('construction: bad options are refused at once', () => {
         message = (error as Error).message;
       }
       for (const missing of ['IDBCursor', 'IDBIndex']) expect(message).toContain(missing);
+      expect(message).toMatch(/classes (IDBCursor, IDBIndex|IDBIndex, IDBCursor) must be globals/);
       expect(message).toContain("in Node tests import 'fake-indexeddb/auto'");
     } finally {
       globalThis.IDBCursor = saved.cursor;
@@ -489,6 +490,7 @@ describe('opening the database', () => {
       const error = await expectFault(adapter.get('plan', 'plan-1'), 'version_too_new');
       expect(error.details).toEqual({ reason: 'version_too_new', database: adapter.name, stored_version: null, code_version: SCHEMA_VERSION });
       expectNamed(error.message, adapter.name, [SCHEMA_VERSION]);
+      expect(error.message).toContain('is at schema version (unknown)');
       expect(error.cause).toBe(versionError);
       await adapter.close();
     }

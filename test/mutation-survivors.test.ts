@@ -53,6 +53,7 @@ describe('IndexedDB: a database that is not ours', () => {
       expect(details.stored_version).toBe(SCHEMA_VERSION);
       expect(new Set(details.missing_stores)).toEqual(new Set(['instances', 'events', 'leases', 'counts']));
       for (const store of details.missing_stores) expect((error as Error).message).toContain(store);
+      expect((error as Error).message).toMatch(/has no (\w+, ){3}\w+ store/);
       await adapter.close();
       const db = await rawOpen(name);
       expect([db.version, Array.from(db.objectStoreNames)]).toEqual([SCHEMA_VERSION, ['plans']]);

@@ -95,7 +95,7 @@ export function describeIndexedDBAdapter(environment: string): void {
         const adapter = open();
         try {
           const refusals: [() => Promise<unknown>, RegExp][] = [
-            [() => adapter.list('plan', { where: { title: 'x' } as never, limit: 1, offset: 0 }), /cannot be filtered by "title"; the indexed fields are instance_id/],
+            [() => adapter.list('plan', { where: { title: 'x' } as never, limit: 1, offset: 0 }), /cannot be filtered by "title"; the indexed fields are instance_id, status, plan_type/],
             [() => adapter.list('plan', { where: { status: 1 } as never, limit: 1, offset: 0 }), /filter status must be a string/],
             [() => adapter.list('plan', { where: {}, limit: -1, offset: 0 }), /limit must be a whole number/],
             [() => adapter.list('plan', { where: {}, limit: 1, offset: 1.5 }), /offset must be a whole number/],

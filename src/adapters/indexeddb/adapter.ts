@@ -111,7 +111,6 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
 
     async commit(batch) {
       const { writes, events, checks, change } = prepareBatch(batch);
-      if (writes.length === 0 && events.length === 0 && checks.length === 0) return;
       await run('commit', (db) => commitBatch(db, writes, events, checks, durability));
       // A batch of checks only changed nothing: nothing to announce.
       if (writes.length > 0) feed.publish(change);
