@@ -177,6 +177,7 @@ describe('the schema check on first use', () => {
         await db.query(`CREATE SCHEMA "${schema}"`);
         const error = await expectFault(postgresAdapter({ client: db, schema }).list('plan', { where: {}, limit: 1, offset: 0 }), 'not_migrated');
         expect(error.details).toMatchObject({ schema, stored_version: 0, code_version: SCHEMA_VERSION });
+        expect(error.message).toContain(`PostgreSQL schema "${schema}" is at version 0, and this code needs version ${SCHEMA_VERSION}`);
         expect(error.message).toContain(`run migrate(client, { schema: "${schema}" })`);
       },
       { migrated: false },
@@ -344,6 +345,11 @@ describe('strings text cannot hold', () => {
       'unrepresentable',
     );
     expect(expires.message).toContain('writes[0].record.expires_at');
+    // a record's id and its list filter fields are key columns too
+    const badId = await expectFault(adapter.commit(createBatch(['plan', planRecord({ id: 'plan-\u0000' })])), 'unrepresentable');
+    expect(badId.details.field).toBe('writes[0].record.id');
+    const badSite = await expectFault(adapter.commit(createBatch(['plan', planRecord({ id: 'plan-2', site_id: 'site-\ud800' })])), 'unrepresentable');
+    expect(badSite.details.field).toBe('writes[0].record.site_id');
     expect(calls).toEqual([]);
   });
 });
