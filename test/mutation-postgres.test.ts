@@ -132,6 +132,8 @@ describe('migrate', () => {
     const error = await expectFault(migrate(failing(pgError('IP426')).client), 'version_too_new');
     expect(error.details).toMatchObject({ schema: 'instance_plan', code_version: SCHEMA_VERSION });
     expect(error.details.stored_version ?? null).toBeNull();
+    expect(error.message).toContain('PostgreSQL schema "instance_plan" is at version (unknown)');
+    expect(error.message).toContain('a newer version of instance-plan has migrated it. Update this code');
   });
 
   it('faults of the database keep their reason, naming migrate and the schema; any other failure is upgrade_failed', async () => {
@@ -287,6 +289,10 @@ describe('faults', () => {
     const cause = pgError('IP409', 'version conflict');
     const error = await expectFault(postgresAdapter({ client: failing(cause).client }).commit(createBatch(['plan', planRecord({ id: 'plan-1' })])), 'failed');
     expect(error.cause).toBe(cause);
+    // Only the function's own IP409 carries a conflict: another error's detail is not read as one.
+    const unique = pgError('23505', 'duplicate key value violates unique constraint', { detail: 'Key (id)=(plan-1) already exists.' });
+    const other = await expectFault(postgresAdapter({ client: failing(unique).client }).commit(createBatch(['plan', planRecord({ id: 'plan-1' })])), 'failed');
+    expect(other.cause).toBe(unique);
   });
 });
 
