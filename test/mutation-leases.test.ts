@@ -357,7 +357,7 @@ describe('lease views: what they adopt, and why they are refused', () => {
     expect(error.details).toMatchObject({ reason: 'released', instance_id: instance.id, token: 1 });
     // The view's lease has no owner any more: the message must not name one ("of null").
     expect(error.message).not.toMatch(/\bnull\b/);
-    expect(error.message).toContain(JSON.stringify(instance.id));
+    expect(error.message).toContain(`The lease on instance ${JSON.stringify(instance.id)} (token 1) was released.`);
   });
 
   it('a view of a lease the store does not hold is LEASE_LOST "missing" and changes nothing', async () => {

@@ -3,7 +3,7 @@
 // and a database that is not ours at our own schema version.
 import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
-import { InstancePlanError, memoryAdapter, PlanManager, type CommittedChange } from '../src';
+import { checkBatch, InstancePlanError, memoryAdapter, PlanManager, type CommittedChange } from '../src';
 import { indexedDBAdapter } from '../src/adapters/indexeddb';
 import { SCHEMA_VERSION } from '../src/adapters/indexeddb/schema';
 import { createBatch, planRecord, stepRecord, updateOf } from '../src/testing/conformance/fixtures';
@@ -140,5 +140,50 @@ describe('limits', () => {
       expect(() => new PlanManager({ limits: { maxSteps: bad } })).toThrow(new TypeError(`limits.maxSteps must be a positive integer, got ${String(bad)}`));
     }
     expect(() => new PlanManager({ limits: { maxTitleLength: '10' as never } })).toThrow('limits.maxTitleLength must be a positive integer, got 10');
+  });
+});
+
+describe('wording of refusals', () => {
+  it('a VALIDATION_ERROR message starts by naming the input that was refused (docs/tool.md)', async () => {
+    const manager = new PlanManager();
+    const lease = { id: 'i', instance_id: 'i', owner: 'w', token: 1, ttl_ms: 1, expires_at: 'x', created_at: 'x', updated_at: 'x', version: 1, extra: true };
+    const cases: [string, () => Promise<unknown>][] = [
+      ['Invalid listInstances input: ', () => manager.listInstances({ limit: 0 })],
+      ['Invalid listPlans input: ', () => manager.listPlans({ limit: 0 })],
+      ['Invalid instance id: ', () => manager.setCurrentStep('', 'step')],
+      ['Invalid current step: ', () => manager.setCurrentStep('i', ' ')],
+      ['Invalid lease: ', () => manager.renewLease(lease as never, { ttl_ms: 1_000 })],
+      ['Invalid lease: ', () => manager.releaseLease(lease as never)],
+      ['Invalid lease: ', async () => manager.withLease(lease as never)],
+    ];
+    for (const [prefix, call] of cases) {
+      const error = await call().then(
+        () => expect.fail(`${prefix} expected a refusal`),
+        (caught: unknown) => caught as InstancePlanError,
+      );
+      expect(error.code, prefix).toBe('VALIDATION_ERROR');
+      expect(error.message.startsWith(prefix), `${error.message} starts with ${prefix}`).toBe(true);
+    }
+  });
+
+  it('checkBatch says what each malformed part must be', () => {
+    const write = createBatch(['plan', planRecord({ id: 'plan-1' })]).writes[0]!;
+    const refusal = (batch: unknown) => {
+      try {
+        checkBatch(batch as never);
+      } catch (error) {
+        return (error as TypeError).message;
+      }
+      return expect.fail('expected a TypeError');
+    };
+    const record = (changes: object) => ({ writes: [{ ...write, record: { ...write.record, ...changes } }], events: [] });
+    expect(refusal({ writes: [7], events: [] })).toBe('commit: writes[0] must be an object');
+    expect(refusal({ writes: [{ ...write, record: null }], events: [] })).toBe('commit: writes[0].record must be an object');
+    expect(refusal(record({ id: 1 }))).toBe('commit: writes[0].record.id must be a string');
+    expect(refusal(record({ created_at: 1 }))).toBe('commit: writes[0].record.created_at must be a string');
+    expect(refusal(record({ version: '1' }))).toBe('commit: writes[0].record.version must be an integer');
+    expect(refusal({ writes: [], events: [], checks: 'x' })).toBe('commit: checks must be an array');
+    expect(refusal({ writes: [], events: [], checks: [null] })).toBe('commit: checks[0] must be an object');
+    expect(refusal({ writes: [], events: [], checks: [{ kind: 'step', id: 'x', expected_version: null }] })).toBe('commit: checks[0].kind must be "instance", "plan" or "lease", got "step"');
   });
 });
