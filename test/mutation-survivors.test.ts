@@ -3,7 +3,7 @@
 // and a database that is not ours at our own schema version.
 import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
-import { checkBatch, InstancePlanError, memoryAdapter, PlanManager, type CommittedChange } from '../src';
+import { checkBatch, instanceLogic, InstancePlanError, memoryAdapter, PlanManager, type CommittedChange } from '../src';
 import { indexedDBAdapter } from '../src/adapters/indexeddb';
 import { SCHEMA_VERSION } from '../src/adapters/indexeddb/schema';
 import { createBatch, planRecord, stepRecord, updateOf } from '../src/testing/conformance/fixtures';
@@ -185,5 +185,21 @@ describe('wording of refusals', () => {
     expect(refusal({ writes: [], events: [], checks: 'x' })).toBe('commit: checks must be an array');
     expect(refusal({ writes: [], events: [], checks: [null] })).toBe('commit: checks[0] must be an object');
     expect(refusal({ writes: [], events: [], checks: [{ kind: 'step', id: 'x', expected_version: null }] })).toBe('commit: checks[0].kind must be "instance", "plan" or "lease", got "step"');
+  });
+});
+
+describe('an action the state does not take', () => {
+  it('names the instance, the action, its status and every status that takes it, quoted and comma-separated', async () => {
+    const manager = new PlanManager();
+    const instance = await manager.createInstance({ organization_id: 'org-1', agent_type_id: 'researcher' });
+    await manager.transitionInstance(instance.id, { status: 'running' });
+    await manager.transitionInstance(instance.id, { status: 'completed' });
+    const error = await manager.recordTurn(instance.id, { tokens: 1 }).then(
+      () => expect.fail('expected a refusal'),
+      (caught: unknown) => caught as InstancePlanError,
+    );
+    const takesTurns = instanceLogic.states.filter((state) => instanceLogic.resolve(state, { type: 'recordTurn' }));
+    expect(takesTurns.length).toBeGreaterThan(1);
+    expect(error.message).toContain(`on instance ${JSON.stringify(instance.id)} while it is "completed"; allowed while: ${takesTurns.map((s) => `"${s}"`).join(', ')}`);
   });
 });
