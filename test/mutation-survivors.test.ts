@@ -148,6 +148,17 @@ describe('wording of refusals', () => {
     const manager = new PlanManager();
     const lease = { id: 'i', instance_id: 'i', owner: 'w', token: 1, ttl_ms: 1, expires_at: 'x', created_at: 'x', updated_at: 'x', version: 1, extra: true };
     const cases: [string, () => Promise<unknown>][] = [
+      ['Invalid createInstance input: ', () => manager.createInstance({ agent_type_id: '' })],
+      ['Invalid instance id: ', () => manager.getInstance('')],
+      ['Invalid instance id: ', () => manager.transitionInstance('', { status: 'running' })],
+      ['Invalid transition input: ', () => manager.transitionInstance('i', { status: 'done' as never })],
+      ['Invalid instance id: ', () => manager.recordTurn('', { tokens: 1 })],
+      ['Invalid recordTurn input: ', () => manager.recordTurn('i', { tokens: -1 })],
+      ['Invalid createPlan input: ', () => manager.createPlan({ instance_id: 'i', title: '', steps: [] })],
+      ['Invalid plan id: ', () => manager.getPlan('')],
+      ['Invalid updatePlan input: ', () => manager.updatePlan({ plan_id: '' })],
+      ['Invalid executeStep input: ', () => manager.executeStep({ plan_id: 'p', step_id: 's', step_status: 'done' as never })],
+      ['Invalid record id: ', () => manager.history('')],
       ['Invalid listInstances input: ', () => manager.listInstances({ limit: 0 })],
       ['Invalid listPlans input: ', () => manager.listPlans({ limit: 0 })],
       ['Invalid instance id: ', () => manager.setCurrentStep('', 'step')],
