@@ -196,6 +196,11 @@ describe('wording of refusals', () => {
     expect(refusal({ writes: [], events: [], checks: 'x' })).toBe('commit: checks must be an array');
     expect(refusal({ writes: [], events: [], checks: [null] })).toBe('commit: checks[0] must be an object');
     expect(refusal({ writes: [], events: [], checks: [{ kind: 'step', id: 'x', expected_version: null }] })).toBe('commit: checks[0].kind must be "instance", "plan" or "lease", got "step"');
+    expect(refusal({ writes: [], events: [], checks: [{ kind: 'plan', id: 'x', expected_version: 0.5 }] })).toBe('commit: checks[0].expected_version must be an integer or null');
+  });
+
+  it('a list query that is not an object is refused by checkListQuery, saying what it must be', async () => {
+    await expect(memoryAdapter().list('plan', null as never)).rejects.toThrow(new TypeError('list: the query must be an object { where, limit, offset }'));
   });
 });
 
