@@ -8,7 +8,7 @@ import { orderKey } from '../src/adapters/indexeddb/order-key';
 import { MIGRATIONS } from '../src/adapters/indexeddb/schema';
 import { instanceRecord, planRecord } from '../src/testing/conformance/fixtures';
 import { expectRejection } from './support/core-fixtures';
-import { rawOpen } from './support/idb-behaviour';
+import { expectCurrentLayout, rawOpen } from './support/idb-behaviour';
 import { deleteDatabase, freshName } from './support/idb-harness';
 
 function done(request: IDBRequest | IDBTransaction): Promise<void> {
@@ -52,13 +52,7 @@ describe('IndexedDB schema version 2: leases', () => {
       const updated = await manager.withLease(lease).updatePlan({ plan_id: 'plan-1', title: 'under the lease' });
       expect(updated.title).toBe('under the lease');
       await adapter.close();
-      const db = await rawOpen(name);
-      try {
-        expect(db.version).toBe(SCHEMA_VERSION);
-        expect(Array.from(db.objectStoreNames).sort()).toEqual(['counts', 'events', 'instances', 'leases', 'plans']);
-      } finally {
-        db.close();
-      }
+      await expectCurrentLayout(name);
     } finally {
       await adapter.close();
       await deleteDatabase(name);

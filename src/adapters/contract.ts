@@ -180,3 +180,14 @@ export function checkListQuery(kind: RecordKind, query: ListQuery): ListFilter[]
   }
   return filters;
 }
+
+/**
+ * Refuses a kind this adapter has no store for (`list` takes instances and plans; `get` leases
+ * too), naming the kinds it takes. `kinds` maps each kind taken to its store.
+ */
+export function checkKind(kind: unknown, kinds: Readonly<Record<string, unknown>>): void {
+  if (!Object.hasOwn(kinds, kind as string)) {
+    const leases = Object.hasOwn(kinds, 'lease') ? ' (records) or "lease"' : '';
+    throw new TypeError(`the kind must be "instance" or "plan"${leases}, got ${JSON.stringify(kind)}`);
+  }
+}

@@ -21,6 +21,17 @@ export function rawOpen(name: string, version?: number, upgrade?: (db: IDBDataba
   });
 }
 
+/** Expects the database `name` at this code's schema version, holding every store of it. */
+export async function expectCurrentLayout(name: string): Promise<void> {
+  const db = await rawOpen(name);
+  try {
+    expect(db.version).toBe(SCHEMA_VERSION);
+    expect(Array.from(db.objectStoreNames).sort()).toEqual(['counts', 'events', 'instances', 'leases', 'plans']);
+  } finally {
+    db.close();
+  }
+}
+
 function requestOf<T>(request: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     request.onsuccess = () => resolve(request.result);

@@ -1,4 +1,4 @@
-import { checkListQuery } from '../contract';
+import { checkKind, checkListQuery } from '../contract';
 import type { CommittedChange, HistoryEvent, ListQuery, ListResult, StorageAdapter, StoredKind, StoredOfKind } from '../contract';
 import type { RecordKind, RecordOfKind } from '../../schemas/records';
 import { commitBatch, prepareBatch } from './commit';
@@ -138,12 +138,4 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
       db?.close();
     },
   };
-}
-
-/** Refuses a kind without a store here (`list` takes instances and plans; `get` leases too). */
-function checkKind(kind: unknown, stores: Record<string, string>): void {
-  if (!Object.hasOwn(stores, kind as string)) {
-    const leases = Object.hasOwn(stores, 'lease') ? ' (records) or "lease"' : '';
-    throw new TypeError(`the kind must be "instance" or "plan"${leases}, got ${JSON.stringify(kind)}`);
-  }
 }

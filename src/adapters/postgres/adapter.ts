@@ -1,4 +1,4 @@
-import { checkListQuery } from '../contract';
+import { checkKind, checkListQuery } from '../contract';
 import type { HistoryEvent, ListQuery, ListResult, StorageAdapter, StoredKind, StoredOfKind } from '../contract';
 import type { RecordKind, RecordOfKind } from '../../schemas/records';
 import { checkOptions, quoted, type PostgresClient } from './client';
@@ -103,12 +103,4 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
       return (rows as { event: string }[]).map((row) => JSON.parse(row.event) as HistoryEvent);
     },
   };
-}
-
-/** Refuses a kind without a table (`list` takes instances and plans; `get` leases too). */
-function checkKind(kind: unknown, tables: Record<string, string>): void {
-  if (!Object.hasOwn(tables, kind as string)) {
-    const leases = Object.hasOwn(tables, 'lease') ? ' (records) or "lease"' : '';
-    throw new TypeError(`the kind must be "instance" or "plan"${leases}, got ${JSON.stringify(kind)}`);
-  }
 }

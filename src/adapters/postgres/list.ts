@@ -1,3 +1,4 @@
+import type { ListFilter } from '../contract';
 import { representable } from './keys';
 
 /**
@@ -6,7 +7,7 @@ import { representable } from './keys';
  * in index order with LIMIT/OFFSET. Only the page's records are read. Undefined when a filter
  * value could not be stored in a text column at all: nothing matches it.
  */
-export function listStatement(table: string, filters: [string, string][], limit: number, offset: number): { text: string; params: unknown[] } | undefined {
+export function listStatement(table: string, filters: readonly ListFilter[], limit: number, offset: number): { text: string; params: unknown[] } | undefined {
   if (filters.some(([, value]) => !representable(value))) return undefined;
   const params: unknown[] = filters.map(([, value]) => value);
   // Field names come from INDEXED_FIELDS (checkListQuery refuses any other), never from the caller's text.
