@@ -12,6 +12,25 @@ const snippet = blocks[0] ?? '';
 const snippetUrl = new URL(`./.readme-quick-start-${process.pid}.ts`, import.meta.url);
 const snippetPath = fileURLToPath(snippetUrl);
 
+describe('README.md for a user', () => {
+  const shell = [...readme.matchAll(/^```sh\n([\s\S]*?)^```/gm)].map((match) => match[1]!.trim());
+
+  test('it starts by installing the package, before any other code', () => {
+    const firstBlock = /^```(\w*)\n([\s\S]*?)^```/m.exec(readme);
+    expect(firstBlock?.[1]).toBe('sh');
+    expect(firstBlock?.[2]!.trim()).toBe('npm install instance-plan');
+  });
+
+  test('it shows exactly two repository commands: the demo and the tests (the rest is in CONTRIBUTING.md)', () => {
+    const commands = shell.slice(1).flatMap((block) => block.split('\n')).map((line) => line.trim()).filter(Boolean);
+    expect(commands).toEqual(['npm ci && npm run demo', 'npm test']);
+    const runs = new Set([...readme.matchAll(/npm run (\w+)/g)].map((match) => match[1]));
+    expect([...runs]).toEqual(['demo']);
+    expect(readme).not.toMatch(/\.ci\/with-postgres/);
+    expect(readme).toMatch(/\]\(CONTRIBUTING\.md\)/);
+  });
+});
+
 describe('README.md quick start', () => {
   writeFileSync(snippetPath, snippet);
   afterAll(() => rmSync(snippetPath, { force: true }));
