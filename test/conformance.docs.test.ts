@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { adapterConformance } from 'instance-plan/testing';
 
 // --- example: local-storage-adapter ---
-import { checkBatch, checkListQuery, compareNewestFirst, conflictError, type HistoryEvent, type ListQuery, type RecordKind, type RecordOfKind, type StorageAdapter, type StoredKind, type StoredOfKind } from 'instance-plan';
+import { checkBatch, checkListQuery, compareNewestFirst, conflictError, type HistoryEvent, type StorageAdapter, type StoredKind, type StoredOfKind, type StoredRecord } from 'instance-plan/adapter';
 
 /** The part of `localStorage` the adapter uses (a Map-backed stand-in works too). */
 export interface KeyValueStore {
@@ -28,17 +28,17 @@ export function localStorageAdapter(storage: KeyValueStore, key = 'instance-plan
   const keyOf = (kind: StoredKind, id: string) => `${kind}/${id}`;
 
   return {
-    async get<K extends StoredKind>(kind: K, id: string) {
-      return load().records.get(keyOf(kind, id)) as StoredOfKind[K] | undefined;
+    async get(kind, id) {
+      return load().records.get(keyOf(kind, id)) as StoredOfKind[typeof kind] | undefined;
     },
-    async list<K extends RecordKind>(kind: K, query: ListQuery<K>) {
+    async list(kind, query) {
       // checkListQuery refuses a malformed query (TypeError) and gives the filters that apply.
       const filters = checkListQuery(kind, query);
       const matches = [...load().records]
         .filter(([k]) => k.startsWith(`${kind}/`))
-        .map(([, record]) => record as RecordOfKind[K])
+        .map(([, record]) => record as StoredRecord)
         .filter((record) => filters.every(([field, value]) => record[field as keyof typeof record] === value))
-        .sort(compareNewestFirst);
+        .sort(compareNewestFirst) as StoredOfKind[typeof kind][];
       return { records: matches.slice(query.offset, query.offset + query.limit), total: matches.length };
     },
     async commit(batch) {
