@@ -2,20 +2,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import * as z from 'zod/mini';
 import { renderDocs } from '../scripts/render-docs.mjs';
-import {
-  compileMachine,
-  conflictError,
-  createInputSchemas,
-  ERROR_CODES,
-  instanceMachine,
-  InstancePlanError,
-  memoryAdapter,
-  PlanManager,
-  planMachine,
-  stepMachine,
-  toMermaid,
-  type StorageAdapter,
-} from '../src';
+import { ERROR_CODES, instanceMachine, InstancePlanError, memoryAdapter, PlanManager, planMachine, stepMachine, type StorageAdapter } from 'instance-plan';
+import { conflictError } from 'instance-plan/adapter';
+import { compileMachine, toMermaid } from 'instance-plan/machines';
+import { createInputSchemas } from 'instance-plan/tool';
 
 const root = new URL('../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -183,8 +173,9 @@ describe('docs/tool.md examples', () => {
   });
 });
 
+const pages = ['README.md', ...readdirSync(new URL('docs/', root)).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+
 test('every relative link in README.md and docs/ leads to a file that exists', () => {
-  const pages = ['README.md', ...readdirSync(new URL('docs/', root)).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
   const broken: string[] = [];
   for (const page of pages) {
     for (const [, target] of read(page).matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
@@ -193,4 +184,30 @@ test('every relative link in README.md and docs/ leads to a file that exists', (
     }
   }
   expect(broken).toEqual([]);
+});
+
+// README.md and docs/ are for users of the package: they say what the library does, and cite no
+// design document or seed (the tool is "the Instance Plan tool", the endpoint "the Transition
+// Instance endpoint"). Maintainers' records (mutation runs, timings, commit hashes) are in
+// CONTRIBUTING.md, which is not shipped.
+test('README.md and docs/ cite no design document, seed or maintainers\' record', () => {
+  const cited: string[] = [];
+  const citation = /DESIGN\.md|decisions\.md|\bseeds?\b|\b00[0-9]_[0-9a-f]{16}\b|Stryker|\bcommit [0-9a-f]{7,40}\b/gi;
+  for (const page of pages) {
+    read(page)
+      .split('\n')
+      .forEach((line, index) => {
+        for (const [match] of line.matchAll(citation)) cited.push(`${page}:${index + 1}: ${match}`);
+      });
+  }
+  expect(cited).toEqual([]);
+});
+
+test('code in README.md and docs/ imports only entry points the package exports', () => {
+  const exported = Object.keys((JSON.parse(read('package.json')) as { exports: Record<string, unknown> }).exports)
+    .filter((key) => key !== './package.json')
+    .map((key) => (key === '.' ? 'instance-plan' : `instance-plan/${key.slice(2)}`));
+  const imported = new Set(pages.flatMap((page) => [...read(page).matchAll(/from '(instance-plan[^']*)'/g)].map((match) => match[1]!)));
+  expect([...imported].filter((name) => !exported.includes(name))).toEqual([]);
+  expect(imported).not.toContain('instance-plan/memory');
 });
