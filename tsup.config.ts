@@ -3,7 +3,8 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
-    'adapters/memory': 'src/adapters/memory.ts',
+    adapter: 'src/adapter.ts',
+    'machines/index': 'src/machines/index.ts',
     'adapters/indexeddb': 'src/adapters/indexeddb/index.ts',
     'adapters/postgres': 'src/adapters/postgres/index.ts',
     'testing/index': 'src/testing/index.ts',

@@ -8,6 +8,8 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 // Each subpath gets an exact entry of its own, so 'instance-plan' never swallows a subpath.
 export const alias = [
   { find: /^instance-plan$/, replacement: source('./src/index.ts') },
+  { find: /^instance-plan\/adapter$/, replacement: source('./src/adapter.ts') },
+  { find: /^instance-plan\/machines$/, replacement: source('./src/machines/index.ts') },
   { find: /^instance-plan\/indexeddb$/, replacement: source('./src/adapters/indexeddb/index.ts') },
   { find: /^instance-plan\/postgres$/, replacement: source('./src/adapters/postgres/index.ts') },
   { find: /^instance-plan\/testing$/, replacement: source('./src/testing/index.ts') },

@@ -1,7 +1,9 @@
 // executeStep on the memory adapter: against the floor, layer by layer, and as plans grow;
 // listPlans as the store grows; heap per stored plan.
 import { enablePatches, Immer } from 'immer';
-import { createInputSchemas, memoryAdapter, planLogic, PlanManager, stepLogic } from '../dist/index.js';
+import { memoryAdapter, PlanManager } from '../dist/index.js';
+import { planLogic, stepLogic } from '../dist/machines/index.js';
+import { createInputSchemas } from '../dist/tool/index.js';
 import { planRecord, stepRecord } from '../dist/testing/index.js';
 import { measure, measureTogether } from './harness.mjs';
 import { referenceStore } from './reference.mjs';

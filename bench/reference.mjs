@@ -4,7 +4,7 @@
 // compares-and-sets it in a Map. No input parsing, no copies out, no history, no events.
 //
 // The allowed moves are read from the step machine (stepLogic), never written out here.
-import { stepLogic } from '../dist/index.js';
+import { stepLogic } from '../dist/machines/index.js';
 
 const allowed = new Map(stepLogic.states.map((state) => [state, new Set(stepLogic.targets(state))]));
 

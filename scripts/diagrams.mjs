@@ -1,6 +1,7 @@
 // `npm run diagrams`: writes the generated docs from the built package (run `tsup` first).
 import { writeFile } from 'node:fs/promises';
-import { compileMachine, instanceMachine, planMachine, stepMachine, toMermaid } from '../dist/index.js';
+import { instanceMachine, planMachine, stepMachine } from '../dist/index.js';
+import { compileMachine, toMermaid } from '../dist/machines/index.js';
 import { renderDocs } from './render-docs.mjs';
 
 const root = new URL('../', import.meta.url);

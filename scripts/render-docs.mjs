@@ -18,13 +18,18 @@ const MEANINGS = {
     everyStepCompletedWithSummary: 'every step is `completed` and the request carries a non-empty `summary`',
   },
   actions: {
+    markStarted: '`started_at` is set, the first time only',
+    markEnded: '`ended_at` is set',
+    askForInput: '`needs_input` becomes true',
+    stopAsking: '`needs_input` becomes false',
     countTurn: '`turn_count` grows by 1 and `tokens_total` by the turn\'s tokens',
     describeStep: '`current_step` is set (free text, or the title of a step that went `in_progress`)',
-    startWork: 'the first executed step starts the plan',
-    recordStep: 'the step\'s new status and output are stored',
+    recordStep: 'the step moves along the step machine, with the step machine\'s effects',
     addSteps: 'the new steps are appended after the existing ones (none is replaced or removed)',
     reopen: 'the plan is back at work: `summary` is cleared unless the same update sets one (the old one stays in history)',
     countAttempt: 'an execution begins: `attempts` grows by 1 and `started_at` is set',
+    recordOutput: 'the output reported with the move is stored (a move without one keeps the last)',
+    markCompleted: '`completed_at` is set',
   },
 };
 
@@ -140,7 +145,7 @@ function renderTransitions(described) {
   }
 
   out.push('', '## Guards and actions', '');
-  out.push('The machines name them; the manager applies their effects when it commits the move.', '');
+  out.push('Each action\'s effect is defined beside its machine (`instanceEffects`, `planEffects`, `stepEffects` in `instance-plan/machines`); XState\'s machines and the manager apply the same functions.', '');
   for (const [kind, names] of [
     ['guards', usedGuards],
     ['actions', usedActions],

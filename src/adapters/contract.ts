@@ -1,4 +1,5 @@
-import { InstancePlanError } from '../errors';
+// The refusals an adapter makes, from the one module that words every refusal.
+export { conflictError, storageError } from '../refusals';
 import type { Lease, RecordKind, RecordOfKind, StoredRecord } from '../schemas/records';
 
 /**
@@ -127,23 +128,6 @@ export interface HistoryEvent {
   /** For `plan.step_executed`: which step, and its status before and after. */
   step?: { id: string; from: string; to: string };
   changes: Patch[];
-}
-
-/** The error every adapter throws when an expected version does not match. */
-export function conflictError(kind: StoredKind, id: string, expected: number | null, actual: number | null): InstancePlanError {
-  return new InstancePlanError(
-    'CONFLICT',
-    `${kind} ${JSON.stringify(id)} changed concurrently: expected version ${expected ?? 'none (new record)'}, found ${actual ?? 'none'}`,
-    { kind, id, expected_version: expected, actual_version: actual },
-  );
-}
-
-/**
- * Wraps a fault of the underlying store, keeping the cause. `details` says what kind of fault it
- * was (e.g. `{ reason: 'quota_exceeded' }`), so callers can react without parsing the message.
- */
-export function storageError(message: string, cause: unknown, details: Record<string, unknown> = {}): InstancePlanError {
-  return new InstancePlanError('STORAGE_ERROR', message, details, { cause });
 }
 
 /** The ordering every adapter's `list` uses: newest first, then by id. */

@@ -1,7 +1,7 @@
 import { InstancePlanError, type PlanManager, type Scope, type ToolResult, type TransitionInstanceInput } from '../index';
 import { bearerToken, callerScope, rejectedToken } from './auth';
 import { readJsonBody, type BodyLimits } from './body';
-import { seedInstance } from './instance-view';
+import { transitionInstanceView } from './instance-view';
 import { managerFor, type ManagerSource } from './managers';
 import { HttpRefusal, invalidBody, jsonResponse, refusalResponse } from './refusal';
 import { matchRoute, ROUTES, type Route } from './routes';
@@ -27,7 +27,7 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_DEPTH = 32;
 
 /**
- * The seeds' HTTP endpoints as a web-standard handler (`Request` in, `Response` out), for
+ * The Instance Plan tool and the Transition Instance endpoint as a web-standard handler (`Request` in, `Response` out), for
  * Node (through `instance-plan/http/node`), Bun, Deno and Workers. `managers` is one
  * PlanManager, or a function from the caller's scope to one (see `scopedManagers`). Every
  * refusal is `{ success: false, error: { code, message, ... } }` with its status.
@@ -109,12 +109,12 @@ async function callTool(manager: PlanManager, action: string, body: unknown): Pr
   return jsonResponse(result.success ? 200 : STATUS_BY_CODE[result.error.code], result);
 }
 
-/** The Transition Instance endpoint (seed 002): `{ status }` in, the instance record out. */
+/** The Transition Instance endpoint: `{ status }` in, the instance record out. */
 async function transition(manager: PlanManager, instanceId: string, body: unknown): Promise<Response> {
   try {
     // The manager validates the body (a strict `{ status }`); the type only says what it expects.
     const instance = await manager.transitionInstance(instanceId, body as TransitionInstanceInput);
-    return jsonResponse(200, seedInstance(instance));
+    return jsonResponse(200, transitionInstanceView(instance));
   } catch (error) {
     if (!InstancePlanError.is(error)) throw error;
     return jsonResponse(STATUS_BY_CODE[error.code], { success: false, error: error.toJSON() });

@@ -1,8 +1,6 @@
-// instance-plan/http: the seeds' endpoints as a web-standard fetch handler.
+// instance-plan/http: the Instance Plan tool and the Transition Instance endpoint as a web-standard fetch handler.
 
 export { createFetchHandler, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DEPTH, type FetchHandlerOptions } from './handler';
 export { scopedManagers, type ManagerSource } from './managers';
-export { STATUS_BY_CODE } from './status';
-export { ROUTES } from './routes';
-export { SEED_INSTANCE_FIELDS, seedInstance, type SeedInstance } from './instance-view';
+export type { TransitionInstanceView } from './instance-view';
 export type { HttpErrorCode } from './refusal';

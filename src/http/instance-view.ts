@@ -1,11 +1,11 @@
 import type { Instance } from '../index';
 
 /**
- * The fields of the instance record in seed 002's response, in its order. The stored record
- * also has `version` (optimistic concurrency inside the library); the endpoint answers with
- * exactly the seed's schema, which its clients were generated from.
+ * The fields of the instance record the Transition Instance endpoint answers, in its order. The
+ * stored record has more (`version`, ...); the endpoint answers exactly its published schema,
+ * which its clients were generated from.
  */
-export const SEED_INSTANCE_FIELDS = [
+export const TRANSITION_INSTANCE_FIELDS = [
   'organization_id',
   'agent_type_id',
   'created_at',
@@ -23,9 +23,9 @@ export const SEED_INSTANCE_FIELDS = [
   'session_id',
 ] as const satisfies readonly (keyof Instance)[];
 
-export type SeedInstance = Pick<Instance, (typeof SEED_INSTANCE_FIELDS)[number]>;
+export type TransitionInstanceView = Pick<Instance, (typeof TRANSITION_INSTANCE_FIELDS)[number]>;
 
-/** The instance as seed 002's Transition Instance endpoint returns it. */
-export function seedInstance(instance: Instance): SeedInstance {
-  return Object.fromEntries(SEED_INSTANCE_FIELDS.map((field) => [field, instance[field]])) as SeedInstance;
+/** The instance as the Transition Instance endpoint returns it. */
+export function transitionInstanceView(instance: Instance): TransitionInstanceView {
+  return Object.fromEntries(TRANSITION_INSTANCE_FIELDS.map((field) => [field, instance[field]])) as TransitionInstanceView;
 }

@@ -2,7 +2,7 @@ import { HttpRefusal } from './refusal';
 
 export type ToolAction = 'create' | 'list' | 'update' | 'execute_step';
 
-/** The seeds' routes: the tool's sub-routes (seed 000; `get` is `list`) and the instance transition (seed 002). */
+/** The routes: the Instance Plan tool's sub-routes (`get` is `list`) and the Transition Instance endpoint. */
 const TOOL_ROUTES: Readonly<Record<string, ToolAction>> = Object.freeze({
   '/api/agents/tools/instance_plan/create': 'create',
   '/api/agents/tools/instance_plan/get': 'list',

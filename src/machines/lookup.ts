@@ -5,6 +5,10 @@ export interface Edge {
   /** The state it leads to; undefined for a transition that stays (an allowed action). */
   readonly target: string | undefined;
   readonly guard: string | undefined;
+  /**
+   * The actions taking the edge runs, in XState's order: the source state's exit actions, the
+   * transition's own, the target state's entry actions (a targetless edge: its own only).
+   */
   readonly actions: readonly string[];
 }
 
@@ -33,10 +37,21 @@ export interface CompiledMachine<S extends string> {
 export interface MachineDefinition {
   readonly id: string;
   readonly initial: string;
-  readonly states: { readonly [state: string]: { readonly type?: 'final'; readonly on?: { readonly [event: string]: TransitionDefinition } } };
+  readonly states: { readonly [state: string]: StateDefinition };
 }
 
+interface StateDefinition {
+  readonly type?: 'final';
+  readonly entry?: ActionList;
+  readonly exit?: ActionList;
+  readonly on?: { readonly [event: string]: TransitionDefinition };
+}
+
+type ActionList = string | readonly string[];
+
 type TransitionTarget = string | { readonly target?: string; readonly guard?: unknown; readonly actions?: unknown };
+
+const listOf = (actions: unknown): readonly unknown[] => (actions === undefined ? [] : Array.isArray(actions) ? actions : [actions]);
 type TransitionDefinition = TransitionTarget | readonly TransitionTarget[];
 
 /** Compiles an XState machine: its own config and guard implementations. */
@@ -66,7 +81,17 @@ export function compileDefinition<S extends string>(definition: MachineDefinitio
         if (config.guard !== undefined && typeof config.guard !== 'string') {
           throw new TypeError(`machine "${id}": guards must be named (state ${key}, event ${eventType})`);
         }
-        const actions = config.actions === undefined ? [] : Array.isArray(config.actions) ? config.actions : [config.actions];
+        // Leaving for another state exits this one and enters that one; staying runs only the edge's own.
+        const target = config.target === undefined ? undefined : definition.states[config.target];
+        if (config.target !== undefined && target === undefined) {
+          throw new TypeError(`machine "${id}": state ${key}, event ${eventType} targets "${config.target}", which is not a state`);
+        }
+        const crossing = target !== undefined && config.target !== key;
+        const actions = [
+          ...(crossing ? listOf(node.exit) : []),
+          ...listOf(config.actions),
+          ...(crossing ? listOf(target.entry) : []),
+        ];
         return Object.freeze({
           target: config.target,
           guard: config.guard,

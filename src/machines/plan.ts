@@ -1,26 +1,31 @@
 import { setup } from 'xstate';
 import type { PlanStatus, StepStatus } from '../schemas/enums';
+import type { Plan, Step } from '../schemas/records';
+import { applyEdge, type EffectsOf } from './effects';
+import { compileDefinition } from './lookup';
+import { stepEffects, stepLogic, type StepEvent } from './step';
+import { assignEffects } from './xstate-effects';
 
 /**
- * The status of a plan (DESIGN.md, "Plan and step status").
- *
- * Context is what the guards need to know about the plan: its steps' statuses.
- * Events named after a status ask for that status; `completed` and `failed` carry the summary.
- * Two more events say when work may touch the plan at all:
- * - `executeStep`: a step may be executed (pending plans start, in_progress plans continue);
+ * The status of a plan. Events named after a status ask for that status; `completed` and
+ * `failed` carry the summary. Two more events say when work may touch the plan at all:
+ * - `executeStep`: a step may be executed (a pending plan starts, an in_progress one continues);
  * - `appendSteps`: steps may be added (a completed or failed plan reopens).
- * `reopen` marks the edges that bring a finished plan back to work: its summary is cleared
- * (the old one stays in history).
+ * `reopen` marks the edges that bring a finished plan back to work.
  */
 export interface PlanContext {
-  steps: readonly { status: StepStatus }[];
+  steps: readonly PlanContextStep[];
+  summary?: string | null;
 }
+
+/** A step as the plan machine sees it: its status always; the rest when the context is a real plan. */
+export type PlanContextStep = { status: StepStatus } & Partial<Step>;
 
 export type PlanEvent =
   | { type: Exclude<PlanStatus, 'completed' | 'failed'> }
   | { type: 'completed' | 'failed'; summary?: string | null }
-  | { type: 'executeStep' }
-  | { type: 'appendSteps' };
+  | { type: 'executeStep'; step_id?: string; step?: StepEvent }
+  | { type: 'appendSteps'; steps?: readonly Step[] };
 
 /** The guards, as plain functions: XState's machine and the manager's compiled lookup share them. */
 export const planGuards = {
@@ -41,7 +46,7 @@ export const planDefinition = {
         in_progress: 'in_progress',
         paused: 'paused',
         cancelled: 'cancelled',
-        executeStep: { target: 'in_progress', actions: 'startWork' },
+        executeStep: { target: 'in_progress', actions: 'recordStep' },
         appendSteps: { actions: 'addSteps' },
       },
     },
@@ -65,29 +70,53 @@ export const planDefinition = {
     completed: {
       on: {
         in_progress: { target: 'in_progress', actions: 'reopen' },
-        appendSteps: { target: 'in_progress', actions: 'reopen' },
+        appendSteps: { target: 'in_progress', actions: ['reopen', 'addSteps'] },
       },
     },
     failed: {
       on: {
         in_progress: { target: 'in_progress', actions: 'reopen' },
-        appendSteps: { target: 'in_progress', actions: 'reopen' },
+        appendSteps: { target: 'in_progress', actions: ['reopen', 'addSteps'] },
       },
     },
     cancelled: { type: 'final' },
   },
 } as const;
 
-/** The plan status as an XState machine; its input is the plan's steps (`{ steps }`). */
+/**
+ * What each action does to the plan: executing a step moves that step along the step machine
+ * (with the step's own effects); appended steps join the end; reopening a finished plan clears
+ * its summary (the old one stays in history).
+ */
+export const planEffects = {
+  // Only the executeStep and appendSteps events take these actions.
+  recordStep: (plan, event) => {
+    const { step_id, step: move } = event as Extract<PlanEvent, { type: 'executeStep' }>;
+    const step = plan.steps.find((candidate) => candidate.id === step_id);
+    const edge = step && move && stepLogic.resolve(step.status, move);
+    if (edge) applyEdge(stepEffects, edge, step as Step, move!);
+  },
+  addSteps: (plan, event) => {
+    plan.steps.push(...(((event as Extract<PlanEvent, { type: 'appendSteps' }>).steps ?? []) as Step[]));
+  },
+  reopen: (plan) => {
+    plan.summary = null;
+  },
+} as const satisfies EffectsOf<typeof planDefinition, PlanContext, PlanEvent>;
+
+/** The plan status compiled into plain lookups, for the manager's hot path. */
+export const planLogic = /* @__PURE__ */ compileDefinition<PlanStatus>(planDefinition, planGuards);
+
+/** The plan status as an XState machine; its context is the plan (input: a `Plan`, or `{ steps }`). */
 export const planMachine = /* @__PURE__ */ createPlanMachine();
 
 function createPlanMachine() {
   return setup({
     types: {} as { context: PlanContext; events: PlanEvent; input: PlanContext | undefined },
     guards: planGuards,
-    actions: { startWork: () => {}, recordStep: () => {}, addSteps: () => {}, reopen: () => {} },
+    actions: assignEffects<PlanContext, PlanEvent>(planEffects) as unknown as { [K in keyof typeof planEffects]: () => void },
   }).createMachine({
     ...planDefinition,
-    context: ({ input }) => ({ steps: input?.steps ?? [] }),
+    context: ({ input }) => ({ summary: null, ...input, steps: input?.steps ?? [] }),
   });
 }

@@ -1,7 +1,7 @@
 import { storageError, type CommitBatch, type HistoryEvent, type RecordWrite } from '../adapters/contract';
 import { InstancePlanError } from '../errors';
 import type { ManagerContext } from './context';
-import { leaseGuard } from './fence';
+import { leaseGuard } from './leases';
 
 /** What one attempt of an operation wants to store, and what it answers. No writes: a no-op. */
 export interface Mutation<R> {

@@ -2,7 +2,7 @@ import type { Immer } from 'immer';
 import type { CommittedChange, StorageAdapter } from '../adapters/contract';
 import type { InputSchemas } from '../schemas/inputs';
 import type { Limits } from '../schemas/limits';
-import type { Fence } from './fence';
+import type { Fence } from './leases';
 
 /** Which records a manager may see and change. Every named field must match. */
 export interface Scope {

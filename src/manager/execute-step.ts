@@ -1,16 +1,17 @@
-import type { Draft } from 'immer';
-import { InstancePlanError } from '../errors';
-import { planLogic, stepLogic } from '../machines';
+import { applyEdge } from '../machines/effects';
+import { planEffects, planLogic } from '../machines/plan';
+import { stepLogic } from '../machines/step';
+import { fieldError, instanceClosed, invalidTransition, notFound, planClosed, stepOrder } from '../refusals';
+import { instanceLogic } from '../machines/instance';
 import type { ExecuteStepInput } from '../schemas/inputs';
-import type { Plan, Step } from '../schemas/records';
-import type { PlanStatus, StepStatus } from '../schemas/enums';
+import type { Plan } from '../schemas/records';
+import type { StepStatus } from '../schemas/enums';
 import { mutate, read } from './commit';
 import type { ManagerContext } from './context';
 import { currentStepMutation } from './instances';
-import { assertInstanceOpen, planClosed, planMutation } from './plans';
-import { notFound, visiblePlan } from './scope';
-import { invalidTransition } from './transition-errors';
-import { fieldError, parseInput } from './validate';
+import { planMutation } from './plans';
+import { visiblePlan } from './scope';
+import { parseInput } from './validate';
 
 /**
  * Records the execution of one step: moves it along the step machine, checks the plan takes
@@ -43,15 +44,16 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
       if (blocking) throw stepOrder(plan, step, blocking);
     }
     const instance = await read('get', () => context.adapter.get('instance', plan.instance_id));
-    if (instance) assertInstanceOpen(instance);
+    if (instance && instanceLogic.isFinal(instance.status)) throw instanceClosed(instance);
 
     const now = context.now();
     const mutation = planMutation(
       context,
       plan,
       (draft) => {
-        applyStepEffects(draft.steps[index]!, to, stepEdge.actions, data.step_output, now);
-        if (planEdge.target) draft.status = planEdge.target as PlanStatus;
+        // The plan machine's executeStep edge moves the step along the step machine, effects and all.
+        const step = { type: to, output: data.step_output, at: now };
+        applyEdge(planEffects, planEdge, draft, { type: 'executeStep', step_id: data.step_id, step });
       },
       now,
       'plan.step_executed',
@@ -64,33 +66,4 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
     }
     return mutation;
   });
-}
-
-/** The effects of a step move: status, output, attempts (the machine's `countAttempt`), timestamps. */
-function applyStepEffects(
-  step: Draft<Step>,
-  to: StepStatus,
-  actions: readonly string[],
-  output: string | null | undefined,
-  now: string,
-): void {
-  step.status = to;
-  if (output !== undefined) step.output = output;
-  if (actions.includes('countAttempt')) {
-    step.attempts += 1;
-    step.started_at = now;
-  }
-  step.completed_at = to === 'completed' ? now : null;
-}
-
-function stepOrder(plan: Plan, step: Step, blocking: Step): InstancePlanError {
-  return new InstancePlanError(
-    'STEP_ORDER',
-    `Step ${JSON.stringify(step.id)} ("${step.title}") cannot start yet: this plan runs its steps in order, and step ${JSON.stringify(blocking.id)} ("${blocking.title}") is "${blocking.status}". Complete that step first.`,
-    {
-      plan_id: plan.id,
-      step_id: step.id,
-      blocking_step: { id: blocking.id, title: blocking.title, status: blocking.status },
-    },
-  );
 }

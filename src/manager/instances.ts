@@ -1,16 +1,17 @@
 import type { Draft } from 'immer';
 import { INDEXED_FIELDS } from '../adapters/contract';
-import { instanceLogic } from '../machines';
+import { applyEdge } from '../machines/effects';
+import type { Edge } from '../machines/lookup';
+import { instanceEffects, instanceLogic, type InstanceEvent } from '../machines/instance';
 import type { CreateInstanceInput, ListInstancesInput, RecordTurnInput, TransitionInstanceInput } from '../schemas/inputs';
 import { LIST_DEFAULT_LIMIT } from '../schemas/limits';
 import type { Instance } from '../schemas/records';
-import type { InstanceStatus } from '../schemas/enums';
 import { mutate, read, type Mutation } from './commit';
 import type { ManagerContext } from './context';
 import { creationChanges, historyEvent } from './history';
 import { scopedField, visibleInstance } from './scope';
-import { actionNotAllowed, invalidTransition } from './transition-errors';
-import { fieldError, parseInput } from './validate';
+import { actionNotAllowed, fieldError, invalidTransition } from '../refusals';
+import { parseInput } from './validate';
 
 /** The states of the instance machine that handle `event`: where an action is allowed. */
 const statesHandling = (event: string) => instanceLogic.states.filter((state) => instanceLogic.edges(state, event).length > 0);
@@ -80,18 +81,8 @@ export async function transitionInstance(context: ManagerContext, id: string, in
     if (from === to) return { writes: [], events: [], result: instance };
     const edge = instanceLogic.resolve(from, { type: to });
     if (edge?.target !== to) throw invalidTransition('instance', instanceId, from, to, instanceLogic.targets(from));
-    return changeInstance(context, instance, 'instance.transitioned', (draft, now) => {
-      applyLifecycleEffects(draft, to, now);
-    });
+    return changeInstance(context, instance, 'instance.transitioned', edge, { type: to });
   });
-}
-
-/** The effects of entering a status (DESIGN.md, "Instance lifecycle"). */
-export function applyLifecycleEffects(draft: Draft<Instance>, to: InstanceStatus, now: string): void {
-  draft.status = to;
-  if (to === 'running' && draft.started_at === null) draft.started_at = now;
-  if (instanceLogic.isFinal(to)) draft.ended_at = now;
-  draft.needs_input = to === 'waiting';
 }
 
 /** Counts one LLM turn and its tokens; allowed in the states whose machine node handles `recordTurn`. */
@@ -100,7 +91,8 @@ export async function recordTurn(context: ManagerContext, id: string, input: Rec
   const { tokens } = parseInput(context.schemas.recordTurn, input, 'recordTurn input');
   return mutate(context, async () => {
     const instance = await visibleInstance(context, instanceId);
-    if (!instanceLogic.resolve(instance.status, { type: 'recordTurn' })) {
+    const edge = instanceLogic.resolve(instance.status, { type: 'recordTurn' });
+    if (!edge) {
       throw actionNotAllowed('instance', instanceId, instance.status, 'record a turn', statesHandling('recordTurn'));
     }
     if (instance.tokens_total + tokens > Number.MAX_SAFE_INTEGER) {
@@ -109,10 +101,7 @@ export async function recordTurn(context: ManagerContext, id: string, input: Rec
         `would bring tokens_total to ${instance.tokens_total + tokens}, past the largest exact integer (${Number.MAX_SAFE_INTEGER})`,
       );
     }
-    return changeInstance(context, instance, 'instance.turn_recorded', (draft) => {
-      draft.turn_count += 1;
-      draft.tokens_total += tokens;
-    });
+    return changeInstance(context, instance, 'instance.turn_recorded', edge, { type: 'recordTurn', tokens });
   });
 }
 
@@ -128,31 +117,28 @@ export async function setCurrentStep(context: ManagerContext, id: string, text: 
 
 /** The writes that set `current_step`, or a refusal when the instance's state does not allow it. */
 export function currentStepMutation(context: ManagerContext, instance: Instance, text: string | null, now = context.now()): Mutation<Instance> {
-  if (!instanceLogic.resolve(instance.status, { type: 'setCurrentStep' })) {
+  const edge = instanceLogic.resolve(instance.status, { type: 'setCurrentStep' });
+  if (!edge) {
     throw actionNotAllowed('instance', instance.id, instance.status, 'set the current step', statesHandling('setCurrentStep'));
   }
   if (instance.current_step === text) return { writes: [], events: [], result: instance };
-  return changeInstance(
-    context,
-    instance,
-    'instance.current_step_set',
-    (draft) => {
-      draft.current_step = text;
-    },
-    now,
-  );
+  return changeInstance(context, instance, 'instance.current_step_set', edge, { type: 'setCurrentStep', text }, now);
 }
 
-/** Produces the next version of an instance with immer, plus its event; every change moves the timestamps. */
+/**
+ * Produces the next version of an instance with immer: the lifecycle edge is taken with its
+ * effects, and every change moves the timestamps. Returns the write and its event.
+ */
 function changeInstance(
   context: ManagerContext,
   instance: Instance,
   type: 'instance.transitioned' | 'instance.turn_recorded' | 'instance.current_step_set',
-  recipe: (draft: Draft<Instance>, now: string) => void,
+  edge: Edge,
+  event: InstanceEvent,
   now = context.now(),
 ): Mutation<Instance> {
-  const [next, patches] = context.immer.produceWithPatches(instance, (draft) => {
-    recipe(draft, now);
+  const [next, patches] = context.immer.produceWithPatches(instance, (draft: Draft<Instance>) => {
+    applyEdge(instanceEffects, edge, draft, { ...event, at: now });
     draft.updated_at = now;
     draft.last_action_at = now;
     draft.version = instance.version + 1;

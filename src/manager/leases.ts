@@ -1,11 +1,24 @@
 import * as z from 'zod/mini';
-import { Lease } from '../schemas/records';
+import type { RecordCheck, RecordWrite } from '../adapters/contract';
+import type { InstancePlanError } from '../errors';
+import { fieldError, leaseHeld, leaseLost } from '../refusals';
 import type { Limits } from '../schemas/limits';
+import { Lease, type Plan } from '../schemas/records';
 import { mutate, read } from './commit';
 import type { ManagerContext } from './context';
-import { isActive, leaseHeld, leaseLost } from './fence';
 import { visibleInstance } from './scope';
-import { fieldError, parseInput } from './validate';
+import { parseInput } from './validate';
+
+/**
+ * Leases hand an instance to one worker at a time. A lease is a record per instance (`owner`,
+ * `token`, `expires_at`); its token grows with every new holding. A manager view made by
+ * `PlanManager#withLease` writes under one (its fence), and every commit of any manager
+ * carries a check of the lease of each instance it changes, so the store itself refuses a
+ * write the lease forbids (`LEASE_LOST` for a stale holder, `LEASE_HELD` for anyone else).
+ * Here: the operations (acquire, renew, release), the fence and the guard of each commit.
+ */
+
+// The operations
 
 /** The longest a lease may run before it must be renewed: a day. A dead worker holds its instance at most this long. */
 export const MAX_LEASE_TTL_MS = 24 * 60 * 60 * 1000;
@@ -130,4 +143,90 @@ export async function releaseLease(context: ManagerContext, lease: Lease): Promi
 function adopt(context: ManagerContext, lease: Lease): void {
   const fence = context.fence;
   if (fence && fence.lease.instance_id === lease.instance_id && fence.lease.token === lease.token) fence.lease = lease;
+}
+
+// The fence and the guard
+
+/**
+ * The lease a manager view writes under (`PlanManager#withLease`). Mutable: the view adopts
+ * renewals it learns of (its own, or ones made through another manager) by reading the store.
+ */
+export interface Fence {
+  lease: Lease;
+}
+
+/** Held by an owner and not yet expired by `now`. */
+export function isActive(lease: Lease, now: string): boolean {
+  return lease.owner !== null && Date.parse(lease.expires_at) > Date.parse(now);
+}
+
+/**
+ * Decides the lease checks that go with each commit of one operation, and explains a commit
+ * refused for one of them. Every write to an existing instance or to a plan carries a check of
+ * that instance's lease, so the store itself refuses what the lease forbids:
+ * - under the view's own lease: the lease must still be at the version the view knows (a new
+ *   owner, a release, even a renewal made elsewhere changes it; the last one is adopted and the
+ *   commit retried);
+ * - any other instance: no lease may be active on it. A lease record that exists but is free
+ *   (released or expired) is checked at the version read, so a racing acquisition is caught.
+ */
+export function leaseGuard(context: ManagerContext, readLease: (instanceId: string) => Promise<Lease | undefined>) {
+  const fence = context.fence;
+  /** Versions of lease records found free during this operation, by instance id (absent: none stored). */
+  const free = new Map<string, number>();
+
+  /** Re-reads the view's lease: the same holding (owner and token) is adopted, anything else is lost. */
+  const refresh = async (held: Fence): Promise<void> => {
+    const current = await readLease(held.lease.instance_id);
+    if (!current || current.owner !== held.lease.owner || current.token !== held.lease.token) throw leaseLost(held.lease, current, context.now());
+    held.lease = current;
+  };
+
+  return {
+    async checks(writes: readonly RecordWrite[]): Promise<RecordCheck[]> {
+      const checks: RecordCheck[] = [];
+      for (const instanceId of instancesChanged(writes)) {
+        if (fence && fence.lease.instance_id === instanceId) {
+          if (fence.lease.owner === null) throw leaseLost(fence.lease, fence.lease, context.now());
+          // The clock says the lease ran out: maybe it was renewed through another manager.
+          if (!isActive(fence.lease, context.now())) await refresh(fence);
+          if (!isActive(fence.lease, context.now())) throw leaseLost(fence.lease, fence.lease, context.now());
+          checks.push({ kind: 'lease', id: instanceId, expected_version: fence.lease.version });
+        } else {
+          checks.push({ kind: 'lease', id: instanceId, expected_version: free.get(instanceId) ?? null });
+        }
+      }
+      return checks;
+    },
+
+    /**
+     * After a `CONFLICT`: false when it is not about a lease this guard checked; true when the
+     * lease still allows the write (the commit may be tried again as it is, with fresh checks);
+     * otherwise it throws `LEASE_LOST` (the view's lease is gone) or `LEASE_HELD` (someone holds it).
+     */
+    async explain(error: InstancePlanError, checked: readonly RecordCheck[]): Promise<boolean> {
+      const { kind, id } = error.details;
+      if (kind !== 'lease' || !checked.some((check) => check.id === id)) return false;
+      const instanceId = id as string;
+      if (fence && fence.lease.instance_id === instanceId) {
+        await refresh(fence);
+        return true;
+      }
+      const current = await readLease(instanceId);
+      if (current && isActive(current, context.now())) throw leaseHeld(current);
+      if (current) free.set(instanceId, current.version);
+      else free.delete(instanceId);
+      return true;
+    },
+  };
+}
+
+/** The instances a batch changes: each instance updated (a new one cannot be leased yet), each plan's. */
+function instancesChanged(writes: readonly RecordWrite[]): string[] {
+  const ids = new Set<string>();
+  for (const write of writes) {
+    if (write.kind === 'instance' && write.expected_version !== null) ids.add(write.record.id);
+    else if (write.kind === 'plan') ids.add((write.record as Plan).instance_id);
+  }
+  return [...ids];
 }

@@ -16,13 +16,13 @@ import { resolveLimits, type Limits } from '../schemas/limits';
 import type { Instance, Lease, Plan } from '../schemas/records';
 import { read } from './commit';
 import type { ManagerContext, Scope } from './context';
-import type { Fence } from './fence';
-import { acquireLease, parseHeldLease, releaseLease, renewLease, type AcquireLeaseOptions, type RenewLeaseOptions } from './leases';
+import { acquireLease, parseHeldLease, releaseLease, renewLease, type AcquireLeaseOptions, type Fence, type RenewLeaseOptions } from './leases';
 import { executeStep } from './execute-step';
 import { createInstance, getInstance, listInstances, recordTurn, setCurrentStep, transitionInstance } from './instances';
 import { createPlan, getPlan, listPlans, updatePlan } from './plans';
-import { instanceInScope, notFound, planInScope } from './scope';
-import { handleTool, type ToolContext, type ToolResult } from './tool';
+import { notFound } from '../refusals';
+import { instanceInScope, planInScope } from './scope';
+import { handleTool, type ToolAction, type ToolContext, type ToolResult, type ToolResultOf } from './tool';
 import { parseInput } from './validate';
 
 export interface PlanManagerOptions {
@@ -42,11 +42,33 @@ export interface PlanManagerOptions {
 
 export type ChangeListener = (change: CommittedChange) => void;
 
-/** Marks the options `withLease` builds a view from: not part of the public options. */
-const VIEW = Symbol('instance-plan lease view');
+/** The Instance Plan tool bound to one instance (`PlanManager#forInstance`). */
+export interface InstanceTool {
+  readonly instance_id: string;
+  /** As `PlanManager#handle`, with `instance_id` filled in for `create` and `list`. */
+  handle<A extends ToolAction>(input: { action: A } & Record<string, unknown>): Promise<ToolResultOf<A>>;
+  handle(input: unknown): Promise<ToolResult>;
+}
+
+/** A view of a manager: the same store and settings, writing under a fence. */
 interface ViewSource {
   context: ManagerContext;
   fence: Fence;
+}
+
+/**
+ * The view the constructor is building, if any: set by `createView` (module-private) for the
+ * length of one `new PlanManager()`, so no public option can make a view.
+ */
+let pendingView: ViewSource | undefined;
+
+function createView(source: ViewSource): PlanManager {
+  pendingView = source;
+  try {
+    return new PlanManager();
+  } finally {
+    pendingView = undefined;
+  }
 }
 
 /**
@@ -66,7 +88,8 @@ export class PlanManager {
   #delivery: Promise<void> = Promise.resolve();
 
   constructor(options: PlanManagerOptions = {}) {
-    const view = (options as { [VIEW]?: ViewSource })[VIEW];
+    const view = pendingView;
+    pendingView = undefined;
     if (view) {
       // A lease view (withLease): the same store, clock, scope and limits, plus the fence. Its
       // commits reach the parent's subscribers too when the adapter has no feed of its own.
@@ -112,7 +135,7 @@ export class PlanManager {
     return this.#context.limits;
   }
 
-  // Instances (seed 002)
+  // Instances (the Transition Instance endpoint and the rest of the lifecycle)
 
   /** Creates an instance in status `starting`. */
   createInstance(input: CreateInstanceInput): Promise<Instance> {
@@ -143,7 +166,7 @@ export class PlanManager {
     return setCurrentStep(this.#context, id, text);
   }
 
-  // Plans (seed 000)
+  // Plans (the Instance Plan tool's actions, as methods that throw)
 
   createPlan(input: CreatePlanInput): Promise<Plan> {
     return createPlan(this.#context, input);
@@ -205,8 +228,7 @@ export class PlanManager {
    */
   withLease(lease: Lease): PlanManager {
     const held = parseHeldLease(this.#context, lease, 'lease');
-    const source: ViewSource = { context: this.#context, fence: { lease: held } };
-    return new PlanManager({ [VIEW]: source } as PlanManagerOptions);
+    return createView({ context: this.#context, fence: { lease: held } });
   }
 
   /** The lease this manager writes under, as last seen (a copy); undefined for a manager without one. */
@@ -245,14 +267,25 @@ export class PlanManager {
 
   // The tool
 
-  /** The Instance Plan tool: one JSON value in, one JSON value out; never throws. */
+  /**
+   * The Instance Plan tool: one JSON value in, one JSON value out; never throws. The answer's
+   * type follows the call's `action`: a plan result for `create`, `update` and `execute_step`,
+   * a list result for `list`, or a refusal (`success: false`).
+   *
+   * @example
+   * const created = await manager.handle({ action: 'create', instance_id, title: 'Answer', steps: [] });
+   * if (created.success) console.log(created.plan.id, created.message);
+   */
+  handle<A extends ToolAction>(input: { action: A } & Record<string, unknown>, tool?: ToolContext): Promise<ToolResultOf<A>>;
+  handle(input: unknown, tool?: ToolContext): Promise<ToolResult>;
   handle(input: unknown, tool?: ToolContext): Promise<ToolResult> {
     return handleTool(this.#context, input, tool);
   }
 
   /** The tool bound to one instance: `create` and `list` fill `instance_id` themselves. */
-  forInstance(instanceId: string): { instance_id: string; handle(input: unknown): Promise<ToolResult> } {
-    return { instance_id: instanceId, handle: (input) => handleTool(this.#context, input, { instance_id: instanceId }) };
+  forInstance(instanceId: string): InstanceTool {
+    const context = this.#context;
+    return { instance_id: instanceId, handle: (input: unknown) => handleTool(context, input, { instance_id: instanceId }) } as InstanceTool;
   }
 
   async #visible(id: string): Promise<boolean> {

@@ -1,7 +1,10 @@
 import { isModified, type Draft } from 'immer';
 import { INDEXED_FIELDS } from '../adapters/contract';
-import { InstancePlanError } from '../errors';
-import { instanceLogic, planLogic } from '../machines';
+import { applyEdge } from '../machines/effects';
+import { instanceLogic } from '../machines/instance';
+import type { Edge } from '../machines/lookup';
+import { planEffects, planLogic, type PlanEvent } from '../machines/plan';
+import { fieldError, instanceClosed, invalidTransition, notFound, planClosed, refusedPlanMove } from '../refusals';
 import type { CreatePlanInput, ListPlansInput, StepInput, UpdatePlanInput } from '../schemas/inputs';
 import { LIST_DEFAULT_LIMIT } from '../schemas/limits';
 import type { Instance, Plan, Step } from '../schemas/records';
@@ -10,9 +13,8 @@ import { cloneJson } from '../adapters/clone';
 import { mutate, read, type Mutation } from './commit';
 import type { ManagerContext } from './context';
 import { creationChanges, historyEvent } from './history';
-import { instanceInScope, notFound, scopedField, visibleInstance, visiblePlan } from './scope';
-import { invalidTransition } from './transition-errors';
-import { fieldError, parseInput } from './validate';
+import { instanceInScope, scopedField, visiblePlan } from './scope';
+import { parseInput } from './validate';
 
 export async function createPlan(context: ManagerContext, input: CreatePlanInput): Promise<Plan> {
   const data = parseInput(context.schemas.createPlan, input, 'createPlan input');
@@ -22,7 +24,7 @@ export async function createPlan(context: ManagerContext, input: CreatePlanInput
   if (instance && !instanceInScope(context.scope, instance)) throw notFound('instance', data.instance_id);
   // With an organization in scope, a plan's instance must be known, or nobody could see the plan.
   if (!instance && context.scope.organization_id !== undefined) throw notFound('instance', data.instance_id);
-  if (instance) assertInstanceOpen(instance);
+  if (instance && instanceLogic.isFinal(instance.status)) throw instanceClosed(instance);
   return mutate(context, async () => {
     const now = context.now();
     const plan: Plan = {
@@ -102,12 +104,13 @@ export async function updatePlan(context: ManagerContext, input: UpdatePlanInput
         `would give the plan ${plan.steps.length + newSteps.length} steps; at most ${context.limits.maxSteps} are allowed (the maxSteps limit)`,
       );
     }
+    // The edges this update takes, in order, each with the event that takes it.
+    const moves: [Edge, PlanEvent][] = [];
     let status: PlanStatus = plan.status;
-    const actions: string[] = [];
     if (newSteps.length > 0) {
       const edge = planLogic.resolve(status, { type: 'appendSteps' });
       if (!edge) throw planClosed(plan, 'add steps to', 'appendSteps');
-      actions.push(...edge.actions);
+      moves.push([edge, { type: 'appendSteps', steps: newSteps }]);
       if (edge.target) status = edge.target as PlanStatus;
       // One committed change is one edge: a reopened plan takes another status in a later update.
       if (edge.target && data.status !== undefined && data.status !== status) {
@@ -118,33 +121,32 @@ export async function updatePlan(context: ManagerContext, input: UpdatePlanInput
     }
     const steps = newSteps.length > 0 ? [...plan.steps, ...newSteps] : plan.steps;
     if (data.status !== undefined && data.status !== status) {
-      const event = { type: data.status, summary: data.summary } as const;
+      const event = { type: data.status, summary: data.summary } as PlanEvent;
       const edge = planLogic.resolve(status, event, { steps });
-      if (!edge) throw refusedPlanMove(plan, status, data.status, steps, data.summary);
-      actions.push(...edge.actions);
+      if (!edge) throw refusedPlanMove(plan, status, data.status, steps);
+      moves.push([edge, event]);
       status = data.status;
     }
     if (planLogic.isFinal(plan.status) && (data.title !== undefined || data.description !== undefined || data.summary !== undefined)) {
       throw planClosed(plan, 'change');
     }
-    const reopened = actions.includes('reopen');
-    const summary = data.summary !== undefined ? data.summary : reopened ? null : plan.summary;
-    if (status === 'completed' && (summary === null || summary.trim() === '')) {
-      throw fieldError(['summary'], 'is required: a completed plan keeps a non-empty summary');
-    }
-    return planMutation(
+    const mutation = planMutation(
       context,
       plan,
       (draft) => {
+        for (const [edge, event] of moves) applyEdge(planEffects, edge, draft, event);
         if (data.title !== undefined) draft.title = data.title;
         if (data.description !== undefined) draft.description = data.description;
-        if (newSteps.length > 0) draft.steps.push(...(newSteps as Draft<Step>[]));
-        draft.status = status;
-        draft.summary = summary;
+        if (data.summary !== undefined) draft.summary = data.summary;
       },
       now,
       'plan.updated',
     );
+    const next = mutation.result;
+    if (next.status === 'completed' && (next.summary === null || next.summary.trim() === '')) {
+      throw fieldError(['summary'], 'is required: a completed plan keeps a non-empty summary');
+    }
+    return mutation;
   });
 }
 
@@ -190,45 +192,3 @@ function newStep(context: ManagerContext, input: StepInput): Step {
     details: input.details === undefined ? {} : cloneJson(input.details),
   };
 }
-
-/** A plan whose instance is terminal takes no more work. */
-export function assertInstanceOpen(instance: Instance): void {
-  if (instanceLogic.isFinal(instance.status)) {
-    throw new InstancePlanError(
-      'PLAN_CLOSED',
-      `Instance ${JSON.stringify(instance.id)} is "${instance.status}" (terminal): its plans take no more work.`,
-      { instance_id: instance.id, instance_status: instance.status },
-    );
-  }
-}
-
-/**
- * `PLAN_CLOSED`: the plan's status does not take this kind of work. `event` names the plan
- * machine event for it (none: any change), so the refusal lists the statuses that would.
- */
-export function planClosed(plan: Plan, action: string, event?: 'executeStep' | 'appendSteps'): InstancePlanError {
-  const allowedIn = planLogic.states.filter((state) =>
-    event ? planLogic.edges(state, event).length > 0 : !planLogic.isFinal(state),
-  );
-  return new InstancePlanError(
-    'PLAN_CLOSED',
-    `Cannot ${action} plan ${JSON.stringify(plan.id)} while it is "${plan.status}"; allowed while: ${allowedIn.map((s) => `"${s}"`).join(', ')}.`,
-    { plan_id: plan.id, status: plan.status, allowed_in: allowedIn },
-  );
-}
-
-/** Why a status change was refused: not an edge at all, or the completion guard. */
-function refusedPlanMove(plan: Plan, from: PlanStatus, to: PlanStatus, steps: readonly Step[], summary: string | null | undefined) {
-  const structural = planLogic.edges(from, to).some((edge) => edge.target === to);
-  if (!structural) return invalidTransition('plan', plan.id, from, to, planLogic.targets(from));
-  const blocking = steps.find((step) => step.status !== 'completed');
-  if (blocking) {
-    return invalidTransition('plan', plan.id, from, to, planLogic.targets(from), {
-      reason: `every step must be completed first; step ${JSON.stringify(blocking.id)} ("${blocking.title}") is "${blocking.status}"`,
-      blocking_step: { id: blocking.id, title: blocking.title, status: blocking.status },
-    });
-  }
-  return fieldError(['summary'], `is required to move the plan to "${to}": finish with a non-empty summary`);
-}
-
-export { visibleInstance };

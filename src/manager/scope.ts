@@ -1,8 +1,7 @@
-import { InstancePlanError } from '../errors';
 import type { Instance, Plan } from '../schemas/records';
 import { read } from './commit';
 import type { ManagerContext, Scope } from './context';
-import { fieldError } from './validate';
+import { fieldError, notFound } from '../refusals';
 
 /** An instance is in scope when its organization matches the scope's (if the scope names one). */
 export function instanceInScope(scope: Scope, instance: Instance): boolean {
@@ -21,20 +20,6 @@ export async function planInScope(context: ManagerContext, plan: Plan): Promise<
   if (scope.organization_id === undefined) return true;
   const instance = await read('get', () => context.adapter.get('instance', plan.instance_id));
   return instance !== undefined && instanceInScope(scope, instance);
-}
-
-export function notFound(kind: 'instance' | 'plan' | 'step' | 'record', id: string, extra: Record<string, unknown> = {}): InstancePlanError {
-  const hint =
-    kind === 'step'
-      ? 'Use one of the plan\'s step ids (see "steps" of the plan).'
-      : kind === 'record'
-        ? 'Give the id of an instance or a plan you can see.'
-        : `Check the ${kind} id; use action "list" to find ${kind}s you can see.`;
-  return new InstancePlanError('NOT_FOUND', `No ${kind} with id ${JSON.stringify(id)}. ${hint}`, {
-    kind,
-    id,
-    ...extra,
-  });
 }
 
 /** Reads an instance the scope can see, or throws `NOT_FOUND` (also for out-of-scope ones). */

@@ -4,13 +4,38 @@ import type { ManagerContext } from './context';
 import { executeStep } from './execute-step';
 import { guidance, nextStep } from './next-step';
 import { createPlan, listPlans, updatePlan } from './plans';
-import { fieldError, parseInput } from './validate';
+import { fieldError } from '../refusals';
+import { parseInput } from './validate';
+
+/** The tool's answer to `create`, `update` and `execute_step`: the plan, the next step, and what to do. */
+export interface PlanToolResult {
+  success: true;
+  plan: Plan;
+  next_step: Step | null;
+  message: string;
+}
+
+/** The tool's answer to `list`: one page of plans, newest first, and how many match in all. */
+export interface ListToolResult {
+  success: true;
+  plans: Plan[];
+  total: number;
+}
+
+/** A refusal: the code, a message a model can act on, and the details. */
+export interface ToolFailure {
+  success: false;
+  error: { code: ErrorCode; message: string } & Record<string, unknown>;
+}
+
+/** The tool's actions. */
+export type ToolAction = 'create' | 'list' | 'update' | 'execute_step';
+
+/** What the tool answers to a call of `action`: its success, or a refusal. */
+export type ToolResultOf<A extends ToolAction> = (A extends 'list' ? ListToolResult : PlanToolResult) | ToolFailure;
 
 /** What the Instance Plan tool answers: always JSON, never a throw. */
-export type ToolResult =
-  | { success: true; plan: Plan; next_step: Step | null; message: string }
-  | { success: true; plans: Plan[]; total: number }
-  | { success: false; error: { code: ErrorCode; message: string } & Record<string, unknown> };
+export type ToolResult = ToolResultOf<ToolAction>;
 
 /** Where the tool runs: inside an instance's context, `instance_id` is filled in for the agent. */
 export interface ToolContext {
@@ -18,7 +43,7 @@ export interface ToolContext {
 }
 
 /**
- * The Instance Plan tool (seed 000): one JSON value in, one JSON value out. Every refusal is
+ * The Instance Plan tool: one JSON value in, one JSON value out. Every refusal is
  * `{ success: false, error: { code, message, ... } }` so a model can read it and correct itself.
  */
 export async function handleTool(context: ManagerContext, input: unknown, tool: ToolContext = {}): Promise<ToolResult> {
@@ -49,7 +74,7 @@ export async function handleTool(context: ManagerContext, input: unknown, tool: 
   }
 }
 
-function planResult(plan: Plan): ToolResult {
+function planResult(plan: Plan): PlanToolResult {
   return { success: true, plan, next_step: nextStep(plan), message: guidance(plan) };
 }
 

@@ -1,6 +1,6 @@
 import type * as z from 'zod/mini';
-import { InstancePlanError } from '../errors';
-import { describeIssues, formatPath, type InputIssue } from '../schemas/issues';
+import { validationError } from '../refusals';
+import { describeIssues } from '../schemas/issues';
 
 /**
  * Parses input with a schema, or throws `VALIDATION_ERROR` listing every issue with its path
@@ -20,17 +20,6 @@ export function parseInput<S extends z.ZodMiniType>(schema: S, input: unknown, w
 }
 
 const PLAIN_ISSUES = { error: () => 'Invalid input' };
-
-export function validationError(prefix: string, issues: InputIssue[]): InstancePlanError {
-  const shown = issues.slice(0, 5).map((issue) => `${issue.path} ${issue.message}`);
-  const more = issues.length > 5 ? `; and ${issues.length - 5} more` : '';
-  return new InstancePlanError('VALIDATION_ERROR', `${prefix}: ${shown.join('; ')}${more}`, { issues });
-}
-
-/** One issue on one field, for refusals found after parsing (limits, scope, required-in-context). */
-export function fieldError(path: (string | number)[], message: string): InstancePlanError {
-  return validationError('Invalid input', [{ path: formatPath(path), message }]);
-}
 
 interface Def {
   type: string;

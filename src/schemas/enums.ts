@@ -1,18 +1,18 @@
 import * as z from 'zod/mini';
 
-/** Lifecycle status of an agent instance (seed 002). */
+/** Lifecycle status of an agent instance. */
 export const InstanceStatus = z.enum(['starting', 'running', 'waiting', 'paused', 'completed', 'error', 'stopped']);
 export type InstanceStatus = z.infer<typeof InstanceStatus>;
 
-/** Status of a plan (seed 000). */
+/** Status of a plan. */
 export const PlanStatus = z.enum(['pending', 'in_progress', 'completed', 'failed', 'cancelled', 'paused']);
 export type PlanStatus = z.infer<typeof PlanStatus>;
 
-/** Status of one step (seed 000's `step_status`). */
+/** Status of one step (the tool's `step_status`). */
 export const StepStatus = z.enum(['pending', 'in_progress', 'completed', 'failed']);
 export type StepStatus = z.infer<typeof StepStatus>;
 
-/** What kind of work a step is (seed 000: tool calls, processes, reviews, discussions, user inputs). */
+/** What kind of work a step is (tool calls, processes, reviews, discussions, user inputs). */
 export const StepType = z.enum(['tool_call', 'process', 'review', 'discussion', 'user_input']);
 export type StepType = z.infer<typeof StepType>;
 

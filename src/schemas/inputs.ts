@@ -113,7 +113,7 @@ export function createInputSchemas(limits: Limits) {
     listPlans: z.strictObject(listPlansShape),
     updatePlan: z.strictObject(updatePlanShape),
     executeStep: z.strictObject(executeStepShape),
-    /** The Instance Plan tool (seed 000): one object, discriminated on `action`. */
+    /** The Instance Plan tool: one object, discriminated on `action`. */
     tool: z.discriminatedUnion('action', [
       z.strictObject({
         action: z.literal('create'),

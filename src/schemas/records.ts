@@ -4,11 +4,11 @@ import { InstanceStatus, Ordering, PlanStatus, PlanType, StepStatus, StepType } 
 /** ISO 8601 UTC timestamp, as every record field `*_at` holds it. */
 const Timestamp = z.string();
 
-/** A JSON object: the seed's "detailed properties" of a step (a tool's name and arguments, ...). */
+/** A JSON object: the "detailed properties" of a step (a tool's name and arguments, ...). */
 export const JsonObject = z.record(z.string(), z.json());
 export type JsonObject = z.infer<typeof JsonObject>;
 
-/** An agent instance (seed 002), as stored and as returned. */
+/** An agent instance (the Transition Instance endpoint's record), as stored and as returned. */
 export const Instance = z.strictObject({
   id: z.string(),
   organization_id: z.string(),
@@ -44,7 +44,7 @@ export const Step = z.strictObject({
 });
 export type Step = z.infer<typeof Step>;
 
-/** A plan (seed 000): a strict execution path for the agent, made of steps. */
+/** A plan of the Instance Plan tool: a strict execution path for the agent, made of steps. */
 export const Plan = z.strictObject({
   id: z.string(),
   instance_id: z.string(),

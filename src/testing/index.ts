@@ -30,7 +30,6 @@ export {
   invalidToolCallArbitrary,
   type InvalidToolCall,
 } from './arbitraries';
-export { replay } from '../manager/history';
 
 // Hand-built records with every field set, for adapter tests and benchmarks.
 export { instanceRecord, planRecord, stepRecord } from './conformance/fixtures';

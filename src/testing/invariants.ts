@@ -6,7 +6,7 @@ import { replay } from '../manager/history';
 import type { PlanManager } from '../manager/plan-manager';
 import type { Instance, Plan, RecordKind, StoredRecord } from '../schemas/records';
 
-/** One broken rule: which invariant of DESIGN.md (1-4), on which record, and what was seen. */
+/** One broken rule: which invariant (1-4, as docs/testing.md numbers them), on which record, and what was seen. */
 export interface InvariantViolation {
   rule: 1 | 2 | 3 | 4;
   kind: RecordKind;
@@ -15,7 +15,7 @@ export interface InvariantViolation {
 }
 
 /**
- * Checks one record against DESIGN.md's invariants 1-4, using its whole history: every
+ * Checks one record against the invariants 1-4 (docs/testing.md), using its whole history: every
  * intermediate state is rebuilt by replaying the events, so a rule broken on the way and
  * repaired later is still found. The tables are the machines'.
  *

@@ -22,7 +22,7 @@ export interface InstancePlanToolOptions {
 }
 
 /**
- * The Instance Plan tool (seed 000) for a model: `execute` is `manager.handle`, `inputSchema` is
+ * The Instance Plan tool for a model: `execute` is `manager.handle`, `inputSchema` is
  * generated from the zod schema the manager validates with (at the manager's limits). Hand it
  * to a provider with `openAITool`, `anthropicTool`, `registerMcpTool` or `aiSdkTool`.
  *

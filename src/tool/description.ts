@@ -1,5 +1,5 @@
 /**
- * The tool's description: seed 000's words (strict execution paths for the agent, the four
+ * The tool's description: the tool's own words (strict execution paths for the agent, the four
  * actions, finish with a summary), then how to read the answers.
  */
 export function toolDescription(instanceId?: string): string {

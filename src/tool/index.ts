@@ -10,3 +10,8 @@ export { openAITool, openAIChatTool, type OpenAIChatTool, type OpenAIResponsesTo
 export { anthropicTool, type AnthropicToolDefinition } from './anthropic';
 export { registerMcpTool, mcpToolResult, type McpServerLike, type McpToolResult } from './mcp';
 export { aiSdkTool, type AiSdkToolOptions } from './ai-sdk';
+
+// What the tool's answers are made of, for runtimes that build their own tool around the manager.
+export { nextStep, guidance } from '../manager/next-step';
+export { createInputSchemas, type InputSchemas } from '../schemas/inputs';
+export { describeIssues, type InputIssue } from '../schemas/issues';

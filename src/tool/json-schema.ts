@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
-import { createInputSchemas, type Limits } from '../index';
+import { createInputSchemas } from '../schemas/inputs';
+import type { Limits } from '../schemas/limits';
 import { PARAMETER_DESCRIPTIONS } from './parameters';
 import { flattenUnion } from './flatten';
 

@@ -1,6 +1,6 @@
 /**
- * What each parameter of the Instance Plan tool means, in the seed's words (seed 000's
- * "Input Schema" table) where it has them. Keys are property paths of the portable schema;
+ * What each parameter of the Instance Plan tool means, in the words of the
+ * tool's own "Input Schema" table where it has them. Keys are property paths of the portable schema;
  * `steps.title` is the `title` of one step. Which actions take a parameter, and where it is
  * required, is not written here: it is read off the zod schema and appended.
  */

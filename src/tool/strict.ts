@@ -1,4 +1,5 @@
-import { InstancePlanError, type InputIssue, type ToolResult } from '../index';
+import { InstancePlanError, type ToolResult } from '../index';
+import type { InputIssue } from '../schemas/issues';
 import type { ToolDefinition } from './definition';
 import type { JsonSchema } from './json-schema';
 

@@ -1,0 +1,26 @@
+// instance-plan/adapter: what a storage adapter is written against, and nothing else of the
+// library. An adapter passes `adapterConformance` (instance-plan/testing) to prove itself.
+
+export {
+  INDEXED_FIELDS,
+  checkListQuery,
+  compareNewestFirst,
+  conflictError,
+  storageError,
+  type StorageAdapter,
+  type ListQuery,
+  type ListFilter,
+  type ListResult,
+  type RecordWrite,
+  type RecordCheck,
+  type StoredKind,
+  type StoredOfKind,
+  type CommitBatch,
+  type CommittedChange,
+  type HistoryEvent,
+  type HistoryEventType,
+  type Patch,
+  type IndexedField,
+} from './adapters/contract';
+export { checkBatch } from './adapters/batch';
+export type { Instance, Plan, Step, Lease, RecordKind, RecordOfKind, StoredRecord } from './schemas/records';

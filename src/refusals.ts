@@ -1,0 +1,225 @@
+import { InstancePlanError } from './errors';
+import { planLogic } from './machines/plan';
+import { formatPath, type InputIssue } from './schemas/issues';
+import type { Instance, Lease, Plan, RecordKind, Step } from './schemas/records';
+
+/**
+ * Every refusal the library makes, one factory per kind, beside the codes in `errors.ts`. Each
+ * message names what was wrong and what would have been allowed; the details carry the same as
+ * data, so a caller (or a model) can act without parsing the words.
+ */
+
+type StoredKind = RecordKind | 'lease';
+
+// VALIDATION_ERROR
+
+/** `VALIDATION_ERROR` listing the first five issues in the message and all of them in the details. */
+export function validationError(prefix: string, issues: InputIssue[]): InstancePlanError {
+  const shown = issues.slice(0, 5).map((issue) => `${issue.path} ${issue.message}`);
+  const more = issues.length > 5 ? `; and ${issues.length - 5} more` : '';
+  return new InstancePlanError('VALIDATION_ERROR', `${prefix}: ${shown.join('; ')}${more}`, { issues });
+}
+
+/** One issue on one field, for refusals found after parsing (limits, scope, required-in-context). */
+export function fieldError(path: (string | number)[], message: string): InstancePlanError {
+  return validationError('Invalid input', [{ path: formatPath(path), message }]);
+}
+
+// NOT_FOUND
+
+/** `NOT_FOUND`, also for records outside the caller's scope (they are not told apart). */
+export function notFound(kind: 'instance' | 'plan' | 'step' | 'record', id: string, extra: Record<string, unknown> = {}): InstancePlanError {
+  const hint =
+    kind === 'step'
+      ? 'Use one of the plan\'s step ids (see "steps" of the plan).'
+      : kind === 'record'
+        ? 'Give the id of an instance or a plan you can see.'
+        : `Check the ${kind} id; use action "list" to find ${kind}s you can see.`;
+  return new InstancePlanError('NOT_FOUND', `No ${kind} with id ${JSON.stringify(id)}. ${hint}`, {
+    kind,
+    id,
+    ...extra,
+  });
+}
+
+// INVALID_TRANSITION
+
+/** `INVALID_TRANSITION`: names the record, `from`, `to`, and the targets that would have been allowed. */
+export function invalidTransition(
+  kind: 'instance' | 'plan' | 'step',
+  id: string,
+  from: string,
+  to: string,
+  allowed: readonly string[],
+  extra: Record<string, unknown> = {},
+): InstancePlanError {
+  const options =
+    allowed.length === 0
+      ? `"${from}" is terminal: no status change is allowed`
+      : `allowed from "${from}": ${allowed.map((s) => `"${s}"`).join(', ')}`;
+  const reason = typeof extra.reason === 'string' ? `: ${extra.reason}` : '';
+  return new InstancePlanError('INVALID_TRANSITION', `Cannot move ${kind} ${JSON.stringify(id)} from "${from}" to "${to}"${reason}; ${options}.`, {
+    kind,
+    id,
+    from,
+    to,
+    allowed: [...allowed],
+    ...extra,
+  });
+}
+
+/** An action (record a turn, set the current step, ...) that the record's status does not allow. */
+export function actionNotAllowed(
+  kind: 'instance' | 'plan',
+  id: string,
+  status: string,
+  action: string,
+  allowedIn: readonly string[],
+): InstancePlanError {
+  return new InstancePlanError(
+    'INVALID_TRANSITION',
+    `Cannot ${action} on ${kind} ${JSON.stringify(id)} while it is "${status}"; allowed while: ${allowedIn.map((s) => `"${s}"`).join(', ')}.`,
+    { kind, id, from: status, to: status, action, allowed: [], allowed_in: [...allowedIn] },
+  );
+}
+
+/** Why a plan status change was refused: not an edge at all, the steps, or the missing summary. */
+export function refusedPlanMove(plan: Plan, from: Plan['status'], to: Plan['status'], steps: readonly Step[]): InstancePlanError {
+  const structural = planLogic.edges(from, to).some((edge) => edge.target === to);
+  if (!structural) return invalidTransition('plan', plan.id, from, to, planLogic.targets(from));
+  const blocking = steps.find((step) => step.status !== 'completed');
+  if (blocking) {
+    return invalidTransition('plan', plan.id, from, to, planLogic.targets(from), {
+      reason: `every step must be completed first; step ${JSON.stringify(blocking.id)} ("${blocking.title}") is "${blocking.status}"`,
+      blocking_step: { id: blocking.id, title: blocking.title, status: blocking.status },
+    });
+  }
+  return fieldError(['summary'], `is required to move the plan to "${to}": finish with a non-empty summary`);
+}
+
+// STEP_ORDER
+
+/** `STEP_ORDER`: in strict ordering, `blocking` is the earlier step that is not completed. */
+export function stepOrder(plan: Plan, step: Step, blocking: Step): InstancePlanError {
+  return new InstancePlanError(
+    'STEP_ORDER',
+    `Step ${JSON.stringify(step.id)} ("${step.title}") cannot start yet: this plan runs its steps in order, and step ${JSON.stringify(blocking.id)} ("${blocking.title}") is "${blocking.status}". Complete that step first.`,
+    {
+      plan_id: plan.id,
+      step_id: step.id,
+      blocking_step: { id: blocking.id, title: blocking.title, status: blocking.status },
+    },
+  );
+}
+
+// PLAN_CLOSED
+
+/**
+ * `PLAN_CLOSED`: the plan's status does not take this kind of work. `event` names the plan
+ * machine event for it (none: any change), so the refusal lists the statuses that would.
+ */
+export function planClosed(plan: Plan, action: string, event?: 'executeStep' | 'appendSteps'): InstancePlanError {
+  const allowedIn = planLogic.states.filter((state) =>
+    event ? planLogic.edges(state, event).length > 0 : !planLogic.isFinal(state),
+  );
+  return new InstancePlanError(
+    'PLAN_CLOSED',
+    `Cannot ${action} plan ${JSON.stringify(plan.id)} while it is "${plan.status}"; allowed while: ${allowedIn.map((s) => `"${s}"`).join(', ')}.`,
+    { plan_id: plan.id, status: plan.status, allowed_in: allowedIn },
+  );
+}
+
+/** `PLAN_CLOSED`: the plan's instance is terminal, so its plans take no more work. */
+export function instanceClosed(instance: Instance): InstancePlanError {
+  return new InstancePlanError(
+    'PLAN_CLOSED',
+    `Instance ${JSON.stringify(instance.id)} is "${instance.status}" (terminal): its plans take no more work.`,
+    { instance_id: instance.id, instance_status: instance.status },
+  );
+}
+
+// CONFLICT
+
+/** The error every adapter throws when an expected version does not match. */
+export function conflictError(kind: StoredKind, id: string, expected: number | null, actual: number | null): InstancePlanError {
+  return new InstancePlanError(
+    'CONFLICT',
+    `${kind} ${JSON.stringify(id)} changed concurrently: expected version ${expected ?? 'none (new record)'}, found ${actual ?? 'none'}`,
+    { kind, id, expected_version: expected, actual_version: actual },
+  );
+}
+
+/** The manager's `CONFLICT` after its retries: the adapter's conflict, and how many attempts were made. */
+export function conflictAfterRetries(conflict: InstancePlanError, attempts: number): InstancePlanError {
+  return new InstancePlanError(
+    'CONFLICT',
+    `${conflict.message}; gave up after ${attempts} attempts. Read the record again and retry.`,
+    { ...conflict.details, attempts },
+    { cause: conflict },
+  );
+}
+
+// LEASE_HELD, LEASE_LOST
+
+/** `LEASE_HELD`: another owner holds the instance now; says until when and how to proceed. */
+export function leaseHeld(current: Lease): InstancePlanError {
+  return new InstancePlanError(
+    'LEASE_HELD',
+    `Instance ${JSON.stringify(current.instance_id)} is leased to ${JSON.stringify(current.owner)} until ${current.expires_at} (token ${current.token}): ` +
+      'only the holder may change the instance and its plans now. Nothing was changed. Acquire the lease once it expires or is released, ' +
+      'and write through manager.withLease(lease).',
+    { instance_id: current.instance_id, owner: current.owner, token: current.token, expires_at: current.expires_at },
+  );
+}
+
+/**
+ * `LEASE_LOST`: the lease a manager wrote under no longer holds. `reason` says why: `taken` (a
+ * new owner, with a higher token), `released`, `expired` (nobody took it yet: renewing works),
+ * or `missing` (the store holds no lease for the instance).
+ */
+export function leaseLost(held: Lease, current: Lease | undefined, now: string): InstancePlanError {
+  const holder = held.owner === null ? '' : ` of ${JSON.stringify(held.owner)}`;
+  const who = `The lease${holder} on instance ${JSON.stringify(held.instance_id)} (token ${held.token})`;
+  let reason: 'taken' | 'released' | 'expired' | 'missing';
+  let message: string;
+  if (!current) {
+    reason = 'missing';
+    message = `${who} is not in the store. Nothing was changed; acquire the lease again to work on the instance.`;
+  } else if (current.token !== held.token || (current.owner !== null && current.owner !== held.owner)) {
+    // Another token, or another owner under this token (a lease object this holder was never handed).
+    reason = 'taken';
+    const taker = current.owner === null ? 'another owner took the instance over and released it since' : `${JSON.stringify(current.owner)} took the instance over`;
+    message = `${who} is lost: ${taker} (token ${current.token}). Nothing was changed; stop working on this instance.`;
+  } else if (current.owner === null) {
+    reason = 'released';
+    message = `${who} was released. Nothing was changed; acquire the lease again to keep working on the instance.`;
+  } else {
+    reason = 'expired';
+    message = `${who} expired at ${current.expires_at} (now ${now}). Nothing was changed; renew it (renewLease) while nobody else has taken it, or acquire it again.`;
+  }
+  return new InstancePlanError('LEASE_LOST', message, {
+    reason,
+    instance_id: held.instance_id,
+    owner: held.owner,
+    token: held.token,
+    current_owner: current?.owner ?? null,
+    current_token: current?.token ?? null,
+  });
+}
+
+// STORAGE_ERROR
+
+/**
+ * Wraps a fault of the underlying store, keeping the cause. `details` says what kind of fault it
+ * was (e.g. `{ reason: 'quota_exceeded' }`), so callers can react without parsing the message.
+ */
+export function storageError(message: string, cause: unknown, details: Record<string, unknown> = {}): InstancePlanError {
+  return new InstancePlanError('STORAGE_ERROR', message, details, { cause });
+}
+
+/** Any fault of the store that is not already one of ours becomes `STORAGE_ERROR`, cause attached. */
+export function asStorageError(error: unknown, operation: string): InstancePlanError {
+  if (InstancePlanError.is(error)) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return storageError(`Storage ${operation} failed: ${reason}. Nothing was changed; try again.`, error);
+}
