@@ -12,13 +12,13 @@ import {
   type Plan,
   type StorageAdapter,
 } from '../src';
-import { readDesignTables } from './support/core-design';
+import { readSpecTables } from './support/spec-tables';
 import { sequentialIds, settle, testClock } from './support/core-fixtures';
 
-const DESIGN_URL = new URL('../../shared/DESIGN.md', import.meta.url);
-const design = readDesignTables(DESIGN_URL);
+/** test/spec/transitions.md: the tables every status move is checked against. */
+const design = readSpecTables();
 
-/** DESIGN.md, "Strict execution path": these step moves need every earlier step completed. */
+/** The strict execution path (the default ordering): these step moves need every earlier step completed. */
 const ORDERED_STEP_TARGETS: readonly string[] = ['in_progress', 'completed'];
 
 // ---------------------------------------------------------------------------------------------

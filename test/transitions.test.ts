@@ -14,7 +14,7 @@ import {
   type PlanManager,
   type Step,
 } from '../src';
-import { readDesignTables } from './support/core-design';
+import { readSpecTables } from './support/spec-tables';
 import {
   expectRejection,
   pathTo,
@@ -25,14 +25,14 @@ import {
   type TestClock,
 } from './support/core-fixtures';
 
-const DESIGN_URL = new URL('../../shared/DESIGN.md', import.meta.url);
-const design = readDesignTables(DESIGN_URL);
+/** test/spec/transitions.md: the tables every status move is checked against. */
+const design = readSpecTables();
 
-/** DESIGN.md, "Instance lifecycle": a turn may be recorded while `running` or `waiting`. */
+/** Instance lifecycle: a turn may be recorded while `running` or `waiting`. */
 const TURN_STATES = ['running', 'waiting'];
-/** DESIGN.md, "Plan and step status": steps execute only while the plan is `pending` or `in_progress`. */
+/** Plan status: steps execute only while the plan is `pending` or `in_progress`. */
 const EXECUTABLE_PLAN_STATES = ['pending', 'in_progress'];
-/** DESIGN.md, "Strict execution path": these step moves need every earlier step completed. */
+/** The strict execution path (the default ordering): these step moves need every earlier step completed. */
 const ORDERED_STEP_TARGETS = ['in_progress', 'completed'];
 
 const isTerminalInstance = (status: string) => design.instance.row(status).terminal;
@@ -40,9 +40,9 @@ const isTerminalInstance = (status: string) => design.instance.row(status).termi
 const needsOutput = (status: StepStatus) => status === 'completed' || status === 'failed';
 /** decisions.md: an attempt begins on every step move except finishing one already in progress. */
 const beginsAttempt = (from: StepStatus) => from !== 'in_progress';
-/** DESIGN.md marks the ways back to work from a finished plan with "(reopen)"; reopening clears the summary. */
+/** The spec marks the ways back to work from a finished plan with "(reopen)"; reopening clears the summary. */
 const isReopen = (from: string, to: string) => design.plan.row(from).remarks.get(to) === 'reopen';
-/** DESIGN.md: appending steps to a completed or failed plan reopens it. */
+/** Appending steps to a completed or failed plan reopens it. */
 const APPEND_REOPENS = ['completed', 'failed'];
 
 interface World {
@@ -116,7 +116,7 @@ async function expectConsistentHistory(manager: PlanManager, record: Instance | 
 // ---------------------------------------------------------------------------------------------
 
 describe('instance lifecycle: every (from, to) pair through transitionInstance', () => {
-  it('a new instance starts in the machine\'s initial status with DESIGN\'s defaults', async () => {
+  it('a new instance starts in the machine\'s initial status with the documented defaults', async () => {
     const world = testManager();
     const mark = world.clock.mark();
     const instance = await world.manager.createInstance({ organization_id: 'org-1', agent_type_id: 'researcher', task_id: 'task-9' });
@@ -139,6 +139,7 @@ describe('instance lifecycle: every (from, to) pair through transitionInstance',
       session_id: null,
       version: 1,
     });
+    expect(instance.status).toBe(design.instanceDefault);
     expect(Instance.safeParse(instance).success).toBe(true);
     await expectConsistentHistory(world.manager, instance);
   });
@@ -738,7 +739,7 @@ describe('ordering, closed plans, reopening, current_step', () => {
 
 // ---------------------------------------------------------------------------------------------
 // A model-checked walk: random executeStep / updatePlan / instance moves on one plan, each
-// answer compared with what DESIGN.md's tables and rules allow, invariants checked after each.
+// answer compared with what the spec tables (test/spec/transitions.md) and the rules allow, invariants checked after each.
 
 type PlanOp =
   | { kind: 'exec'; index: number; to: StepStatus; output: string | null | undefined }
@@ -830,7 +831,7 @@ function checkPlanInvariants(plan: Plan) {
   expect(Plan.safeParse(plan).success).toBe(true);
 }
 
-describe('plan and step walks checked against DESIGN.md (model-based)', () => {
+describe('plan and step walks checked against the spec tables (model-based)', () => {
   it('every answer is what the tables allow; refusals change nothing; invariants hold', async () => {
     const seen = new Map<string, number>();
     const count = (key: string) => seen.set(key, (seen.get(key) ?? 0) + 1);
