@@ -133,7 +133,6 @@ describe('lists page in the database', () => {
       expect(page).toEqual({ records: odd.slice(10, 17), total: 30 });
       expect(calls).toHaveLength(1);
       expect(calls[0]!.rows).toBe(7);
-      expect(calls[0]!.text).toMatch(/ORDER BY created_key DESC, id_key LIMIT \$2 OFFSET \$3/);
       const empty = await adapter.list('plan', { where: { instance_id: 'instance-odd' }, limit: 5, offset: 30 });
       expect(empty).toEqual({ records: [], total: 30 });
       expect(calls[1]!.rows).toBe(1); // the count alone
@@ -144,6 +143,9 @@ describe('lists page in the database', () => {
         const text = plan.rows.map((row) => row['QUERY PLAN']).join('\n');
         expect(text).toMatch(/Index Scan using plans_by_instance_id/);
         expect(text).toMatch(/Limit/);
+        // The page is cut in the database straight from the index, rows already in list order: the
+        // Limit reads the index scan itself, with no sort of every match beneath it.
+        expect(text).toMatch(/Limit[^\n]*\n\s*->\s+Index Scan using plans_by_instance_id/);
       } finally {
         await db.exec('RESET enable_seqscan');
       }
