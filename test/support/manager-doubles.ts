@@ -20,8 +20,6 @@ export function feedless(inner: StorageAdapter = memoryAdapter()): StorageAdapte
   };
 }
 
-type Method = 'get' | 'list' | 'history' | 'commit';
-
 /** Wraps an adapter so that chosen calls fail with `fault` while `failing` says so. */
 export function faulty(inner: StorageAdapter, fault: unknown) {
   const failing = new Set<string>();
