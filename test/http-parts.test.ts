@@ -11,7 +11,7 @@ describe('tables', () => {
     expect(Object.keys(STATUS_BY_CODE).sort()).toEqual([...ERROR_CODES].sort());
   });
 
-  test('the seed 002 fields are the instance record without version', () => {
+  test('the Transition Instance endpoint\'s fields are the instance record without version', () => {
     expect(new Set(SEED_INSTANCE_FIELDS)).toEqual(new Set(Object.keys(Instance.shape).filter((key) => key !== 'version')));
   });
 });

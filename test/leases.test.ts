@@ -355,7 +355,7 @@ describe('leases over random histories (property)', () => {
         const instance = await manager.createInstance({ organization_id: 'org-1', agent_type_id: 'researcher' });
         await manager.transitionInstance(instance.id, { status: 'running' });
         const held: (Lease | undefined)[] = [undefined, undefined, undefined];
-        // The model: the stored holding, as DESIGN of leases says it moves.
+        // The model: the stored holding, as the lease rules say it moves.
         let model: { owner: number | null; token: number; expires: number } = { owner: null, token: 0, expires: 0 };
         let writes = 0;
         for (const step of ops) {

@@ -15,7 +15,7 @@ import { InstanceStatus, PlanStatus, StepStatus } from '../src/schemas/enums';
 import { readSpecTables, type SpecTable } from './support/spec-tables';
 
 /** test/spec/transitions.md: the tables every status move is checked against. */
-const design = readSpecTables();
+const spec = readSpecTables();
 
 interface Subject {
   name: 'instance' | 'plan' | 'step';
@@ -26,9 +26,9 @@ interface Subject {
 }
 
 const subjects: Subject[] = [
-  { name: 'instance', machine: instanceMachine, logic: instanceLogic, table: design.instance, statuses: InstanceStatus.options },
-  { name: 'plan', machine: planMachine, logic: planLogic, table: design.plan, statuses: PlanStatus.options },
-  { name: 'step', machine: stepMachine, logic: stepLogic, table: design.step, statuses: StepStatus.options },
+  { name: 'instance', machine: instanceMachine, logic: instanceLogic, table: spec.instance, statuses: InstanceStatus.options },
+  { name: 'plan', machine: planMachine, logic: planLogic, table: spec.plan, statuses: PlanStatus.options },
+  { name: 'step', machine: stepMachine, logic: stepLogic, table: spec.step, statuses: StepStatus.options },
 ];
 
 const rowsOf = (subject: Subject) => subject.table.states.map((state) => [state, subject.table.row(state)] as const);
@@ -55,8 +55,8 @@ describe('the spec tables (test/spec/transitions.md)', () => {
   });
 
   it('the first row of each table is the machine\'s initial state; a new instance starts in the Transition Instance endpoint\'s default status', () => {
-    expect(design.instanceDefault).toBe('starting');
-    expect(instanceLogic.initial).toBe(design.instanceDefault);
+    expect(spec.instanceDefault).toBe('starting');
+    expect(instanceLogic.initial).toBe(spec.instanceDefault);
     for (const subject of subjects) expect(subject.logic.initial).toBe(subject.table.states[0]);
   });
 });
