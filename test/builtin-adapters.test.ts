@@ -37,7 +37,7 @@ describe('compareNewestFirst: the order of every list, newest first', () => {
 });
 
 
-describe('the memory and IndexedDB adapters', () => {
+describe('the memory and IndexedDB adapters: undefined filters, and "__proto__" keys handed back as data', () => {
   const adapters: [string, () => { adapter: StorageAdapter; dispose: () => Promise<void> }][] = [
     ['memory', () => ({ adapter: memoryAdapter(), dispose: async () => {} })],
     [

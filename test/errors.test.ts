@@ -13,7 +13,7 @@ describe('InstancePlanError.is recognises errors of any copy of the library by t
     expect(InstancePlanError.is(error)).toBe(true);
     expect(InstancePlanError.is(error, 'CONFLICT')).toBe(true);
     expect(InstancePlanError.is(error, 'NOT_FOUND')).toBe(false);
-    // A second bundle's copy of the class (errors.ts: `instanceof` can lie across copies; `is` checks the shape).
+    // A second bundle's copy of the class: `instanceof` can lie across copies; `is` checks the shape.
     class ForeignInstancePlanError extends Error {
       override readonly name = 'InstancePlanError';
       constructor(

@@ -302,7 +302,7 @@ describe('malformed calls are refused with a TypeError naming the defect, before
 });
 
 
-describe('the connection', () => {
+describe('one connection, opened on first use; an empty batch; closed for good', () => {
   it('is opened once, on first use, for every later call', async () => {
     await withDatabase('once', async (name) => {
       const { counts, factory } = countingFactory();

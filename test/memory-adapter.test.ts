@@ -6,7 +6,7 @@ import { InstancePlanError, memoryAdapter } from '../src';
 import { createBatch, planRecord, stepRecord, updateOf } from '../src/testing/conformance/fixtures';
 
 
-describe('CONFLICT says which version was expected and which was found, "none" for a record that does not exist', () => {
+describe('the memory adapter\'s CONFLICT says which version was expected and which was found, "none" for a record that does not exist', () => {
   it('creating a record that already exists', async () => {
     const adapter = memoryAdapter();
     const plan = planRecord({ id: 'plan-1' });

@@ -561,7 +561,7 @@ describe('strings text cannot hold: reads, checks and key columns send nothing',
 });
 
 
-describe('commit batches', () => {
+describe('commit batches: lease columns, and a check of a record the same batch writes', () => {
   it('refuses a malformed lease column with a TypeError naming it, before anything is sent', async () => {
     const { client, calls } = watched(db);
     const adapter = postgresAdapter({ client });
