@@ -12,13 +12,13 @@ import {
   type Plan,
   type StorageAdapter,
 } from '../src';
-import { readDesignTables } from './support/core-design';
+import { readSpecTables } from './support/spec-tables';
 import { sequentialIds, settle, testClock } from './support/core-fixtures';
 
-const DESIGN_URL = new URL('../../shared/DESIGN.md', import.meta.url);
-const design = readDesignTables(DESIGN_URL);
+/** test/spec/transitions.md: the tables every status move is checked against. */
+const spec = readSpecTables();
 
-/** DESIGN.md, "Strict execution path": these step moves need every earlier step completed. */
+/** The strict execution path (the default ordering): these step moves need every earlier step completed. */
 const ORDERED_STEP_TARGETS: readonly string[] = ['in_progress', 'completed'];
 
 // ---------------------------------------------------------------------------------------------
@@ -113,12 +113,12 @@ function sequentialOracle() {
 
 function checkEdge(before: Plan, after: Plan) {
   expect(after.version).toBe(before.version + 1);
-  if (after.status !== before.status) expect(design.plan.allows(before.status, after.status), `${before.status} -> ${after.status}`).toBe(true);
+  if (after.status !== before.status) expect(spec.plan.allows(before.status, after.status), `${before.status} -> ${after.status}`).toBe(true);
   expect(after.steps.length).toBeGreaterThanOrEqual(before.steps.length);
   before.steps.forEach((step, i) => {
     const next = after.steps[i]!;
     expect(next.id).toBe(step.id);
-    if (next.status !== step.status) expect(design.step.allows(step.status, next.status), `step ${step.status} -> ${next.status}`).toBe(true);
+    if (next.status !== step.status) expect(spec.step.allows(step.status, next.status), `step ${step.status} -> ${next.status}`).toBe(true);
   });
 }
 

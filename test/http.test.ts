@@ -8,8 +8,8 @@ import { toNodeListener, type NodeListenerOptions } from '../src/http/node';
 // End to end: a real Node HTTP server on 127.0.0.1 serving the fetch handler through the Node
 // bridge, called with real fetch (and, where fetch cannot send what we need, node:http).
 
-// Seed 002's example response of the Transition Instance endpoint, as the seed shows it.
-const SEED_002_RESPONSE = {
+// The Transition Instance endpoint's documented example response, exactly as documented.
+const DOCUMENTED_TRANSITION_RESPONSE = {
   organization_id: '<string>',
   agent_type_id: '<string>',
   created_at: '2023-11-07T05:31:56Z',
@@ -28,7 +28,7 @@ const SEED_002_RESPONSE = {
 };
 
 const KEYS: Record<string, Scope> = {
-  // The seed's curl example uses this key and this site.
+  // The Instance Plan tool's documented curl example uses this key and this site.
   YOUR_API_KEY: { organization_id: 'acme', site_id: 'YOUR_SITE_ID' },
   'globex-key': { organization_id: 'globex' },
 };
@@ -94,8 +94,8 @@ describe('the HTTP endpoints, end to end', () => {
     return answer.body.plan;
   }
 
-  test("the seed's curl example: create with a bearer key, JSON body, site, instance, steps", async () => {
-    // Exactly the request of seed 000's REST example, with a real instance id for INSTANCE_UUID.
+  test("the Instance Plan tool's documented curl example: create with a bearer key, JSON body, site, instance, steps", async () => {
+    // Exactly the request of the Instance Plan tool's REST example, with a real instance id for INSTANCE_UUID.
     const response = await fetch(`${url}/api/agents/tools/instance_plan/create`, {
       method: 'POST',
       headers: { Authorization: 'Bearer YOUR_API_KEY', 'Content-Type': 'application/json' },
@@ -139,14 +139,14 @@ describe('the HTTP endpoints, end to end', () => {
     expect((await post(`${TOOL}/get`, { action: 'list', instance_id: acmeInstance.id })).status).toBe(200);
   });
 
-  test('transition returns the instance record exactly as seed 002 shows it: its fields, its order, no version', async () => {
+  test('transition returns the instance record exactly as the Transition Instance endpoint documents it: its fields, its order, no version', async () => {
     const answer = await post(`/agents/instances/${acmeInstance.id}/transition`, { status: 'waiting' });
     expect(answer.status).toBe(200);
-    expect(Object.keys(answer.body)).toEqual(Object.keys(SEED_002_RESPONSE));
+    expect(Object.keys(answer.body)).toEqual(Object.keys(DOCUMENTED_TRANSITION_RESPONSE));
     const { version: _version, ...stored } = await acme.getInstance(acmeInstance.id);
     expect(answer.body).toEqual(stored);
     expect(answer.body).toMatchObject({ status: 'waiting', needs_input: true });
-    // Every field of the stored record but version, so nothing of the seed is missing either.
+    // Every field of the stored record but version, so nothing of the documented response is missing either.
     expect(new Set(Object.keys(answer.body))).toEqual(new Set(Object.keys(Instance.shape).filter((key) => key !== 'version')));
 
     const again = await post(`/agents/instances/${acmeInstance.id}/transition`, { status: 'waiting' });
@@ -155,17 +155,17 @@ describe('the HTTP endpoints, end to end', () => {
     expect(back.body).toMatchObject({ status: 'running', needs_input: false });
   });
 
-  test("seed 002's curl shape: its headers and body, plus the bearer key every request needs", async () => {
+  test("the Transition Instance endpoint's documented curl request: its headers and body, plus the bearer key every request needs", async () => {
     const fresh = await acme.createInstance({ agent_type_id: 'lead-qualifier' });
-    const seedRequest = (headers: Record<string, string>) =>
+    const documentedRequest = (headers: Record<string, string>) =>
       fetch(`${url}/agents/instances/${fresh.id}/transition`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: "\n{\n  \"status\": \"starting\"\n}\n" });
-    // As the seed prints it, without a key: refused.
-    expect((await seedRequest({})).status).toBe(401);
+    // As the documentation prints it, without a key: refused.
+    expect((await documentedRequest({})).status).toBe(401);
     // With the key: "starting" is the status it has, so the retry-safe answer is the record, unchanged.
-    const answer = await seedRequest({ Authorization: 'Bearer YOUR_API_KEY' });
+    const answer = await documentedRequest({ Authorization: 'Bearer YOUR_API_KEY' });
     expect(answer.status).toBe(200);
     const body = await answer.json();
-    expect(Object.keys(body)).toEqual(Object.keys(SEED_002_RESPONSE));
+    expect(Object.keys(body)).toEqual(Object.keys(DOCUMENTED_TRANSITION_RESPONSE));
     expect(body).toMatchObject({ id: fresh.id, status: 'starting', started_at: null, turn_count: 0, needs_input: false });
     expect((await acme.getInstance(fresh.id)).version).toBe(fresh.version);
   });

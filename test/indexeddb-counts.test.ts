@@ -1,35 +1,18 @@
 // The IndexedDB adapter's counters (schema version 3): a list with no filter or one takes its
 // `total` from the `counts` store instead of walking the index, so the counters must equal the
 // records after any commits, including batches that fail with CONFLICT or abort after the
-// counters were written, and a database an older version of the code filled must be counted
-// when it upgrades. Over fake-indexeddb; the conformance suite covers the lists themselves.
+// counters were written. Over fake-indexeddb; the conformance suite covers the lists themselves,
+// and test/indexeddb-schema.internal.test.ts the counting of a database an older version filled.
 import 'fake-indexeddb/auto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { INDEXED_FIELDS, InstancePlanError, type CommitBatch, type HistoryEvent } from 'instance-plan';
-import { indexedDBAdapter, SCHEMA_VERSION, type IndexedDBAdapter } from 'instance-plan/indexeddb';
-import { orderKey } from '../src/adapters/indexeddb/order-key';
-import { MIGRATIONS } from '../src/adapters/indexeddb/schema';
-import type { Instance, Plan, RecordKind } from '../src/schemas/records';
+import { InstancePlanError, type CommitBatch, type HistoryEvent } from 'instance-plan';
+import { indexedDBAdapter } from 'instance-plan/indexeddb';
+import type { RecordKind } from '../src/schemas/records';
 import { at, eventOf, instanceRecord, leaseRecord, planRecord } from '../src/testing/conformance/fixtures';
-import { expectCurrentLayout, expectFault, rawOpen } from './support/idb-behaviour';
 import { deleteDatabase, freshName } from './support/idb-harness';
+import { expectTotalsMatch, KINDS, VALUES, type AnyRecord } from './support/idb-counts';
 
-type AnyRecord = Instance | Plan;
-
-/** Few values per field, so filters match several records and values move between them; null is "no entry". */
-const VALUES: { [K in RecordKind]: Record<string, (string | null)[]> } = {
-  instance: { organization_id: ['org-1', 'org-2'], status: ['running', 'paused', 'completed'], agent_type_id: ['researcher', 'writer'], task_id: [null, 'task-1', 'task-2'] },
-  plan: {
-    instance_id: ['instance-1', 'instance-2', 'instance-3'],
-    status: ['pending', 'in_progress', 'completed'],
-    plan_type: ['objective', 'task'],
-    site_id: [null, 'site-1', 'site-2'],
-    user_id: [null, 'user-1'],
-    agent_id: [null, 'agent-1', 'agent-2'],
-  },
-};
-const KINDS = ['instance', 'plan'] as const;
 
 /** Values for some of a kind's indexed fields (the rest keep the fixture's or the record's). */
 const fieldsOf = (kind: RecordKind) =>
@@ -52,23 +35,6 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 /** A batch, and whether it is aborted by the browser right after its first counter write. */
 const batchArb = fc.record({ ops: fc.array(opArb, { minLength: 1, maxLength: 4 }), abortAfterCounting: fc.boolean() });
 
-/** Every single-filter and unfiltered total the adapter reports, against a count of the records. */
-async function expectTotalsMatch(adapter: IndexedDBAdapter, stored: Map<string, AnyRecord>, kinds: Map<string, RecordKind>) {
-  for (const kind of KINDS) {
-    const records = [...stored.entries()].filter(([key]) => kinds.get(key) === kind).map(([, record]) => record as unknown as Record<string, unknown>);
-    const queries: [Record<string, string>, number][] = [[{}, records.length]];
-    for (const field of INDEXED_FIELDS[kind]) {
-      // Every value a record may hold, and one none does (its counter has no row: 0).
-      for (const value of [...VALUES[kind][field]!, 'absent'].filter((value): value is string => value !== null)) {
-        queries.push([{ [field]: value }, records.filter((record) => record[field] === value).length]);
-      }
-    }
-    for (const [where, expected] of queries) {
-      const { total } = await adapter.list(kind, { where, limit: 0, offset: 0 });
-      expect(total, `${kind} total where ${JSON.stringify(where)}`).toBe(expected);
-    }
-  }
-}
 
 /**
  * Makes the transaction of the next put to the counts store abort while its requests are pending,
@@ -100,10 +66,6 @@ function abortAfterNextCountPut(): { fired(): boolean; restore(): void } {
 }
 
 describe('IndexedDB counters', () => {
-  it(`is schema version ${SCHEMA_VERSION}, the counters' migration being the last`, () => {
-    expect(SCHEMA_VERSION).toBe(3);
-    expect(MIGRATIONS).toHaveLength(3);
-  });
 
   it('after random commits (some refused with CONFLICT, some aborted after counting), every single-filter and unfiltered total equals the records', async () => {
     // How the batches ended, over all runs: each way must have happened, or the property proved little.
@@ -197,96 +159,5 @@ describe('IndexedDB counters', () => {
     expect(outcomes.stored).toBeGreaterThan(0);
     expect(outcomes.conflict).toBeGreaterThan(0);
     expect(outcomes.aborted).toBeGreaterThan(0);
-  });
-});
-
-describe('IndexedDB schema version 3: counters of an existing database', () => {
-  const instances = [
-    instanceRecord({ id: 'instance-1', status: 'running', task_id: 'task-1' }),
-    instanceRecord({ id: 'instance-2', status: 'paused', organization_id: 'org-2', created_at: at(1) }),
-    instanceRecord({ id: 'instance-3', status: 'running', created_at: at(2) }),
-  ];
-  const plans = Array.from({ length: 12 }, (_, i) =>
-    planRecord({
-      id: `plan-${i}`,
-      instance_id: `instance-${(i % 3) + 1}`,
-      status: i % 4 === 0 ? 'in_progress' : 'pending',
-      // every filter field, each held by some plans and not others
-      plan_type: i % 5 === 0 ? 'task' : 'objective',
-      site_id: i % 2 ? 'site-1' : null,
-      user_id: i % 3 ? 'user-1' : null,
-      agent_id: i % 4 ? 'agent-1' : null,
-      created_at: at(i),
-    }),
-  );
-
-  /** A database as version `version` of the code left it, holding the records above (and a lease). */
-  async function olderDatabase(name: string, version: 1 | 2, extraPlanRows: object[] = []) {
-    const db = await rawOpen(name, version, (raw) => {
-      for (const migration of MIGRATIONS.slice(0, version)) migration(raw as never, undefined as never);
-    });
-    const stores = version === 2 ? ['instances', 'plans', 'leases'] : ['instances', 'plans'];
-    const write = db.transaction(stores, 'readwrite');
-    for (const record of instances) write.objectStore('instances').put({ id: record.id, order: orderKey(record.created_at), record });
-    for (const record of plans) write.objectStore('plans').put({ id: record.id, order: orderKey(record.created_at), record });
-    for (const row of extraPlanRows) write.objectStore('plans').put(row);
-    if (version === 2) write.objectStore('leases').put({ id: 'instance-1', order: orderKey(instances[0]!.created_at), record: leaseRecord({ id: 'instance-1' }) });
-    await new Promise<void>((resolve, reject) => {
-      write.oncomplete = () => resolve();
-      write.onerror = () => reject(write.error);
-    });
-    expect(Array.from(db.objectStoreNames)).not.toContain('counts');
-    db.close();
-  }
-
-  for (const version of [1, 2] as const) {
-    it(`a version-${version} database is counted on first open: every total is right, and later commits keep it so`, async () => {
-      const name = freshName(`counts-upgrade-v${version}`);
-      await olderDatabase(name, version);
-      const adapter = indexedDBAdapter({ name });
-      try {
-        const stored = new Map<string, AnyRecord>();
-        const kinds = new Map<string, RecordKind>();
-        for (const record of instances) [stored.set(`instance:${record.id}`, record), kinds.set(`instance:${record.id}`, 'instance')];
-        for (const record of plans) [stored.set(`plan:${record.id}`, record), kinds.set(`plan:${record.id}`, 'plan')];
-        await expectTotalsMatch(adapter, stored, kinds);
-        expect((await adapter.list('plan', { where: { instance_id: 'instance-1' }, limit: 2, offset: 1 })).records.map((plan) => plan.id)).toEqual(['plan-6', 'plan-3']);
-
-        // A status change moves a plan from one counter to another; the upgraded counters follow.
-        const before = plans[0]!;
-        const after = { ...before, status: 'completed', version: 2 } as Plan;
-        await adapter.commit({ writes: [{ kind: 'plan', record: after, expected_version: 1 }], events: [eventOf('plan', after, before.status)] });
-        stored.set('plan:plan-0', after);
-        await expectTotalsMatch(adapter, stored, kinds);
-        await adapter.close();
-        await expectCurrentLayout(name);
-      } finally {
-        await adapter.close();
-        await deleteDatabase(name);
-      }
-    });
-  }
-
-  it('a row the counting step cannot read fails the upgrade as "upgrade_failed"; the database stays at version 2 with its rows', async () => {
-    const name = freshName('counts-upgrade-broken');
-    // A plans row with no record (no code of ours writes one): counting it throws midway through the cursor.
-    await olderDatabase(name, 2, [{ id: 'broken', order: orderKey(at(99)) }]);
-    const adapter = indexedDBAdapter({ name });
-    try {
-      const error = await expectFault(adapter.list('plan', { where: {}, limit: 1, offset: 0 }), 'upgrade_failed');
-      expect(error.details).toMatchObject({ code_version: SCHEMA_VERSION });
-      const db = await rawOpen(name);
-      try {
-        expect(db.version).toBe(2);
-        expect(Array.from(db.objectStoreNames)).not.toContain('counts');
-        const count = db.transaction('plans').objectStore('plans').count();
-        expect(await new Promise((resolve) => (count.onsuccess = () => resolve(count.result)))).toBe(plans.length + 1);
-      } finally {
-        db.close();
-      }
-    } finally {
-      await adapter.close();
-      await deleteDatabase(name);
-    }
   });
 });

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { transition, type AnyStateMachine } from 'xstate';
@@ -13,28 +12,28 @@ import {
   type CompiledMachine,
 } from '../src/machines';
 import { InstanceStatus, PlanStatus, StepStatus } from '../src/schemas/enums';
-import { readDesignTables, type DesignTable } from './support/core-design';
+import { readSpecTables, type SpecTable } from './support/spec-tables';
 
-const DESIGN_URL = new URL('../../shared/DESIGN.md', import.meta.url);
-const design = readDesignTables(DESIGN_URL);
+/** test/spec/transitions.md: the tables every status move is checked against. */
+const spec = readSpecTables();
 
 interface Subject {
   name: 'instance' | 'plan' | 'step';
   machine: AnyStateMachine;
   logic: CompiledMachine<string>;
-  table: DesignTable;
+  table: SpecTable;
   statuses: readonly string[];
 }
 
 const subjects: Subject[] = [
-  { name: 'instance', machine: instanceMachine, logic: instanceLogic, table: design.instance, statuses: InstanceStatus.options },
-  { name: 'plan', machine: planMachine, logic: planLogic, table: design.plan, statuses: PlanStatus.options },
-  { name: 'step', machine: stepMachine, logic: stepLogic, table: design.step, statuses: StepStatus.options },
+  { name: 'instance', machine: instanceMachine, logic: instanceLogic, table: spec.instance, statuses: InstanceStatus.options },
+  { name: 'plan', machine: planMachine, logic: planLogic, table: spec.plan, statuses: PlanStatus.options },
+  { name: 'step', machine: stepMachine, logic: stepLogic, table: spec.step, statuses: StepStatus.options },
 ];
 
 const rowsOf = (subject: Subject) => subject.table.states.map((state) => [state, subject.table.row(state)] as const);
 
-describe('DESIGN.md tables', () => {
+describe('the spec tables (test/spec/transitions.md)', () => {
   it.each(subjects)('the $name table names exactly the statuses of the schema and of the machine', (subject) => {
     expect(new Set(subject.table.states)).toEqual(new Set(subject.statuses));
     expect(subject.table.states).toHaveLength(subject.statuses.length);
@@ -55,23 +54,21 @@ describe('DESIGN.md tables', () => {
     }
   });
 
-  it('the first row of each table is the machine\'s initial state (the seeds\' defaults)', () => {
-    const seed002 = readFileSync(new URL('../../shared/seeds/002_96716f9ea903eef9.txt', import.meta.url), 'utf8');
-    const instanceDefault = /status\s+enum<string>\s+default:\s*([a-z_]+)/.exec(seed002)?.[1];
-    expect(instanceDefault).toBeDefined();
-    expect(instanceLogic.initial).toBe(instanceDefault);
+  it('the first row of each table is the machine\'s initial state; a new instance starts in the Transition Instance endpoint\'s default status', () => {
+    expect(spec.instanceDefault).toBe('starting');
+    expect(instanceLogic.initial).toBe(spec.instanceDefault);
     for (const subject of subjects) expect(subject.logic.initial).toBe(subject.table.states[0]);
   });
 });
 
-describe('the machines are the tables of DESIGN.md', () => {
+describe('the machines are the spec tables', () => {
   for (const subject of subjects) {
     describe(`${subject.name} machine`, () => {
-      it.each(rowsOf(subject))('targets(%s) is exactly the DESIGN row', (state, row) => {
+      it.each(rowsOf(subject))('targets(%s) is exactly the spec row', (state, row) => {
         expect([...subject.logic.targets(state)]).toEqual([...row.targets]);
       });
 
-      it.each(rowsOf(subject))('%s is final exactly when its DESIGN row is terminal', (state, row) => {
+      it.each(rowsOf(subject))('%s is final exactly when its spec row is terminal', (state, row) => {
         expect(subject.logic.isFinal(state)).toBe(row.terminal);
         expect(subject.machine.root.states[state]?.type === 'final').toBe(row.terminal);
       });
@@ -97,7 +94,7 @@ describe('the machines are the tables of DESIGN.md', () => {
         }
       });
 
-      it('XState itself takes exactly the DESIGN edges (guards satisfied)', () => {
+      it('XState itself takes exactly the spec edges (guards satisfied)', () => {
         // Independent of compileMachine: ask XState for every (from, to) with a context and event
         // that satisfy any guard (all steps completed, a summary given).
         const context = { steps: [{ status: 'completed' }] };

@@ -1,7 +1,9 @@
 // The PostgreSQL adapter against a real server, when DATABASE_URL names one (.ci/run starts one
 // on 127.0.0.1 and sets it): the conformance suite over two pg Pools, then races between several
 // Node processes, each with its own pool, on one plan and on one lease, then executeStep's
-// throughput next to a bare compare-and-set UPDATE of the same plan row.
+// throughput next to a bare compare-and-set UPDATE of the same plan row. The locking tests hold
+// a transaction open to show who waits for whom: migrations of different schemas do not wait for
+// each other, those of one schema take turns, and lease checks wait for lease writes.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -10,7 +12,7 @@ import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlanManager, replay, type HistoryEvent, type Plan } from 'instance-plan';
-import { migrate, postgresAdapter } from 'instance-plan/postgres';
+import { migrate, postgresAdapter, SCHEMA_VERSION } from 'instance-plan/postgres';
 import { adapterConformance } from 'instance-plan/testing';
 import { commitParams, commitStatement, prepareCommit } from '../src/adapters/postgres/commit';
 import { createBatch, leaseRecord, planRecord, updateOf } from '../src/testing/conformance/fixtures';
@@ -123,6 +125,43 @@ describe.skipIf(!url)(`PostgreSQL server locking${skipped}`, () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
+
+  it('migrations of two different schemas run at once without waiting for each other; two of the same schema take turns, and the second finds the work done', async () => {
+    const [held, other] = [freshSchema('migrate_held'), freshSchema('migrate_other')];
+    // A migration of `held`, inside a transaction kept open: until COMMIT it holds whatever the
+    // migration locks, as a slow migration in another process would.
+    const holder = await pools[0]!.connect();
+    try {
+      await holder.query('BEGIN');
+      expect(await migrate(holder, { schema: held })).toEqual({ version: SCHEMA_VERSION });
+      // Another schema migrates to the end meanwhile: it does not wait for the open migration.
+      const timeout = new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 15_000).unref());
+      const alone = await Promise.race([migrate(pools[1]!, { schema: other }), timeout]);
+      expect(alone, `migrating "${other}" waited for the open migration of "${held}"`).toEqual({ version: SCHEMA_VERSION });
+      const adapter = postgresAdapter({ client: pools[1]!, schema: other });
+      const plan = planRecord({ id: 'plan-1' });
+      await adapter.commit(createBatch(['plan', plan]));
+      expect(await adapter.get('plan', 'plan-1')).toEqual(plan);
+      // The same schema again: this one waits for the open migration (on its advisory lock) ...
+      const again = migrate(pools[1]!, { schema: held });
+      again.catch(() => undefined);
+      await waiting(1, 'advisory');
+      await holder.query('COMMIT');
+      // ... and once it is committed, finds the schema at the current version and changes nothing.
+      expect(await again).toEqual({ version: SCHEMA_VERSION });
+      expect((await pools[1]!.query(`SELECT version FROM "${held}".schema_version`)).rows).toEqual([{ version: SCHEMA_VERSION }]);
+      const afterwards = postgresAdapter({ client: pools[1]!, schema: held });
+      await afterwards.commit(createBatch(['plan', plan]));
+      expect(await afterwards.list('plan', { where: {}, limit: 5, offset: 0 })).toEqual({ records: [plan], total: 1 });
+    } catch (error) {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      holder.release();
+      await dropSchema(pools[0]!, held);
+      await dropSchema(pools[0]!, other);
+    }
+  });
 
   it('a write checked against a lease not created yet waits for the acquisition in progress, and is then refused (LEASE_HELD)', async () => {
     const schema = freshSchema('locking');

@@ -12,8 +12,8 @@ import {
 } from './support/core-fixtures';
 
 /**
- * DESIGN.md invariant 6: records outside the manager's scope (organization, site, user) are
- * neither visible nor changeable. The model of "in scope", from DESIGN.md and decisions.md:
+ * Records outside the manager's scope (organization, site, user) are neither visible nor
+ * changeable. The model of "in scope" (docs/semantics.md):
  * - an instance carries only an organization: it is in scope when the scope names no
  *   organization, or the same one;
  * - a plan is in scope when its site and user match wherever the scope names them, and, when
@@ -132,7 +132,7 @@ async function expectVisibility(store: Store, scope: Scope, manager: PlanManager
     expect(page.total).toBe(expected.length);
     expect(new Set(page.plans.map((plan) => plan.id))).toEqual(new Set(expected.map((plan) => plan.id)));
   } else {
-    // decisions.md: an organization-scoped manager lists plans per instance
+    // an organization-scoped manager lists plans per instance
     const error = await expectRejection(manager.listPlans({}), 'VALIDATION_ERROR');
     expect(error.details.issues).toEqual([expect.objectContaining({ path: 'instance_id' })]);
   }

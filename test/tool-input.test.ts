@@ -26,7 +26,7 @@ const LIMITS: Limits = {
 const ACTIONS = ['create', 'list', 'update', 'execute_step'] as const;
 type Action = (typeof ACTIONS)[number];
 
-/** The keys each action accepts: the seed's parameters (000) per action, plus `ordering` and `summary` (decisions.md). */
+/** The keys each action accepts: the Instance Plan tool's parameters per action, plus `ordering` and `summary`. */
 const ACCEPTED: Record<Action, readonly string[]> = {
   create: ['action', 'instance_id', 'title', 'description', 'plan_type', 'status', 'ordering', 'steps', 'site_id', 'user_id', 'agent_id'],
   list: ['action', 'instance_id', 'status', 'plan_type', 'site_id', 'user_id', 'agent_id', 'limit', 'offset'],
@@ -122,7 +122,7 @@ function arbitraries(f: Fixture) {
     { requiredKeys: ['title', 'type'] },
   );
 
-  /** Calls that would succeed as they are (on `small`, which has room and a pending step): the base of every mutation. */
+  /** Calls that would succeed as they are (on `small`, which has room and a pending step): the base every altered call starts from. */
   const validCall: fc.Arbitrary<Call> = fc.oneof(
     fc.record(
       {
@@ -226,7 +226,7 @@ function arbitraries(f: Fixture) {
     // 'create' may leave instance_id out only in an instance's context; an explicit blank one is still wrong
     return fc.oneof(
       fc.constantFrom(...fields).chain((field) =>
-        // create takes only "pending" as a status (seed 000)
+        // create takes only "pending" as a status (the Instance Plan tool's create)
         (action === 'create' && field === 'status' ? notIn(['pending']) : wrong[field]!).map((value) => ({
           category: `type:${field}`,
           input: { ...call, [field]: value },

@@ -14,7 +14,7 @@ import {
   type PlanManager,
   type Step,
 } from '../src';
-import { readDesignTables } from './support/core-design';
+import { readSpecTables } from './support/spec-tables';
 import {
   expectRejection,
   pathTo,
@@ -25,24 +25,24 @@ import {
   type TestClock,
 } from './support/core-fixtures';
 
-const DESIGN_URL = new URL('../../shared/DESIGN.md', import.meta.url);
-const design = readDesignTables(DESIGN_URL);
+/** test/spec/transitions.md: the tables every status move is checked against. */
+const spec = readSpecTables();
 
-/** DESIGN.md, "Instance lifecycle": a turn may be recorded while `running` or `waiting`. */
+/** Instance lifecycle: a turn may be recorded while `running` or `waiting`. */
 const TURN_STATES = ['running', 'waiting'];
-/** DESIGN.md, "Plan and step status": steps execute only while the plan is `pending` or `in_progress`. */
+/** Plan status: steps execute only while the plan is `pending` or `in_progress`. */
 const EXECUTABLE_PLAN_STATES = ['pending', 'in_progress'];
-/** DESIGN.md, "Strict execution path": these step moves need every earlier step completed. */
+/** The strict execution path (the default ordering): these step moves need every earlier step completed. */
 const ORDERED_STEP_TARGETS = ['in_progress', 'completed'];
 
-const isTerminalInstance = (status: string) => design.instance.row(status).terminal;
-/** decisions.md: `step_output` is required when the step is reported completed or failed. */
+const isTerminalInstance = (status: string) => spec.instance.row(status).terminal;
+/** `step_output` is required when the step is reported completed or failed. */
 const needsOutput = (status: StepStatus) => status === 'completed' || status === 'failed';
-/** decisions.md: an attempt begins on every step move except finishing one already in progress. */
+/** An attempt begins on every step move except finishing one already in progress. */
 const beginsAttempt = (from: StepStatus) => from !== 'in_progress';
-/** DESIGN.md marks the ways back to work from a finished plan with "(reopen)"; reopening clears the summary. */
-const isReopen = (from: string, to: string) => design.plan.row(from).remarks.get(to) === 'reopen';
-/** DESIGN.md: appending steps to a completed or failed plan reopens it. */
+/** The spec marks the ways back to work from a finished plan with "(reopen)"; reopening clears the summary. */
+const isReopen = (from: string, to: string) => spec.plan.row(from).remarks.get(to) === 'reopen';
+/** Appending steps to a completed or failed plan reopens it. */
 const APPEND_REOPENS = ['completed', 'failed'];
 
 interface World {
@@ -116,7 +116,7 @@ async function expectConsistentHistory(manager: PlanManager, record: Instance | 
 // ---------------------------------------------------------------------------------------------
 
 describe('instance lifecycle: every (from, to) pair through transitionInstance', () => {
-  it('a new instance starts in the machine\'s initial status with DESIGN\'s defaults', async () => {
+  it('a new instance starts in the machine\'s initial status with the documented defaults', async () => {
     const world = testManager();
     const mark = world.clock.mark();
     const instance = await world.manager.createInstance({ organization_id: 'org-1', agent_type_id: 'researcher', task_id: 'task-9' });
@@ -139,12 +139,13 @@ describe('instance lifecycle: every (from, to) pair through transitionInstance',
       session_id: null,
       version: 1,
     });
+    expect(instance.status).toBe(spec.instanceDefault);
     expect(Instance.safeParse(instance).success).toBe(true);
     await expectConsistentHistory(world.manager, instance);
   });
 
-  describe.each(design.instance.states)('from %s', (from) => {
-    it.each(design.instance.states)(`to %s`, async (to) => {
+  describe.each(spec.instance.states)('from %s', (from) => {
+    it.each(spec.instance.states)(`to %s`, async (to) => {
       const world = testManager();
       const { manager, adapter, clock } = world;
       const before = await newInstance(world, from as InstanceStatus);
@@ -160,7 +161,7 @@ describe('instance lifecycle: every (from, to) pair through transitionInstance',
         return;
       }
 
-      if (design.instance.allows(from, to)) {
+      if (spec.instance.allows(from, to)) {
         const mark = clock.mark();
         const result = await manager.transitionInstance(before.id, { status: to as InstanceStatus });
         const now = clock.stampSince(mark, result.updated_at);
@@ -193,7 +194,7 @@ describe('instance lifecycle: every (from, to) pair through transitionInstance',
       }
 
       const error = await expectRejection(manager.transitionInstance(before.id, { status: to as InstanceStatus }), 'INVALID_TRANSITION');
-      expect(error.details).toMatchObject({ from, to, allowed: [...design.instance.row(from).targets] });
+      expect(error.details).toMatchObject({ from, to, allowed: [...spec.instance.row(from).targets] });
       expect(error.message).toContain(from);
       expect(error.message).toContain(to);
       expect(await snapshotStore(adapter)).toEqual(storeBefore);
@@ -225,7 +226,7 @@ describe('instance lifecycle: every (from, to) pair through transitionInstance',
             const outcome = await settle(manager.transitionInstance(before.id, { status: step.to }));
             if (step.to === before.status) {
               expect(outcome).toEqual({ ok: true, value: before });
-            } else if (design.instance.allows(before.status, step.to)) {
+            } else if (spec.instance.allows(before.status, step.to)) {
               expect(outcome.ok).toBe(true);
               record = (outcome as { value: Instance }).value;
               const now = clock.stampSince(mark, record.updated_at);
@@ -244,7 +245,7 @@ describe('instance lifecycle: every (from, to) pair through transitionInstance',
               expect(outcome.ok).toBe(false);
               const error = (outcome as { error: { code: string; details: unknown } }).error;
               expect(error.code).toBe('INVALID_TRANSITION');
-              expect(error.details).toMatchObject({ from: before.status, to: step.to, allowed: [...design.instance.row(before.status).targets] });
+              expect(error.details).toMatchObject({ from: before.status, to: step.to, allowed: [...spec.instance.row(before.status).targets] });
             }
           } else if (step.kind === 'turn') {
             const mark = clock.mark();
@@ -301,8 +302,8 @@ describe('instance lifecycle: every (from, to) pair through transitionInstance',
 // ---------------------------------------------------------------------------------------------
 
 describe('plan status: every (from, to) pair through updatePlan', () => {
-  describe.each(design.plan.states)('from %s', (from) => {
-    it.each(design.plan.states)('to %s', async (to) => {
+  describe.each(spec.plan.states)('from %s', (from) => {
+    it.each(spec.plan.states)('to %s', async (to) => {
       const world = await planIn(from as PlanStatus);
       const { manager, adapter, clock } = world;
       const before = world.plan;
@@ -316,10 +317,10 @@ describe('plan status: every (from, to) pair through updatePlan', () => {
         return;
       }
 
-      if (!design.plan.allows(from, to)) {
+      if (!spec.plan.allows(from, to)) {
         const storeBefore = await snapshotStore(adapter);
         const error = await expectRejection(manager.updatePlan({ plan_id: before.id, status: to as PlanStatus, ...withSummary }), 'INVALID_TRANSITION');
-        expect(error.details).toMatchObject({ from, to, allowed: [...design.plan.row(from).targets] });
+        expect(error.details).toMatchObject({ from, to, allowed: [...spec.plan.row(from).targets] });
         expect(await snapshotStore(adapter)).toEqual(storeBefore);
         return;
       }
@@ -334,7 +335,7 @@ describe('plan status: every (from, to) pair through updatePlan', () => {
         expect(blocked.details).toMatchObject({
           from,
           to,
-          allowed: [...design.plan.row(from).targets],
+          allowed: [...spec.plan.row(from).targets],
           blocking_step: { id: first.id, title: first.title, status: first.status },
         });
         expect(await snapshotStore(adapter)).toEqual(storeBefore);
@@ -391,7 +392,7 @@ describe('plan status: every (from, to) pair through updatePlan', () => {
   it('a cancelled plan never changes again: status changes are INVALID_TRANSITION, anything else PLAN_CLOSED', async () => {
     const world = await planIn('cancelled');
     const storeBefore = await snapshotStore(world.adapter);
-    for (const status of design.plan.states.filter((status) => status !== 'cancelled')) {
+    for (const status of spec.plan.states.filter((status) => status !== 'cancelled')) {
       const error = await expectRejection(world.manager.updatePlan({ plan_id: world.plan.id, status: status as PlanStatus, summary: 'x' }), 'INVALID_TRANSITION');
       expect(error.details).toMatchObject({ from: 'cancelled', to: status, allowed: [] });
     }
@@ -407,8 +408,8 @@ describe('plan status: every (from, to) pair through updatePlan', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('step status: every (from, to) pair through executeStep', () => {
-  describe.each(design.step.states)('from %s', (from) => {
-    it.each(design.step.states)('to %s', async (to) => {
+  describe.each(spec.step.states)('from %s', (from) => {
+    it.each(spec.step.states)('to %s', async (to) => {
       const world = await stepIn(from as StepStatus);
       const { manager, adapter, clock } = world;
       const before = world.plan;
@@ -425,9 +426,9 @@ describe('step status: every (from, to) pair through executeStep', () => {
         return;
       }
 
-      if (!design.step.allows(from, to)) {
+      if (!spec.step.allows(from, to)) {
         const error = await expectRejection(manager.executeStep(input), 'INVALID_TRANSITION');
-        expect(error.details).toMatchObject({ from, to, allowed: [...design.step.row(from).targets] });
+        expect(error.details).toMatchObject({ from, to, allowed: [...spec.step.row(from).targets] });
         expect(await snapshotStore(adapter)).toEqual(storeBefore);
         return;
       }
@@ -527,7 +528,7 @@ describe('ordering, closed plans, reopening, current_step', () => {
     const next = await expectRejection(manager.executeStep({ plan_id: world.plan.id, step_id: c.id, step_status: 'completed', step_output: 'x' }), 'STEP_ORDER');
     expect(next.details.blocking_step).toEqual({ id: b.id, title: b.title, status: 'pending' });
 
-    // decisions.md: a later step may be reported failed out of order
+    // a later step may be reported failed out of order
     const failed = await manager.executeStep({ plan_id: world.plan.id, step_id: c.id, step_status: 'failed', step_output: 'cannot be done' });
     expect(failed.steps.map((step) => step.status)).toEqual(['completed', 'pending', 'failed']);
     // ... but a retry of it is a start, and waits for b
@@ -560,7 +561,7 @@ describe('ordering, closed plans, reopening, current_step', () => {
     expect(history.at(-1)).toMatchObject({ type: 'plan.step_executed', from: 'pending', to: 'in_progress' });
   });
 
-  it.each(design.plan.states.filter((status) => !EXECUTABLE_PLAN_STATES.includes(status)))(
+  it.each(spec.plan.states.filter((status) => !EXECUTABLE_PLAN_STATES.includes(status)))(
     'PLAN_CLOSED: no step executes while the plan is %s',
     async (status) => {
       const world = await planIn(status as PlanStatus);
@@ -580,7 +581,7 @@ describe('ordering, closed plans, reopening, current_step', () => {
     },
   );
 
-  it.each(design.instance.states.filter(isTerminalInstance))('PLAN_CLOSED: the plans of a %s instance take no more work', async (terminal) => {
+  it.each(spec.instance.states.filter(isTerminalInstance))('PLAN_CLOSED: the plans of a %s instance take no more work', async (terminal) => {
     const world = await planIn('in_progress');
     const { manager, adapter } = world;
     const step = world.plan.steps[0]!;
@@ -636,7 +637,7 @@ describe('ordering, closed plans, reopening, current_step', () => {
     expect(replay<Plan>(history.slice(0, -1))?.summary).toBe(before.summary);
   });
 
-  it.each(design.plan.states.filter((status) => !APPEND_REOPENS.includes(status) && !design.plan.row(status).terminal))(
+  it.each(spec.plan.states.filter((status) => !APPEND_REOPENS.includes(status) && !spec.plan.row(status).terminal))(
     'appending steps to a %s plan keeps its status',
     async (status) => {
       const world = await planIn(status as PlanStatus);
@@ -663,7 +664,7 @@ describe('ordering, closed plans, reopening, current_step', () => {
     expect(history.filter((event) => event.type === 'instance.current_step_set')).toHaveLength(2);
   });
 
-  describe.each(design.instance.states)('on a %s instance', (status) => {
+  describe.each(spec.instance.states)('on a %s instance', (status) => {
     it(`recordTurn ${TURN_STATES.includes(status) ? 'counts the turn' : 'is refused'}`, async () => {
       const world = testManager();
       const before = await newInstance(world, status as InstanceStatus);
@@ -738,7 +739,7 @@ describe('ordering, closed plans, reopening, current_step', () => {
 
 // ---------------------------------------------------------------------------------------------
 // A model-checked walk: random executeStep / updatePlan / instance moves on one plan, each
-// answer compared with what DESIGN.md's tables and rules allow, invariants checked after each.
+// answer compared with what the spec tables (test/spec/transitions.md) and the rules allow, invariants checked after each.
 
 type PlanOp =
   | { kind: 'exec'; index: number; to: StepStatus; output: string | null | undefined }
@@ -779,7 +780,7 @@ function expectedRefusals(plan: Plan, instance: Instance, op: PlanOp): string[] 
       const codes: string[] = [];
       if (!EXECUTABLE_PLAN_STATES.includes(plan.status)) codes.push('PLAN_CLOSED');
       if (isTerminalInstance(instance.status)) codes.push('PLAN_CLOSED');
-      if (!design.step.allows(step.status, op.to)) codes.push('INVALID_TRANSITION');
+      if (!spec.step.allows(step.status, op.to)) codes.push('INVALID_TRANSITION');
       if (plan.ordering === 'strict' && ORDERED_STEP_TARGETS.includes(op.to) && plan.steps.slice(0, index).some((s) => s.status !== 'completed')) {
         codes.push('STEP_ORDER');
       }
@@ -789,11 +790,11 @@ function expectedRefusals(plan: Plan, instance: Instance, op: PlanOp): string[] 
       const summary = op.to === 'completed' || op.to === 'failed' ? op.summary : undefined;
       if (plan.status === op.to) {
         if (summary === undefined || summary === plan.summary) return 'noop';
-        if (design.plan.row(plan.status).terminal) return ['PLAN_CLOSED'];
+        if (spec.plan.row(plan.status).terminal) return ['PLAN_CLOSED'];
         if (op.to === 'completed' && summary.trim() === '') return ['VALIDATION_ERROR'];
         return 'ok';
       }
-      if (!design.plan.allows(plan.status, op.to)) return ['INVALID_TRANSITION'];
+      if (!spec.plan.allows(plan.status, op.to)) return ['INVALID_TRANSITION'];
       if (op.to === 'completed') {
         const codes: string[] = [];
         if (plan.steps.some((s) => s.status !== 'completed')) codes.push('INVALID_TRANSITION');
@@ -803,7 +804,7 @@ function expectedRefusals(plan: Plan, instance: Instance, op: PlanOp): string[] 
       return 'ok';
     }
     case 'append':
-      return design.plan.row(plan.status).terminal ? ['PLAN_CLOSED'] : 'ok';
+      return spec.plan.row(plan.status).terminal ? ['PLAN_CLOSED'] : 'ok';
     case 'instance':
       return 'ok'; // checked in the instance tests; here it only changes what the plan may do
   }
@@ -830,7 +831,7 @@ function checkPlanInvariants(plan: Plan) {
   expect(Plan.safeParse(plan).success).toBe(true);
 }
 
-describe('plan and step walks checked against DESIGN.md (model-based)', () => {
+describe('plan and step walks checked against the spec tables (model-based)', () => {
   it('every answer is what the tables allow; refusals change nothing; invariants hold', async () => {
     const seen = new Map<string, number>();
     const count = (key: string) => seen.set(key, (seen.get(key) ?? 0) + 1);
@@ -929,18 +930,18 @@ describe('plan and step walks checked against DESIGN.md (model-based)', () => {
               }
               if (outcome.error.code === 'INVALID_TRANSITION') {
                 const from = op.kind === 'exec' ? plan.steps[op.index % plan.steps.length]!.status : plan.status;
-                const table = op.kind === 'exec' ? design.step : design.plan;
+                const table = op.kind === 'exec' ? spec.step : spec.plan;
                 expect(outcome.error.details).toMatchObject({ from, to: (op as { to: string }).to, allowed: [...table.row(from).targets] });
               }
               expect(await snapshotStore(adapter)).toEqual(storeBefore);
             }
             checkPlanInvariants(after);
             // every stored change is an edge of the tables (invariant 1)
-            if (after.status !== plan.status) expect(design.plan.allows(plan.status, after.status)).toBe(true);
+            if (after.status !== plan.status) expect(spec.plan.allows(plan.status, after.status)).toBe(true);
             plan.steps.forEach((step, i) => {
               const next = after.steps[i]!;
               expect(next.id).toBe(step.id);
-              if (next.status !== step.status) expect(design.step.allows(step.status, next.status)).toBe(true);
+              if (next.status !== step.status) expect(spec.step.allows(step.status, next.status)).toBe(true);
             });
           }
           await expectConsistentHistory(manager, await manager.getPlan(planId));

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { indexedDBAdapter, type IndexedDBAdapter } from 'instance-plan/indexeddb';
 import type { ConformanceOptions } from 'instance-plan/testing';
 import type { StorageAdapter } from 'instance-plan';
@@ -25,4 +26,21 @@ export function idbConformance(name: string): Omit<ConformanceOptions, 'describe
       await deleteDatabase((adapter as IndexedDBAdapter).name);
     },
   };
+}
+
+/** Expects `message` to name the database and each version (numbers looked for outside the name). */
+export function expectNamed(message: string, database: string, versions: number[]) {
+  expect(message).toContain(database);
+  const rest = message.replaceAll(database, '');
+  for (const version of versions) expect(rest).toMatch(new RegExp(`(?<![\\w.-])${version}(?![\\w-]|\\.\\d)`));
+}
+
+/** Runs `body` with a fresh database name, and deletes the database afterwards. */
+export async function withDatabase(label: string, body: (name: string) => Promise<void>) {
+  const name = freshName(label);
+  try {
+    await body(name);
+  } finally {
+    await deleteDatabase(name);
+  }
 }

@@ -68,3 +68,6 @@ export function watched(client: PostgresClient) {
   };
   return { client: watcher, calls };
 }
+
+/** An error as the pg driver raises it: a message and a SQLSTATE (or socket) `code`, plus any other fields. */
+export const pgError = (code: string, message = `error ${code}`, extra: Record<string, unknown> = {}) => Object.assign(new Error(message), { code, ...extra });

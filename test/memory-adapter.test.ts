@@ -1,0 +1,69 @@
+// The memory adapter (memoryAdapter): what its CONFLICT says, a batch that writes one record
+// twice, and the copies it hands out (never shared with the caller, nothing inherited). The
+// conformance suite (test/conformance.memory.test.ts) covers the rest of its contract.
+import { describe, expect, it } from 'vitest';
+import { InstancePlanError, memoryAdapter } from '../src';
+import { createBatch, planRecord, stepRecord, updateOf } from '../src/testing/conformance/fixtures';
+
+
+describe('the memory adapter\'s CONFLICT says which version was expected and which was found, "none" for a record that does not exist', () => {
+  it('creating a record that already exists', async () => {
+    const adapter = memoryAdapter();
+    const plan = planRecord({ id: 'plan-1' });
+    await adapter.commit(createBatch(['plan', plan]));
+    const error = await adapter.commit(createBatch(['plan', plan])).catch((e: unknown) => e);
+    expect(InstancePlanError.is(error, 'CONFLICT')).toBe(true);
+    expect((error as InstancePlanError).message).toContain('expected version none (new record), found 1');
+    expect((error as InstancePlanError).details).toMatchObject({ kind: 'plan', id: 'plan-1', expected_version: null, actual_version: 1 });
+  });
+
+  it('updating a record that does not exist', async () => {
+    const adapter = memoryAdapter();
+    const plan = planRecord({ id: 'plan-1' });
+    const error = await adapter.commit(updateOf('plan', plan, { title: 'changed' }).batch).catch((e: unknown) => e);
+    expect(InstancePlanError.is(error, 'CONFLICT')).toBe(true);
+    expect((error as InstancePlanError).message).toContain(`expected version ${plan.version}, found none`);
+  });
+});
+
+
+describe('the memory adapter refuses a malformed batch', () => {
+  it('refuses a batch that writes one record twice, naming it, and stores nothing', async () => {
+    const adapter = memoryAdapter();
+    const plan = planRecord({ id: 'plan-1' });
+    const twice = { writes: [...createBatch(['plan', plan]).writes, ...createBatch(['plan', plan]).writes], events: [] };
+    await expect(adapter.commit(twice)).rejects.toThrow(/plan "plan-1" twice/);
+    expect(await adapter.get('plan', 'plan-1')).toBeUndefined();
+  });
+});
+
+
+describe('the memory adapter\'s copies of records', () => {
+  it('a record with an object under "__proto__" is stored and handed out as data, never shared with the caller', async () => {
+    const adapter = memoryAdapter();
+    const details = JSON.parse('{"__proto__": {"inner": {"n": 1}}, "list": [{"n": 2}]}');
+    const plan = planRecord({ id: 'plan-1', steps: [stepRecord({ id: 'step-1', details })] });
+    await adapter.commit(createBatch(['plan', plan]));
+    details['__proto__'].inner.n = 99; // an own data property: this changes the caller's object only
+    const got = (await adapter.get('plan', 'plan-1'))!.steps[0]!.details as Record<string, { inner: { n: number } }>;
+    expect(Object.getPrototypeOf(got)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(got, '__proto__')?.value).toEqual({ inner: { n: 1 } });
+    got['__proto__']!.inner.n = 7;
+    expect(((await adapter.get('plan', 'plan-1'))!.steps[0]!.details as typeof got)['__proto__']!.inner.n).toBe(1);
+  });
+
+  it('enumerable keys someone added to Object.prototype never find their way into a copy', async () => {
+    const adapter = memoryAdapter();
+    await adapter.commit(createBatch(['plan', planRecord({ id: 'plan-1', steps: [stepRecord({ id: 'step-1', details: { a: { b: 1 } } })] })]));
+    const prototype = Object.prototype as Record<string, unknown>;
+    prototype.injected = { evil: true };
+    try {
+      const got = (await adapter.get('plan', 'plan-1'))!;
+      expect(Object.hasOwn(got, 'injected')).toBe(false);
+      expect(Object.hasOwn(got.steps[0]!.details, 'injected')).toBe(false);
+      expect(Object.hasOwn(got.steps[0]!.details.a as object, 'injected')).toBe(false);
+    } finally {
+      delete prototype.injected;
+    }
+  });
+});
