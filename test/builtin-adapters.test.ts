@@ -4,7 +4,8 @@
 import 'fake-indexeddb/auto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareNewestFirst, memoryAdapter, type StorageAdapter, type StoredRecord } from '../src';
+import { memoryAdapter, type StorageAdapter, type StoredRecord } from '../src';
+import { compareNewestFirst } from '../src/adapter';
 import { indexedDBAdapter } from '../src/adapters/indexeddb';
 import { createBatch, instanceRecord, planRecord, stepRecord } from '../src/testing/conformance/fixtures';
 import { deleteDatabase, freshName } from './support/idb-harness';

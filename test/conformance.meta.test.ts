@@ -1,16 +1,8 @@
 // The conformance suite is only worth something if it fails bad adapters. This runs it, outside
 // the runner, against an adapter with one defect at a time and checks which tests catch it.
 import { describe, expect, it } from 'vitest';
-import {
-  checkBatch,
-  compareNewestFirst,
-  conflictError,
-  DEFAULT_LIMITS,
-  type CommittedChange,
-  type HistoryEvent,
-  type StorageAdapter,
-  type StoredRecord,
-} from 'instance-plan';
+import { DEFAULT_LIMITS, type CommittedChange, type HistoryEvent, type StorageAdapter, type StoredRecord } from 'instance-plan';
+import { checkBatch, compareNewestFirst, conflictError } from 'instance-plan/adapter';
 import { adapterConformance } from 'instance-plan/testing';
 
 // A small in-memory adapter with switchable defects, each a mistake a real adapter could make.

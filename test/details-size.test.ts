@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createInputSchemas, DEFAULT_LIMITS } from '../src';
+import { DEFAULT_LIMITS } from '../src';
+import { createInputSchemas } from '../src/tool';
 
 /** fc.jsonValue() also makes "__proto__" keys, which are refused for themselves, whatever the size. */
 const hasProtoKey = (value: unknown): boolean =>

@@ -2,7 +2,8 @@
 // library), toJSON keeps the error's own code and message, and a CONFLICT that outlived the
 // retries says how many attempts were made and keeps the last conflict as its cause.
 import { describe, expect, it } from 'vitest';
-import { conflictError, InstancePlanError, memoryAdapter, type StorageAdapter } from '../src';
+import { InstancePlanError, memoryAdapter, type StorageAdapter } from '../src';
+import { conflictError } from '../src/adapter';
 import { expectRejection } from './support/core-fixtures';
 import { managerOn } from './support/manager-doubles';
 

@@ -1,12 +1,25 @@
-// The HTTP handler's internal parts (src/http): the JSON depth scan that runs before JSON.parse,
+// The HTTP handler's internal parts (src/http): its tables, the JSON depth scan that runs before JSON.parse,
 // the media-type check, and the bearer token reader. test/http-parts.test.ts and test/http.test.ts
 // check the handler they make up.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { ERROR_CODES, Instance } from '../src';
 import { bearerToken } from '../src/http/auth';
+import { TRANSITION_INSTANCE_FIELDS } from '../src/http/instance-view';
+import { STATUS_BY_CODE } from '../src/http/status';
 import { jsonDepth } from '../src/http/json-depth';
 import { notJsonBecause } from '../src/http/media-type';
 import { HttpRefusal } from '../src/http/refusal';
+
+describe('tables', () => {
+  test('every error code of the manager has a status', () => {
+    expect(Object.keys(STATUS_BY_CODE).sort()).toEqual([...ERROR_CODES].sort());
+  });
+
+  test('the Transition Instance endpoint\'s fields are the instance record without version', () => {
+    expect(new Set(TRANSITION_INSTANCE_FIELDS)).toEqual(new Set(Object.keys(Instance.shape).filter((key) => key !== 'version')));
+  });
+});
 
 describe('jsonDepth', () => {
   test('agrees with the depth of the parsed value, for any JSON (property)', () => {

@@ -1,20 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { ERROR_CODES, Instance, memoryAdapter, PlanManager } from '../src';
-import { createFetchHandler, scopedManagers, SEED_INSTANCE_FIELDS, STATUS_BY_CODE } from '../src/http';
+import { memoryAdapter, PlanManager } from '../src';
+import { createFetchHandler, scopedManagers } from '../src/http';
 
-// The handler's public parts (its tables, scopedManagers), and the handler called with
+// The handler's public parts (scopedManagers), and the handler called with
 // web-standard Requests directly, as Bun, Deno and Workers call it (no Node bridge). The internal
 // parts (JSON depth, media type, bearer token) are in test/http-parts.internal.test.ts.
-
-describe('tables', () => {
-  test('every error code of the manager has a status', () => {
-    expect(Object.keys(STATUS_BY_CODE).sort()).toEqual([...ERROR_CODES].sort());
-  });
-
-  test('the Transition Instance endpoint\'s fields are the instance record without version', () => {
-    expect(new Set(SEED_INSTANCE_FIELDS)).toEqual(new Set(Object.keys(Instance.shape).filter((key) => key !== 'version')));
-  });
-});
 
 describe('scopedManagers', () => {
   test('one manager per scope, over one store, reused, the least recently used dropped past max', async () => {

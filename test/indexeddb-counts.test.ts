@@ -6,7 +6,8 @@
 import 'fake-indexeddb/auto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InstancePlanError, type CommitBatch, type HistoryEvent } from 'instance-plan';
+import { InstancePlanError, type HistoryEvent } from 'instance-plan';
+import { type CommitBatch } from 'instance-plan/adapter';
 import { indexedDBAdapter } from 'instance-plan/indexeddb';
 import type { RecordKind } from '../src/schemas/records';
 import { at, eventOf, instanceRecord, leaseRecord, planRecord } from '../src/testing/conformance/fixtures';

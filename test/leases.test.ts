@@ -7,16 +7,8 @@
 // docs/scaling.md, docs/tool.md and the documentation of the lease API.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  InstancePlanError,
-  Lease,
-  MAX_LEASE_TTL_MS,
-  memoryAdapter,
-  PlanManager,
-  type CommitBatch,
-  type CommittedChange,
-  type StorageAdapter,
-} from '../src';
+import { InstancePlanError, Lease, MAX_LEASE_TTL_MS, memoryAdapter, PlanManager, type CommittedChange, type StorageAdapter } from '../src';
+import { type CommitBatch } from '../src/adapter';
 import { checkInvariants } from '../src/testing/invariants';
 import { expectRejection, snapshotStore } from './support/core-fixtures';
 import { iso, leaseWorld, recording, T0 } from './support/lease-world';

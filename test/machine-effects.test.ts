@@ -154,7 +154,7 @@ describe('what the effects do to a record', () => {
       type: 'executeStep',
       step_id: 's2',
       step: { type: 'completed', output: 'ok', at: 't' },
-    } as { type: string }) as { steps: object[] };
+    } as { type: string }) as unknown as { steps: object[] };
     expect(executed.steps[1]).toEqual({ id: 's2', status: 'completed', output: 'ok', attempts: 1, started_at: 't', completed_at: 't' });
   });
 });

@@ -4,27 +4,42 @@
 // path of the compiler is exercised, also those no shipped machine takes: named actions kept in
 // order, guards evaluated in order, unknown states, and refusals that say where the defect is.
 import { describe, expect, it } from 'vitest';
-import { compileDefinition, compileMachine, planDefinition, stepDefinition, stepMachine, type MachineDefinition } from '../src/machines';
+import { compileDefinition, compileMachine, planDefinition, stepDefinition, type MachineDefinition } from '../src/machines';
+import { stepMachine } from '../src';
 
 describe('compileDefinition reads everything off the definition', () => {
-  it('keeps the named actions of each edge, none where the definition has none', () => {
+  it('keeps the named actions of each edge, with the exits and entries of the states it crosses', () => {
     const step = compileDefinition<string>(stepDefinition);
-    // countAttempt on pending -> in_progress|completed|failed and failed -> in_progress|completed only
-    expect(step.edges('pending', 'in_progress')).toEqual([{ target: 'in_progress', guard: undefined, actions: ['countAttempt'] }]);
-    expect(step.edges('failed', 'completed')).toEqual([{ target: 'completed', guard: undefined, actions: ['countAttempt'] }]);
-    expect(step.edges('in_progress', 'completed')).toEqual([{ target: 'completed', guard: undefined, actions: [] }]);
+    // countAttempt on pending -> in_progress|completed|failed and failed -> in_progress|completed;
+    // entering in_progress, failed or completed records the output; entering completed stamps it.
+    expect(step.edges('pending', 'in_progress')).toEqual([{ target: 'in_progress', guard: undefined, actions: ['countAttempt', 'recordOutput'] }]);
+    expect(step.edges('failed', 'completed')).toEqual([{ target: 'completed', guard: undefined, actions: ['countAttempt', 'recordOutput', 'markCompleted'] }]);
+    expect(step.edges('in_progress', 'completed')).toEqual([{ target: 'completed', guard: undefined, actions: ['recordOutput', 'markCompleted'] }]);
     const plan = compileDefinition<string>(planDefinition);
     expect(plan.edges('in_progress', 'executeStep')).toEqual([{ target: undefined, guard: undefined, actions: ['recordStep'] }]);
+    expect(plan.edges('in_progress', 'paused')).toEqual([{ target: 'paused', guard: undefined, actions: [] }]);
   });
 
-  it('takes a list of actions as given, in order', () => {
+  it('takes a list of actions as given, in order: exits, the edge\'s own, entries', () => {
     const logic = compileDefinition<string>({
       id: 'm',
       initial: 'a',
-      states: { a: { on: { go: { target: 'b', actions: ['first', 'second'] } } }, b: {} },
+      states: {
+        a: { exit: ['leaveA'], on: { go: { target: 'b', actions: ['first', 'second'] }, stay: { actions: 'here' }, self: { target: 'a', actions: 'again' } } },
+        b: { entry: 'enterB', exit: 'leaveB', on: { back: 'a' } },
+      },
     });
-    expect(logic.edges('a', 'go')[0]!.actions).toEqual(['first', 'second']);
-    expect(compileMachine<string>(stepMachine).edges('pending', 'failed')[0]!.actions).toEqual(['countAttempt']);
+    expect(logic.edges('a', 'go')[0]!.actions).toEqual(['leaveA', 'first', 'second', 'enterB']);
+    // Staying (no target, or the state itself) neither leaves nor enters it.
+    expect(logic.edges('a', 'stay')[0]!.actions).toEqual(['here']);
+    expect(logic.edges('a', 'self')[0]!.actions).toEqual(['again']);
+    expect(logic.edges('b', 'back')[0]!.actions).toEqual(['leaveB']);
+    expect(compileMachine<string>(stepMachine).edges('pending', 'failed')[0]!.actions).toEqual(['countAttempt', 'recordOutput']);
+  });
+
+  it('refuses a target that is not a state, naming the machine, the state, the event and the target', () => {
+    const definition = { id: 'door', initial: 'shut', states: { shut: { on: { push: 'ajar' } }, open: {} } };
+    expect(() => compileDefinition(definition)).toThrow(new TypeError('machine "door": state shut, event push targets "ajar", which is not a state'));
   });
 
   it('counts a status event as a status target when any of its edges leads there (guards not evaluated)', () => {

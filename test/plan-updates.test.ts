@@ -2,7 +2,8 @@
 // moves it allows, reopening a finished plan by appending steps, and the refusals that say why an
 // update was not applied. Site and organization scopes fill and require the fields they name.
 import { describe, expect, it } from 'vitest';
-import { memoryAdapter, planLogic } from '../src';
+import { memoryAdapter } from '../src';
+import { planLogic } from '../src/machines';
 import { expectRejection } from './support/core-fixtures';
 import { managerOn, runningInstance } from './support/manager-doubles';
 

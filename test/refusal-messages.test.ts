@@ -2,7 +2,8 @@
 // look; a refused instance action names the instance, the action, its status and every status
 // that takes it; a turn may not overflow tokens_total.
 import { describe, expect, it } from 'vitest';
-import { instanceLogic, InstancePlanError, memoryAdapter, PlanManager } from '../src';
+import { InstancePlanError, memoryAdapter, PlanManager } from '../src';
+import { instanceLogic } from '../src/machines';
 import { expectRejection } from './support/core-fixtures';
 import { managerOn, runningInstance } from './support/manager-doubles';
 

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createInputSchemas, DEFAULT_LIMITS, instanceLogic, planLogic, stepLogic } from '../src';
+import { DEFAULT_LIMITS } from '../src';
+import { createInputSchemas } from '../src/tool';
+import { instanceLogic, planLogic, stepLogic } from '../src/machines';
 import {
   instanceInputArbitrary,
   machineWalkArbitrary,

@@ -2,7 +2,9 @@ import Ajv2020 from 'ajv/dist/2020';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import * as z from 'zod/mini';
-import { conflictError, createInputSchemas, memoryAdapter, PlanManager, type Limits, type PlanManagerOptions, type StorageAdapter, type ToolResult } from '../src';
+import { memoryAdapter, PlanManager, type Limits, type PlanManagerOptions, type StorageAdapter, type ToolResult } from '../src';
+import { conflictError } from '../src/adapter';
+import { createInputSchemas } from '../src/tool';
 import {
   aiSdkTool,
   anthropicTool,

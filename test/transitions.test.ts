@@ -1,19 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  Instance,
-  InstanceStatus,
-  Plan,
-  PlanStatus,
-  StepStatus,
-  instanceLogic,
-  planLogic,
-  replay,
-  stepLogic,
-  type HistoryEvent,
-  type PlanManager,
-  type Step,
-} from '../src';
+import { Instance, InstanceStatus, Plan, PlanStatus, StepStatus, replay, type HistoryEvent, type PlanManager, type Step } from '../src';
+import { instanceLogic, planLogic, stepLogic } from '../src/machines';
 import { readSpecTables } from './support/spec-tables';
 import {
   expectRejection,

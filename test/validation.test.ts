@@ -6,7 +6,10 @@
 // "How refusals are worded".
 import * as z from 'zod/mini';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { checkBatch, createInputSchemas, DEFAULT_LIMITS, describeIssues, InstancePlanError, LIST_MAX_LIMIT, memoryAdapter, PlanManager } from '../src';
+import { DEFAULT_LIMITS, InstancePlanError, memoryAdapter, PlanManager } from '../src';
+import { checkBatch } from '../src/adapter';
+import { createInputSchemas, describeIssues } from '../src/tool';
+import { LIST_MAX_LIMIT } from '../src/schemas/limits';
 import { createBatch, planRecord } from '../src/testing/conformance/fixtures';
 import { expectRejection } from './support/core-fixtures';
 import { managerOn } from './support/manager-doubles';

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { instanceLogic, PlanManager } from 'instance-plan';
+import { PlanManager } from 'instance-plan';
+import { instanceLogic } from 'instance-plan/machines';
 import { invalidToolCallArbitrary, machineWalkArbitrary } from 'instance-plan/testing';
 
 // Your integration: whatever sits between a model and the manager (here, a JSON round trip,

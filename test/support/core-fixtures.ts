@@ -1,16 +1,6 @@
 import { expect } from 'vitest';
-import {
-  InstancePlanError,
-  memoryAdapter,
-  PlanManager,
-  type CompiledMachine,
-  type ErrorCode,
-  type HistoryEvent,
-  type Instance,
-  type Plan,
-  type PlanManagerOptions,
-  type StorageAdapter,
-} from '../../src';
+import { InstancePlanError, memoryAdapter, PlanManager, type ErrorCode, type HistoryEvent, type Instance, type Plan, type PlanManagerOptions, type StorageAdapter } from '../../src';
+import { type CompiledMachine } from '../../src/machines';
 
 /** A clock that moves one second per reading, and remembers its latest reading. */
 export interface TestClock {

@@ -3,7 +3,8 @@
 // Run twice: in Node over fake-indexeddb (test/indexeddb.test.ts) and in Chromium over the real
 // thing (test/indexeddb.browser.test.ts), so the two cannot drift apart unnoticed.
 import { describe, expect, it } from 'vitest';
-import { INDEXED_FIELDS, InstancePlanError, PlanManager, replay, type CommitBatch, type CommittedChange, type Plan } from 'instance-plan';
+import { InstancePlanError, PlanManager, replay, type CommittedChange, type Plan } from 'instance-plan';
+import { INDEXED_FIELDS, type CommitBatch } from 'instance-plan/adapter';
 import { channelName, indexedDBAdapter, SCHEMA_VERSION, type IndexedDBAdapter } from 'instance-plan/indexeddb';
 import { createAdapter } from '../../src/adapters/indexeddb/adapter';
 import { MIGRATIONS, type Migration } from '../../src/adapters/indexeddb/schema';

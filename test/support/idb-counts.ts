@@ -1,7 +1,7 @@
 // Shared by the IndexedDB counter tests: a few values per indexed field, and a check that every
 // total the adapter reports equals a count of the records.
 import { expect } from 'vitest';
-import { INDEXED_FIELDS } from 'instance-plan';
+import { INDEXED_FIELDS } from 'instance-plan/adapter';
 import type { IndexedDBAdapter } from 'instance-plan/indexeddb';
 import type { Instance, Plan, RecordKind } from '../../src/schemas/records';
 

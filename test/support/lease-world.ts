@@ -1,6 +1,7 @@
 // Shared by the lease tests: a store that records every batch, and a running instance with a
 // free-ordering plan, worked on by managers whose clocks the test moves.
-import { memoryAdapter, PlanManager, type CommitBatch, type PlanManagerOptions, type StorageAdapter } from 'instance-plan';
+import { memoryAdapter, PlanManager, type PlanManagerOptions, type StorageAdapter } from 'instance-plan';
+import { type CommitBatch } from 'instance-plan/adapter';
 
 export const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 export const iso = (ms: number) => new Date(ms).toISOString();
