@@ -63,6 +63,8 @@ export default mergeConfig(
         'test/memory-adapter.test.ts',
         'test/builtin-adapters.test.ts',
         'test/clone-json.internal.test.ts',
+        'test/machine-effects.test.ts',
+        'test/public-surface.test.ts',
       ],
     },
   }),

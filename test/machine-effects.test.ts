@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { produce } from 'immer';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { transition, type AnyStateMachine } from 'xstate';
+import { createActor, transition, type AnyStateMachine } from 'xstate';
 import { instanceMachine, planMachine, stepMachine } from 'instance-plan';
 import {
   applyEdge,
@@ -156,6 +156,21 @@ describe('what the effects do to a record', () => {
       step: { type: 'completed', output: 'ok', at: 't' },
     } as { type: string }) as unknown as { steps: object[] };
     expect(executed.steps[1]).toEqual({ id: 's2', status: 'completed', output: 'ok', attempts: 1, started_at: 't', completed_at: 't' });
+  });
+});
+
+describe('an XState actor of a machine keeps the record as the manager does', () => {
+  it('createActor(instanceMachine, { input: instance }) moves the instance\'s fields with its status', () => {
+    const instance = { id: 'i-1', started_at: null, ended_at: null, needs_input: false, turn_count: 2, tokens_total: 10, current_step: null };
+    const actor = createActor(instanceMachine, { input: instance }).start();
+    actor.send({ type: 'running', at: 't1' });
+    actor.send({ type: 'recordTurn', tokens: 5, at: 't2' });
+    actor.send({ type: 'waiting', at: 't3' });
+    expect(actor.getSnapshot().value).toBe('waiting');
+    expect(actor.getSnapshot().context).toEqual({ ...instance, started_at: 't1', turn_count: 3, tokens_total: 15, needs_input: true });
+    actor.send({ type: 'stopped', at: 't4' });
+    expect(actor.getSnapshot().context).toMatchObject({ needs_input: false, ended_at: 't4', started_at: 't1' });
+    expect(actor.getSnapshot().status).toBe('done');
   });
 });
 
