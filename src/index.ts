@@ -3,7 +3,7 @@
 // inside the machines 'instance-plan/machines', model runtimes 'instance-plan/tool'.
 
 export { PlanManager, type PlanManagerOptions, type ChangeListener, type InstanceTool } from './manager/plan-manager';
-export type { Scope } from './manager/context';
+export type { Scope } from './manager/scope';
 export type { ToolAction, ToolContext, ToolFailure, ToolResult, ToolResultOf, PlanToolResult, ListToolResult } from './manager/tool';
 export { replay } from './manager/history';
 export { MAX_LEASE_TTL_MS, type AcquireLeaseOptions, type RenewLeaseOptions } from './manager/leases';

@@ -3,13 +3,7 @@ import type { CommittedChange, StorageAdapter } from '../adapters/contract';
 import type { InputSchemas } from '../schemas/inputs';
 import type { Limits } from '../schemas/limits';
 import type { Fence } from './leases';
-
-/** Which records a manager may see and change. Every named field must match. */
-export interface Scope {
-  organization_id?: string;
-  site_id?: string;
-  user_id?: string;
-}
+import type { Scope } from './scope';
 
 /** Everything the manager's operations share: built once by the PlanManager constructor. */
 export interface ManagerContext {

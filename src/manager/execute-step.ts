@@ -6,7 +6,7 @@ import { instanceLogic } from '../machines/instance';
 import type { ExecuteStepInput } from '../schemas/inputs';
 import type { Plan } from '../schemas/records';
 import type { StepStatus } from '../schemas/enums';
-import { mutate, read } from './commit';
+import { mutate, read } from './mutate';
 import type { ManagerContext } from './context';
 import { currentStepMutation } from './instances';
 import { planMutation } from './plans';

@@ -6,7 +6,7 @@ import { instanceEffects, instanceLogic, type InstanceEvent } from '../machines/
 import type { CreateInstanceInput, ListInstancesInput, RecordTurnInput, TransitionInstanceInput } from '../schemas/inputs';
 import { LIST_DEFAULT_LIMIT } from '../schemas/limits';
 import type { Instance } from '../schemas/records';
-import { mutate, read, type Mutation } from './commit';
+import { mutate, read, type Mutation } from './mutate';
 import type { ManagerContext } from './context';
 import { creationChanges, historyEvent } from './history';
 import { scopedField, visibleInstance } from './scope';

@@ -4,7 +4,7 @@ import type { InstancePlanError } from '../errors';
 import { fieldError, leaseHeld, leaseLost } from '../refusals';
 import type { Limits } from '../schemas/limits';
 import { Lease, type Plan } from '../schemas/records';
-import { mutate, read } from './commit';
+import { mutate, read } from './mutate';
 import type { ManagerContext } from './context';
 import { visibleInstance } from './scope';
 import { parseInput } from './validate';

@@ -14,8 +14,9 @@ import type {
 } from '../schemas/inputs';
 import { resolveLimits, type Limits } from '../schemas/limits';
 import type { Instance, Lease, Plan } from '../schemas/records';
-import { read } from './commit';
-import type { ManagerContext, Scope } from './context';
+import { read } from './mutate';
+import type { ManagerContext } from './context';
+import type { Scope } from './scope';
 import { acquireLease, parseHeldLease, releaseLease, renewLease, type AcquireLeaseOptions, type Fence, type RenewLeaseOptions } from './leases';
 import { executeStep } from './execute-step';
 import { createInstance, getInstance, listInstances, recordTurn, setCurrentStep, transitionInstance } from './instances';

@@ -10,7 +10,7 @@ import { LIST_DEFAULT_LIMIT } from '../schemas/limits';
 import type { Instance, Plan, Step } from '../schemas/records';
 import type { PlanStatus } from '../schemas/enums';
 import { cloneJson } from '../adapters/clone';
-import { mutate, read, type Mutation } from './commit';
+import { mutate, read, type Mutation } from './mutate';
 import type { ManagerContext } from './context';
 import { creationChanges, historyEvent } from './history';
 import { instanceInScope, scopedField, visiblePlan } from './scope';

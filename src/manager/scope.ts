@@ -1,7 +1,14 @@
 import type { Instance, Plan } from '../schemas/records';
-import { read } from './commit';
-import type { ManagerContext, Scope } from './context';
+import { read } from './mutate';
+import type { ManagerContext } from './context';
 import { fieldError, notFound } from '../refusals';
+
+/** Which records a manager may see and change. Every named field must match. */
+export interface Scope {
+  organization_id?: string;
+  site_id?: string;
+  user_id?: string;
+}
 
 /** An instance is in scope when its organization matches the scope's (if the scope names one). */
 export function instanceInScope(scope: Scope, instance: Instance): boolean {

@@ -1,5 +1,6 @@
-import { storageError, type CommitBatch, type HistoryEvent, type RecordWrite } from '../adapters/contract';
+import type { CommitBatch, HistoryEvent, RecordWrite } from '../adapters/contract';
 import { InstancePlanError } from '../errors';
+import { asStorageError, conflictAfterRetries } from '../refusals';
 import type { ManagerContext } from './context';
 import { leaseGuard } from './leases';
 
@@ -37,12 +38,7 @@ export async function mutate<R>(context: ManagerContext, attempt: () => Promise<
         // conflict runs the attempt again on fresh data.
         if (!(await guard.explain(error, checks))) mutation = undefined;
         if (tries < context.retries) continue;
-        throw new InstancePlanError(
-          'CONFLICT',
-          `${error.message}; gave up after ${tries + 1} attempts. Read the record again and retry.`,
-          { ...error.details, attempts: tries + 1 },
-          { cause: error },
-        );
+        throw conflictAfterRetries(error, tries + 1);
       }
       throw asStorageError(error, 'commit');
     }
@@ -52,13 +48,6 @@ export async function mutate<R>(context: ManagerContext, attempt: () => Promise<
     });
     return mutation.result;
   }
-}
-
-/** Any fault of the store that is not already one of ours becomes `STORAGE_ERROR`, cause attached. */
-export function asStorageError(error: unknown, operation: string): InstancePlanError {
-  if (InstancePlanError.is(error)) return error;
-  const reason = error instanceof Error ? error.message : String(error);
-  return storageError(`Storage ${operation} failed: ${reason}. Nothing was changed; try again.`, error);
 }
 
 /** Calls the adapter for a read, turning its faults into `STORAGE_ERROR`. */
