@@ -64,7 +64,6 @@ export default mergeConfig(
         'test/builtin-adapters.test.ts',
         'test/clone-json.internal.test.ts',
         'test/machine-effects.test.ts',
-        'test/public-surface.test.ts',
       ],
     },
   }),

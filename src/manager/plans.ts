@@ -7,7 +7,7 @@ import { planEffects, planLogic, type PlanEvent } from '../machines/plan';
 import { fieldError, instanceClosed, invalidTransition, notFound, planClosed, refusedPlanMove } from '../refusals';
 import type { CreatePlanInput, ListPlansInput, StepInput, UpdatePlanInput } from '../schemas/inputs';
 import { LIST_DEFAULT_LIMIT } from '../schemas/limits';
-import type { Instance, Plan, Step } from '../schemas/records';
+import type { Plan, Step } from '../schemas/records';
 import type { PlanStatus } from '../schemas/enums';
 import { cloneJson } from '../adapters/clone';
 import { mutate, read, type Mutation } from './mutate';
