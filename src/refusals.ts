@@ -20,6 +20,12 @@ export function validationError(prefix: string, issues: InputIssue[]): InstanceP
   return new InstancePlanError('VALIDATION_ERROR', `${prefix}: ${shown.join('; ')}${more}`, { issues });
 }
 
+/** `VALIDATION_ERROR` for a call in a tool's strict form (every field present, null for unused): every issue is named. */
+export function strictCallError(toolName: string, issues: InputIssue[]): InstancePlanError {
+  const shown = issues.map((issue) => `${issue.path} ${issue.message}`).join('; ');
+  return new InstancePlanError('VALIDATION_ERROR', `Invalid ${toolName} call: ${shown}`, { issues });
+}
+
 /** One issue on one field, for refusals found after parsing (limits, scope, required-in-context). */
 export function fieldError(path: (string | number)[], message: string): InstancePlanError {
   return validationError('Invalid input', [{ path: formatPath(path), message }]);
@@ -215,6 +221,12 @@ export function leaseLost(held: Lease, current: Lease | undefined, now: string):
  */
 export function storageError(message: string, cause: unknown, details: Record<string, unknown> = {}): InstancePlanError {
   return new InstancePlanError('STORAGE_ERROR', message, details, { cause });
+}
+
+/** A failure that is none of ours (a bug, a fault outside the store), answered as a storage fault. */
+export function unexpectedFailure(error: unknown): InstancePlanError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return storageError(`Unexpected failure: ${reason}. Nothing was changed; try again.`, error);
 }
 
 /** Any fault of the store that is not already one of ours becomes `STORAGE_ERROR`, cause attached. */

@@ -102,3 +102,24 @@ describe('next_step and message tell the agent what to do next (docs/tool.md, "W
     expect(last.message).toBe('Every step is completed. Finish the plan now: action "update" with status "completed" and a non-empty summary.');
   });
 });
+
+describe('a failure that is none of the library\'s still gets an answer', () => {
+  it('an id generator that throws is answered as a storage fault naming the reason, and nothing is stored', async () => {
+    let fail: unknown = new Error('no ids left');
+    const manager = new PlanManager({
+      ids: () => {
+        throw fail;
+      },
+    });
+    expect(await manager.handle({ action: 'create', instance_id: 'i-1', title: 'P', steps: [] })).toEqual({
+      success: false,
+      error: { code: 'STORAGE_ERROR', message: 'Unexpected failure: no ids left. Nothing was changed; try again.' },
+    });
+    fail = 'a thrown string';
+    expect(await manager.handle({ action: 'create', instance_id: 'i-1', title: 'P', steps: [] })).toEqual({
+      success: false,
+      error: { code: 'STORAGE_ERROR', message: 'Unexpected failure: a thrown string. Nothing was changed; try again.' },
+    });
+    expect(await manager.handle({ action: 'list', instance_id: 'i-1' })).toEqual({ success: true, plans: [], total: 0 });
+  });
+});

@@ -4,7 +4,7 @@ import type { ManagerContext } from './context';
 import { executeStep } from './execute-step';
 import { guidance, nextStep } from './next-step';
 import { createPlan, listPlans, updatePlan } from './plans';
-import { fieldError } from '../refusals';
+import { fieldError, unexpectedFailure } from '../refusals';
 import { parseInput } from './validate';
 
 /** The tool's answer to `create`, `update` and `execute_step`: the plan, the next step, and what to do. */
@@ -92,7 +92,5 @@ function instanceIdFor(given: string | undefined, tool: ToolContext): string {
 
 /** Any failure as the tool's error object; something unexpected still answers, as a storage fault. */
 export function toolError(error: unknown): { code: ErrorCode; message: string } & Record<string, unknown> {
-  if (InstancePlanError.is(error)) return error.toJSON();
-  const reason = error instanceof Error ? error.message : String(error);
-  return { code: 'STORAGE_ERROR', message: `Unexpected failure: ${reason}. Nothing was changed; try again.` };
+  return (InstancePlanError.is(error) ? error : unexpectedFailure(error)).toJSON();
 }

@@ -1,4 +1,5 @@
-import { InstancePlanError, type ToolResult } from '../index';
+import type { ToolResult } from '../index';
+import { strictCallError } from '../refusals';
 import type { InputIssue } from '../schemas/issues';
 import type { ToolDefinition } from './definition';
 import type { JsonSchema } from './json-schema';
@@ -152,9 +153,7 @@ export function strictTool(tool: ToolDefinition): { description: string; paramet
     execute: async (input) => {
       const decoded = fromStrictArguments(tool.inputSchema, input);
       if (decoded.ok) return tool.execute(decoded.value);
-      const shown = decoded.issues.map((issue) => `${issue.path} ${issue.message}`).join('; ');
-      const error = new InstancePlanError('VALIDATION_ERROR', `Invalid ${tool.name} call: ${shown}`, { issues: decoded.issues });
-      return { success: false, error: error.toJSON() };
+      return { success: false, error: strictCallError(tool.name, decoded.issues).toJSON() };
     },
   };
 }
