@@ -475,6 +475,7 @@ describe('OpenAI strict mode', async () => {
     );
     expect(badDetails).toMatchObject({ code: 'VALIDATION_ERROR', issues: [{ path: 'steps[0].details' }] });
     expect(badDetails.message).toContain('JSON object encoded as a string');
+    expect(badDetails.message).toMatch(/^Invalid instance_plan call: steps\[0\]\.details /);
     const badJson = refused(await plan.execute('{"action": "list",'));
     expect(badJson.code).toBe('VALIDATION_ERROR');
     expect(badJson.message).toContain('not valid JSON');
