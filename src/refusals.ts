@@ -1,15 +1,14 @@
 import { InstancePlanError } from './errors';
 import { planLogic } from './machines/plan';
 import { formatPath, type InputIssue } from './schemas/issues';
-import type { Instance, Lease, Plan, RecordKind, Step } from './schemas/records';
+import type { StoredKind } from './adapters/contract';
+import type { Instance, Lease, Plan, Step } from './schemas/records';
 
 /**
  * Every refusal the library makes, one factory per kind, beside the codes in `errors.ts`. Each
  * message names what was wrong and what would have been allowed; the details carry the same as
  * data, so a caller (or a model) can act without parsing the words.
  */
-
-type StoredKind = RecordKind | 'lease';
 
 // VALIDATION_ERROR
 

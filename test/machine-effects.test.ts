@@ -61,7 +61,7 @@ const planContext = fc.record({ steps: fc.array(planStep, { maxLength: 3 }), sum
 
 const planEvent = fc.oneof(
   fc.record({ type: fc.constantFrom<string>(...PlanStatus.options), summary: fc.option(fc.constantFrom('done', '  ', ''), { nil: undefined }) }, { requiredKeys: ['type'] }),
-  fc.record({ type: fc.constant('executeStep'), step_id: fc.constantFrom('s1', 's2', 's3', 'unknown'), step: stepMove }),
+  fc.record({ type: fc.constant('executeStep'), step_index: fc.integer({ min: -1, max: 3 }), step: stepMove }),
   fc.record({ type: fc.constant('appendSteps'), steps: fc.array(planStep.map((step) => ({ ...step, id: 'new', status: 'pending' as const })), { maxLength: 2 }) }),
 );
 
@@ -152,7 +152,7 @@ describe('what the effects do to a record', () => {
     expect(appended).toEqual({ status: 'in_progress', summary: null, steps: [done.steps[0], { id: 's2', ...fresh, status: 'pending' }] });
     const executed = byCompiled(subjects[2]!, 'in_progress', appended, {
       type: 'executeStep',
-      step_id: 's2',
+      step_index: 1,
       step: { type: 'completed', output: 'ok', at: 't' },
     } as { type: string }) as unknown as { steps: object[] };
     expect(executed.steps[1]).toEqual({ id: 's2', status: 'completed', output: 'ok', attempts: 1, started_at: 't', completed_at: 't' });

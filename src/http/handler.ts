@@ -27,10 +27,10 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_DEPTH = 32;
 
 /**
- * The Instance Plan tool and the Transition Instance endpoint as a web-standard handler (`Request` in, `Response` out), for
- * Node (through `instance-plan/http/node`), Bun, Deno and Workers. `managers` is one
- * PlanManager, or a function from the caller's scope to one (see `scopedManagers`). Every
- * refusal is `{ success: false, error: { code, message, ... } }` with its status.
+ * The Instance Plan tool and the Transition Instance endpoint as a web-standard handler
+ * (`Request` in, `Response` out), for Node (through `instance-plan/http/node`), Bun, Deno and
+ * Workers. `managers` is one PlanManager, or a function from the caller's scope to one (see
+ * `scopedManagers`). Every refusal is `{ success: false, error: { code, message, ... } }` with its status.
  *
  * @example
  * const handler = createFetchHandler(scopedManagers({ adapter }), {

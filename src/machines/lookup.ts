@@ -51,8 +51,9 @@ type ActionList = string | readonly string[];
 
 type TransitionTarget = string | { readonly target?: string; readonly guard?: unknown; readonly actions?: unknown };
 
-const listOf = (actions: unknown): readonly unknown[] => (actions === undefined ? [] : Array.isArray(actions) ? actions : [actions]);
 type TransitionDefinition = TransitionTarget | readonly TransitionTarget[];
+
+const listOf = (actions: unknown): readonly unknown[] => (actions === undefined ? [] : Array.isArray(actions) ? actions : [actions]);
 
 /** Compiles an XState machine: its own config and guard implementations. */
 export function compileMachine<S extends string>(machine: AnyStateMachine): CompiledMachine<S> {

@@ -24,7 +24,7 @@ export type PlanContextStep = { status: StepStatus } & Partial<Step>;
 export type PlanEvent =
   | { type: Exclude<PlanStatus, 'completed' | 'failed'> }
   | { type: 'completed' | 'failed'; summary?: string | null }
-  | { type: 'executeStep'; step_id?: string; step?: StepEvent }
+  | { type: 'executeStep'; step_index?: number; step?: StepEvent }
   | { type: 'appendSteps'; steps?: readonly Step[] };
 
 /** The guards, as plain functions: XState's machine and the manager's compiled lookup share them. */
@@ -84,15 +84,16 @@ export const planDefinition = {
 } as const;
 
 /**
- * What each action does to the plan: executing a step moves that step along the step machine
- * (with the step's own effects); appended steps join the end; reopening a finished plan clears
- * its summary (the old one stays in history).
+ * What each action does to the plan: executing a step moves the step at `step_index` along the
+ * step machine (with the step's own effects); appended steps join the end; reopening a finished
+ * plan clears its summary (the old one stays in history).
  */
 export const planEffects = {
   // Only the executeStep and appendSteps events take these actions.
   recordStep: (plan, event) => {
-    const { step_id, step: move } = event as Extract<PlanEvent, { type: 'executeStep' }>;
-    const step = plan.steps.find((candidate) => candidate.id === step_id);
+    const { step_index, step: move } = event as Extract<PlanEvent, { type: 'executeStep' }>;
+    // By position: searching by id would touch (and, in an immer draft, copy) every step before it.
+    const step = step_index === undefined ? undefined : plan.steps[step_index];
     const edge = step && move && stepLogic.resolve(step.status, move);
     if (edge) applyEdge(stepEffects, edge, step as Step, move!);
   },

@@ -1,15 +1,14 @@
 import { applyEdge } from '../machines/effects';
 import { planEffects, planLogic } from '../machines/plan';
 import { stepLogic } from '../machines/step';
-import { fieldError, instanceClosed, invalidTransition, notFound, planClosed, stepOrder } from '../refusals';
-import { instanceLogic } from '../machines/instance';
+import { fieldError, invalidTransition, notFound, planClosed, stepOrder } from '../refusals';
 import type { ExecuteStepInput } from '../schemas/inputs';
 import type { Plan } from '../schemas/records';
 import type { StepStatus } from '../schemas/enums';
 import { mutate, read } from './mutate';
 import type { ManagerContext } from './context';
 import { currentStepMutation } from './instances';
-import { planMutation } from './plans';
+import { assertInstanceOpen, planMutation } from './plans';
 import { visiblePlan } from './scope';
 import { parseInput } from './validate';
 
@@ -44,7 +43,7 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
       if (blocking) throw stepOrder(plan, step, blocking);
     }
     const instance = await read('get', () => context.adapter.get('instance', plan.instance_id));
-    if (instance && instanceLogic.isFinal(instance.status)) throw instanceClosed(instance);
+    assertInstanceOpen(instance);
 
     const now = context.now();
     const mutation = planMutation(
@@ -53,7 +52,7 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
       (draft) => {
         // The plan machine's executeStep edge moves the step along the step machine, effects and all.
         const step = { type: to, output: data.step_output, at: now };
-        applyEdge(planEffects, planEdge, draft, { type: 'executeStep', step_id: data.step_id, step });
+        applyEdge(planEffects, planEdge, draft, { type: 'executeStep', step_index: index, step });
       },
       now,
       'plan.step_executed',

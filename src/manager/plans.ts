@@ -7,7 +7,7 @@ import { planEffects, planLogic, type PlanEvent } from '../machines/plan';
 import { fieldError, instanceClosed, invalidTransition, notFound, planClosed, refusedPlanMove } from '../refusals';
 import type { CreatePlanInput, ListPlansInput, StepInput, UpdatePlanInput } from '../schemas/inputs';
 import { LIST_DEFAULT_LIMIT } from '../schemas/limits';
-import type { Plan, Step } from '../schemas/records';
+import type { Instance, Plan, Step } from '../schemas/records';
 import type { PlanStatus } from '../schemas/enums';
 import { cloneJson } from '../adapters/clone';
 import { mutate, read, type Mutation } from './mutate';
@@ -24,7 +24,7 @@ export async function createPlan(context: ManagerContext, input: CreatePlanInput
   if (instance && !instanceInScope(context.scope, instance)) throw notFound('instance', data.instance_id);
   // With an organization in scope, a plan's instance must be known, or nobody could see the plan.
   if (!instance && context.scope.organization_id !== undefined) throw notFound('instance', data.instance_id);
-  if (instance && instanceLogic.isFinal(instance.status)) throw instanceClosed(instance);
+  assertInstanceOpen(instance);
   return mutate(context, async () => {
     const now = context.now();
     const plan: Plan = {
@@ -191,4 +191,9 @@ function newStep(context: ManagerContext, input: StepInput): Step {
     completed_at: null,
     details: input.details === undefined ? {} : cloneJson(input.details),
   };
+}
+
+/** A plan whose instance is terminal takes no more work (an instance the store does not hold: no check). */
+export function assertInstanceOpen(instance: Instance | undefined): void {
+  if (instance && instanceLogic.isFinal(instance.status)) throw instanceClosed(instance);
 }

@@ -1,4 +1,5 @@
 import { InstancePlanError, type ErrorCode } from '../errors';
+import type { ToolInput } from '../schemas/inputs';
 import type { Plan, Step } from '../schemas/records';
 import type { ManagerContext } from './context';
 import { executeStep } from './execute-step';
@@ -28,8 +29,8 @@ export interface ToolFailure {
   error: { code: ErrorCode; message: string } & Record<string, unknown>;
 }
 
-/** The tool's actions. */
-export type ToolAction = 'create' | 'list' | 'update' | 'execute_step';
+/** The tool's actions, as its input schema names them. */
+export type ToolAction = ToolInput['action'];
 
 /** What the tool answers to a call of `action`: its success, or a refusal. */
 export type ToolResultOf<A extends ToolAction> = (A extends 'list' ? ListToolResult : PlanToolResult) | ToolFailure;
