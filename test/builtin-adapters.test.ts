@@ -9,7 +9,7 @@ import { compareNewestFirst } from '../src/adapter';
 import { indexedDBAdapter } from '../src/adapters/indexeddb';
 import { createBatch, instanceRecord, planRecord, stepRecord } from '../src/testing/conformance/fixtures';
 import { deleteDatabase, freshName } from './support/idb-harness';
-import { expectPlainCopy, WITH_PROTO_KEYS } from './support/plain-copy';
+import { expectJsonCopy, WITH_PROTO_KEYS } from './support/json-copy';
 
 
 describe('compareNewestFirst: the order of every list, newest first', () => {
@@ -82,7 +82,7 @@ describe('the memory and IndexedDB adapters: undefined filters, and "__proto__" 
       const plan = planRecord({ id: 'plan-1', steps: [stepRecord({ id: 'step-1', details: details as never })] });
       await adapter.commit(createBatch(['plan', plan]));
       const read = (await adapter.get('plan', 'plan-1'))!;
-      expectPlainCopy(read.steps[0]!.details, details);
+      expectJsonCopy(read.steps[0]!.details, details, { frozen: true });
     } finally {
       await dispose();
     }

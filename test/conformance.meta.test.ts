@@ -9,6 +9,7 @@ import { adapterConformance } from 'instance-plan/testing';
 
 type Flaw =
   | 'returns-references'
+  | 'freezes-shallowly'
   | 'plain-object-tables'
   | 'naive-clone'
   | 'ignores-expected-version'
@@ -39,7 +40,8 @@ const jsonClone = <T>(value: T): T => (value === undefined ? value : (JSON.parse
 
 function flawedAdapter(flaws: Flaw[] = []): StorageAdapter {
   const has = (flaw: Flaw) => flaws.includes(flaw);
-  const copy = <T>(value: T): T => (has('returns-references') ? value : has('naive-clone') ? naiveClone(value) : jsonClone(value));
+  const copy = <T>(value: T): T =>
+    has('returns-references') ? value : has('freezes-shallowly') ? (value && Object.freeze(value)) : has('naive-clone') ? naiveClone(value) : jsonClone(value);
   const table = () => (has('plain-object-tables') ? objectTable() : new Map<string, StoredRecord>());
   const tables = { instance: table(), plan: table(), lease: table() };
   const events: HistoryEvent[] = [];
@@ -169,7 +171,9 @@ describe('the conformance suite', () => {
 
   // Each defect, and a test name (or part of one) that must fail because of it.
   const cases: [Flaw, string[]][] = [
-    ['returns-references', ['copies, not references > changing committed objects', 'copies, not references > changing returned records']],
+    ['returns-references', ['a returned record > changing committed objects', 'a returned record > changing returned records']],
+    // Frozen at the top only: a caller holding a "frozen" record can still change its steps.
+    ['freezes-shallowly', ['a returned record > changing returned records']],
     ['plain-object-tables', ['awkward ids > instances with ids like "__proto__"', 'awkward ids > plans with ids like "__proto__"']],
     ['naive-clone', ['a "__proto__" key inside a record is data']],
     ['ignores-expected-version', ['compare-and-set > a stale expected version', 'concurrent writers > two concurrent commits over one version']],
@@ -179,7 +183,7 @@ describe('the conformance suite', () => {
     ['total-is-page-length', ['list > pages with limit and offset']],
     ['null-matches-string-null', ['list > a null field matches no filter']],
     ['history-sorted-as-text', ['history > returns each record\'s own events in seq order']],
-    ['feed-shares-one-object', ['change feed > each subscriber gets its own copy']],
+    ['feed-shares-one-object', ['change feed > no subscriber can change what another hears']],
     ['feed-announces-refused-commits', ['change feed > a refused commit is not announced']],
     ['check-after-await', ['concurrent writers > two concurrent commits over one version', 'concurrent writers > ten concurrent creators']],
     [

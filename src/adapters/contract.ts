@@ -1,12 +1,14 @@
 // The refusals an adapter makes, from the one module that words every refusal.
 export { conflictError, storageError } from '../refusals';
-import type { Lease, RecordKind, RecordOfKind, StoredRecord } from '../schemas/records';
+import type { Instance, Lease, Plan, RecordKind, RecordOfKind, StoredRecord } from '../schemas/records';
 
 /**
  * The storage adapter contract: everything the manager needs from a store, small enough to
  * implement in a page of code. Adapters import this file and nothing else of the library.
  *
- * - `get` and `list` return copies: a caller mutating a returned record changes nothing stored.
+ * - A caller cannot change what is stored through a record it got (`get`, `list`, `history`, a
+ *   change heard) or gave (`commit`): hand out deeply frozen records (the built-in adapters do,
+ *   sharing them with the store where they can) or copies. A commit may freeze what it is given.
  * - `commit` stores a whole batch or nothing. Each write names the version it expects the stored
  *   record to have (`null`: it must not exist yet); any mismatch rejects the batch with an
  *   `InstancePlanError` of code `CONFLICT`. Faults of the store reject with `STORAGE_ERROR`.
@@ -23,9 +25,38 @@ export interface StorageAdapter {
   commit(batch: CommitBatch): Promise<void>;
   /** Every event of one record, in `seq` order. */
   history(recordId: string): Promise<HistoryEvent[]>;
+  /**
+   * Optional: a plan and its instance (undefined when not stored), read together: one query, one
+   * snapshot. Without it the manager reads the two one after the other.
+   */
+  getPlanWithInstance?(planId: string): Promise<PlanWithInstance | undefined>;
+  /**
+   * Optional, for stores that can read, check and commit in one transaction: runs `work` in one
+   * transaction, `work` reading through the `StoreReader` it is given (it awaits nothing else),
+   * then commits the batch `work` returns in that same transaction, exactly as `commit` would
+   * (versions, checks, events: a mismatch is `CONFLICT`), and resolves with `work`'s result once
+   * committed. A `null` batch writes nothing. When `work` throws, nothing is written and the
+   * error passes through unchanged. Without it the manager reads, then calls `commit`.
+   */
+  transact?<R>(work: (reader: StoreReader) => Promise<Transacted<R>>): Promise<R>;
   /** Committed batches, as they land (optional: adapters without it get the manager's local feed). */
   subscribe?(listener: (change: CommittedChange) => void): () => void;
   close?(): void | Promise<void>;
+}
+
+/** What a transaction reads with: the reads of the adapter, inside the transaction. */
+export type StoreReader = Pick<StorageAdapter, 'get' | 'getPlanWithInstance'>;
+
+/** What a `transact` work function returns: the batch to commit (or null) and the result to resolve with. */
+export interface Transacted<R> {
+  batch: CommitBatch | null;
+  result: R;
+}
+
+/** A plan with its instance, as `getPlanWithInstance` reads them. */
+export interface PlanWithInstance {
+  plan: Plan;
+  instance: Instance | undefined;
 }
 
 /**

@@ -1,5 +1,4 @@
 import { checkBatch } from './batch';
-import { cloneJson } from './clone';
 import {
   checkListQuery,
   conflictError,
@@ -13,15 +12,20 @@ import {
   type StoredKind,
   type StoredOfKind,
 } from './contract';
+import { deepFreeze, frozenCopy } from './freeze';
 import { createListIndex } from './memory-index';
 import type { RecordKind, RecordOfKind, StoredRecord } from '../schemas/records';
 
 /**
  * The embedded default store: records and history in `Map`s (ids such as "__proto__" are
- * ordinary keys), copied in and out so callers never hold stored objects. Lists read a sorted
- * index (see memory-index.ts), so a filtered page costs the same in a large store as a small one. A commit checks
- * every expected version (and every check) before it writes anything, so a batch lands whole
- * or not at all.
+ * ordinary keys). Records are stored and handed out deeply frozen and never copied on the way
+ * out, so a caller can hold what is stored but never change it. A frozen record or event given
+ * to `commit` is kept as it is (a manager's always are: they cost nothing to store, whatever
+ * their size; a frozen object is taken as frozen all the way down); any other is copied, then
+ * frozen, so the caller's own objects stay theirs.
+ * Lists read a sorted index (see memory-index.ts), so a filtered page costs the same in a large
+ * store as a small one. A commit checks every expected version (and every check) before it
+ * writes anything, so a batch lands whole or not at all.
  * Managers sharing one memory adapter hear each other's commits through `subscribe`.
  *
  * @example
@@ -36,19 +40,18 @@ export function memoryAdapter(): StorageAdapter {
 
   return {
     async get(kind, id) {
-      const record = tables[kind].get(id);
-      return record === undefined ? undefined : (cloneJson(record) as StoredOfKind[typeof kind]);
+      return tables[kind].get(id);
     },
 
     async list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>> {
       const table = tables[kind] as Map<string, StoredRecord>;
       const { ids, total } = indexes[kind].query(checkListQuery(kind, query), query.limit, query.offset, (id) => table.get(id) as never);
-      return { records: ids.map((id) => cloneJson(table.get(id))) as RecordOfKind[K][], total };
+      return { records: ids.map((id) => table.get(id)) as RecordOfKind[K][], total };
     },
 
     async commit(batch: CommitBatch) {
       const checks = checkBatch(batch);
-      const writes = batch.writes.map((write) => ({ ...write, record: cloneJson(write.record) }));
+      const writes = batch.writes;
       for (const write of writes) {
         const actual = tables[write.kind].get(write.record.id)?.version ?? null;
         if (actual !== write.expected_version) {
@@ -59,15 +62,18 @@ export function memoryAdapter(): StorageAdapter {
         const actual = tables[check.kind].get(check.id)?.version ?? null;
         if (actual !== check.expected_version) throw conflictError(check.kind, check.id, check.expected_version, actual);
       }
-      const newEvents = batch.events.map(cloneJson);
-      for (const write of writes) {
+      // Everything that can fail (a copy meeting a getter that throws) happens before any change.
+      const records = writes.map((write) => frozenCopy(write.record));
+      const newEvents = Object.freeze(batch.events.map(frozenCopy)) as HistoryEvent[];
+      writes.forEach((write, i) => {
+        const record = records[i]!;
         const table = tables[write.kind] as Map<string, StoredOfKind[StoredKind]>;
         if (write.kind !== 'lease') {
-          const previous = table.get(write.record.id) as StoredRecord | undefined;
-          indexes[write.kind].update(previous as never, write.record as StoredRecord as never);
+          const previous = table.get(record.id) as StoredRecord | undefined;
+          indexes[write.kind].update(previous as never, record as StoredRecord as never);
         }
-        table.set(write.record.id, write.record);
-      }
+        table.set(record.id, record);
+      });
       for (const event of newEvents) {
         const list = events.get(event.record_id);
         if (list) list.push(event);
@@ -75,14 +81,15 @@ export function memoryAdapter(): StorageAdapter {
       }
       // A batch of checks only changed nothing: nothing to announce.
       if (listeners.size > 0 && writes.length > 0) {
-        // A listener's fault must not turn a committed batch into a failed commit.
-        const change: CommittedChange = {
-          records: writes.map((w) => ({ kind: w.kind, id: w.record.id, version: w.record.version })),
+        // One frozen change for every listener: none can change what another hears.
+        const change: CommittedChange = deepFreeze({
+          records: records.map((record, i) => ({ kind: writes[i]!.kind, id: record.id, version: record.version })),
           events: newEvents,
-        };
-        for (const listener of listeners) {
+        });
+        for (const listener of [...listeners]) {
+          // A listener's fault must not turn a committed batch into a failed commit.
           try {
-            listener(cloneJson(change));
+            listener(change);
           } catch {
             // ignored: see above
           }
@@ -91,7 +98,7 @@ export function memoryAdapter(): StorageAdapter {
     },
 
     async history(recordId) {
-      return (events.get(recordId) ?? []).map(cloneJson);
+      return Object.freeze((events.get(recordId) ?? []).slice()) as HistoryEvent[];
     },
 
     subscribe(listener) {

@@ -3,11 +3,14 @@ import type { CommittedChange, StorageAdapter } from '../adapters/contract';
 import type { InputSchemas } from '../schemas/inputs';
 import type { Limits } from '../schemas/limits';
 import type { Fence } from './leases';
+import type { Reader } from './reader';
 import type { Scope } from './scope';
 
 /** Everything the manager's operations share: built once by the PlanManager constructor. */
 export interface ManagerContext {
   adapter: StorageAdapter;
+  /** The adapter's reads, faults turned into `STORAGE_ERROR`, records frozen. */
+  reader: Reader;
   /** Returns the current time as an ISO 8601 UTC string. */
   now(): string;
   newId(): string;

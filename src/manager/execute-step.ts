@@ -5,11 +5,11 @@ import { fieldError, invalidTransition, notFound, planClosed, stepOrder } from '
 import type { ExecuteStepInput } from '../schemas/inputs';
 import type { Plan } from '../schemas/records';
 import type { StepStatus } from '../schemas/enums';
-import { mutate, read } from './mutate';
+import { mutate } from './mutate';
 import type { ManagerContext } from './context';
 import { currentStepMutation } from './instances';
 import { assertInstanceOpen, planMutation } from './plans';
-import { visiblePlan } from './scope';
+import { visiblePlanWithInstance } from './scope';
 import { parseInput } from './validate';
 
 /**
@@ -24,8 +24,9 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
   if ((to === 'completed' || to === 'failed') && (data.step_output === undefined || data.step_output === null)) {
     throw fieldError(['step_output'], `is required when step_status is "${to}": say what the step produced or why it failed`);
   }
-  return mutate(context, async () => {
-    const plan = await visiblePlan(context, data.plan_id);
+  return mutate(context, async (reader) => {
+    // The plan and its instance in one read: the instance is checked open, and may be changed too.
+    const { plan, instance } = await visiblePlanWithInstance(context, data.plan_id, reader);
     const index = plan.steps.findIndex((step) => step.id === data.step_id);
     if (index < 0) throw notFound('step', data.step_id, { plan_id: plan.id });
     const step = plan.steps[index]!;
@@ -42,7 +43,6 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
       const blocking = plan.steps.slice(0, index).find((earlier) => earlier.status !== 'completed');
       if (blocking) throw stepOrder(plan, step, blocking);
     }
-    const instance = await read('get', () => context.adapter.get('instance', plan.instance_id));
     assertInstanceOpen(instance);
 
     const now = context.now();

@@ -1,6 +1,7 @@
 import { applyPatches, type Objectish } from 'immer';
 import type { HistoryEvent, HistoryEventType, Patch } from '../adapters/contract';
 import type { RecordKind, StoredRecord } from '../schemas/records';
+import { deepFreeze } from '../adapters/freeze';
 
 /** Builds the event of one committed change. `seq` is the record's new version. */
 export function historyEvent(
@@ -14,7 +15,8 @@ export function historyEvent(
 ): HistoryEvent {
   const event: HistoryEvent = { seq: record.version, record_id: record.id, record_kind: kind, at, type, from, to: record.status, changes };
   if (step) event.step = step;
-  return event;
+  // Frozen as the record is: the store may keep it as it is, and subscribers share it.
+  return deepFreeze(event);
 }
 
 /** The creation event carries the whole record as one patch, so replay starts from nothing. */

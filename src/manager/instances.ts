@@ -6,7 +6,10 @@ import { instanceEffects, instanceLogic, type InstanceEvent } from '../machines/
 import type { CreateInstanceInput, ListInstancesInput, RecordTurnInput, TransitionInstanceInput } from '../schemas/inputs';
 import { LIST_DEFAULT_LIMIT } from '../schemas/limits';
 import type { Instance } from '../schemas/records';
-import { mutate, read, type Mutation } from './mutate';
+import { deepFreeze } from '../adapters/freeze';
+import { mutate, type Mutation } from './mutate';
+import { produceFrozen } from './produce';
+import { read } from './reader';
 import type { ManagerContext } from './context';
 import { creationChanges, historyEvent } from './history';
 import { scopedField, visibleInstance } from './scope';
@@ -22,7 +25,7 @@ export async function createInstance(context: ManagerContext, input: CreateInsta
   if (organization === null) throw fieldError(['organization_id'], 'is required (string)');
   return mutate(context, async () => {
     const now = context.now();
-    const instance: Instance = {
+    const instance: Instance = deepFreeze({
       id: context.newId(),
       organization_id: organization,
       agent_type_id: data.agent_type_id,
@@ -39,7 +42,7 @@ export async function createInstance(context: ManagerContext, input: CreateInsta
       last_action_at: null,
       session_id: data.session_id ?? null,
       version: 1,
-    };
+    });
     return {
       writes: [{ kind: 'instance', record: instance, expected_version: null }],
       events: [historyEvent(instance, 'instance', 'instance.created', null, creationChanges(instance), now)],
@@ -65,7 +68,7 @@ export async function listInstances(
   const { records, total } = await read('list', () =>
     context.adapter.list('instance', { where, limit: data.limit ?? LIST_DEFAULT_LIMIT, offset: data.offset ?? 0 }),
   );
-  return { instances: records, total };
+  return { instances: records.map(deepFreeze), total };
 }
 
 /**
@@ -75,8 +78,8 @@ export async function listInstances(
 export async function transitionInstance(context: ManagerContext, id: string, input: TransitionInstanceInput): Promise<Instance> {
   const instanceId = parseInput(context.schemas.id, id, 'instance id');
   const { status: to } = parseInput(context.schemas.transitionInstance, input, 'transition input');
-  return mutate(context, async () => {
-    const instance = await visibleInstance(context, instanceId);
+  return mutate(context, async (reader) => {
+    const instance = await visibleInstance(context, instanceId, reader);
     const from = instance.status;
     if (from === to) return { writes: [], events: [], result: instance };
     const edge = instanceLogic.resolve(from, { type: to });
@@ -89,8 +92,8 @@ export async function transitionInstance(context: ManagerContext, id: string, in
 export async function recordTurn(context: ManagerContext, id: string, input: RecordTurnInput): Promise<Instance> {
   const instanceId = parseInput(context.schemas.id, id, 'instance id');
   const { tokens } = parseInput(context.schemas.recordTurn, input, 'recordTurn input');
-  return mutate(context, async () => {
-    const instance = await visibleInstance(context, instanceId);
+  return mutate(context, async (reader) => {
+    const instance = await visibleInstance(context, instanceId, reader);
     const edge = instanceLogic.resolve(instance.status, { type: 'recordTurn' });
     if (!edge) {
       throw actionNotAllowed('instance', instanceId, instance.status, 'record a turn', statesHandling('recordTurn'));
@@ -109,8 +112,8 @@ export async function recordTurn(context: ManagerContext, id: string, input: Rec
 export async function setCurrentStep(context: ManagerContext, id: string, text: string | null): Promise<Instance> {
   const instanceId = parseInput(context.schemas.id, id, 'instance id');
   const currentStep = parseInput(context.schemas.currentStep, text, 'current step');
-  return mutate(context, async () => {
-    const instance = await visibleInstance(context, instanceId);
+  return mutate(context, async (reader) => {
+    const instance = await visibleInstance(context, instanceId, reader);
     return currentStepMutation(context, instance, currentStep);
   });
 }
@@ -137,7 +140,7 @@ function changeInstance(
   event: InstanceEvent,
   now = context.now(),
 ): Mutation<Instance> {
-  const [next, patches] = context.immer.produceWithPatches(instance, (draft: Draft<Instance>) => {
+  const [next, patches] = produceFrozen(context.immer, instance, (draft: Draft<Instance>) => {
     applyEdge(instanceEffects, edge, draft, { ...event, at: now });
     draft.updated_at = now;
     draft.last_action_at = now;

@@ -4,7 +4,8 @@ import type { InstancePlanError } from '../errors';
 import { fieldError, leaseHeld, leaseLost } from '../refusals';
 import type { Limits } from '../schemas/limits';
 import { Lease, type Plan } from '../schemas/records';
-import { mutate, read } from './mutate';
+import { mutate } from './mutate';
+import type { Reader, Remembered } from './reader';
 import type { ManagerContext } from './context';
 import { visibleInstance } from './scope';
 import { parseInput } from './validate';
@@ -78,9 +79,9 @@ const later = (now: string, ms: number) => new Date(Date.parse(now) + ms).toISOS
 export async function acquireLease(context: ManagerContext, instanceId: string, options: AcquireLeaseOptions): Promise<Lease> {
   const id = parseInput(context.schemas.id, instanceId, 'instance id');
   const { owner, ttl_ms } = parseInput(schemas(context).acquire, options, 'acquireLease options');
-  return mutate(context, async () => {
-    await visibleInstance(context, id);
-    const current = await read('get', () => context.adapter.get('lease', id));
+  return mutate(context, async (reader) => {
+    await visibleInstance(context, id, reader);
+    const current = await reader.lease(id);
     const now = context.now();
     const active = current !== undefined && isActive(current, now);
     if (active && current.owner !== owner) throw leaseHeld(current);
@@ -107,9 +108,9 @@ export async function acquireLease(context: ManagerContext, instanceId: string, 
 export async function renewLease(context: ManagerContext, lease: Lease, options: RenewLeaseOptions = {}): Promise<Lease> {
   const held = parseHeldLease(context, lease, 'lease');
   const { ttl_ms = held.ttl_ms } = parseInput(schemas(context).renew, options, 'renewLease options');
-  const renewed = await mutate(context, async () => {
-    await visibleInstance(context, held.instance_id);
-    const current = await read('get', () => context.adapter.get('lease', held.id));
+  const renewed = await mutate(context, async (reader) => {
+    await visibleInstance(context, held.instance_id, reader);
+    const current = await reader.lease(held.id);
     const now = context.now();
     if (!current || current.owner !== held.owner || current.token !== held.token) throw leaseLost(held, current, now);
     const next: Lease = { ...current, ttl_ms, expires_at: later(now, ttl_ms), updated_at: now, version: current.version + 1 };
@@ -126,9 +127,9 @@ export async function renewLease(context: ManagerContext, lease: Lease, options:
  */
 export async function releaseLease(context: ManagerContext, lease: Lease): Promise<Lease> {
   const held = parseHeldLease(context, lease, 'lease');
-  const released = await mutate(context, async () => {
-    await visibleInstance(context, held.instance_id);
-    const current = await read('get', () => context.adapter.get('lease', held.id));
+  const released = await mutate(context, async (reader) => {
+    await visibleInstance(context, held.instance_id, reader);
+    const current = await reader.lease(held.id);
     const now = context.now();
     if (current && current.owner === null && current.token === held.token) return { writes: [], events: [], result: current };
     if (!current || current.owner !== held.owner || current.token !== held.token) throw leaseLost(held, current, now);
@@ -153,6 +154,8 @@ function adopt(context: ManagerContext, lease: Lease): void {
  */
 export interface Fence {
   lease: Lease;
+  /** The holder's own instance and plans as it last read or wrote them (see `rememberingReader`). */
+  remembered: Remembered;
 }
 
 /** Held by an owner and not yet expired by `now`. */
@@ -176,20 +179,21 @@ export function leaseGuard(context: ManagerContext, readLease: (instanceId: stri
   const free = new Map<string, number>();
 
   /** Re-reads the view's lease: the same holding (owner and token) is adopted, anything else is lost. */
-  const refresh = async (held: Fence): Promise<void> => {
-    const current = await readLease(held.lease.instance_id);
+  const refresh = async (held: Fence, read = readLease): Promise<void> => {
+    const current = await read(held.lease.instance_id);
     if (!current || current.owner !== held.lease.owner || current.token !== held.lease.token) throw leaseLost(held.lease, current, context.now());
     held.lease = current;
   };
 
   return {
-    async checks(writes: readonly RecordWrite[]): Promise<RecordCheck[]> {
+    /** The checks of a commit of `writes`; `read` reads the lease if it must (inside the commit's transaction, if any). */
+    async checks(writes: readonly RecordWrite[], read: Reader['lease']): Promise<RecordCheck[]> {
       const checks: RecordCheck[] = [];
       for (const instanceId of instancesChanged(writes)) {
         if (fence && fence.lease.instance_id === instanceId) {
           if (fence.lease.owner === null) throw leaseLost(fence.lease, fence.lease, context.now());
           // The clock says the lease ran out: maybe it was renewed through another manager.
-          if (!isActive(fence.lease, context.now())) await refresh(fence);
+          if (!isActive(fence.lease, context.now())) await refresh(fence, read);
           if (!isActive(fence.lease, context.now())) throw leaseLost(fence.lease, fence.lease, context.now());
           checks.push({ kind: 'lease', id: instanceId, expected_version: fence.lease.version });
         } else {

@@ -1,8 +1,10 @@
-import type { CommitBatch, HistoryEvent, RecordWrite } from '../adapters/contract';
+import type { CommitBatch, HistoryEvent, RecordCheck, RecordWrite } from '../adapters/contract';
+import { deepFreeze } from '../adapters/freeze';
 import { InstancePlanError } from '../errors';
 import { asStorageError, conflictAfterRetries } from '../refusals';
 import type { ManagerContext } from './context';
 import { leaseGuard } from './leases';
+import { rememberingReader, rememberWrites, storeReader, type Reader } from './reader';
 
 /** What one attempt of an operation wants to store, and what it answers. No writes: a no-op. */
 export interface Mutation<R> {
@@ -12,49 +14,75 @@ export interface Mutation<R> {
 }
 
 /**
- * Runs an operation with optimistic concurrency: `attempt` reads what it needs, validates
- * through the machines and proposes writes with the versions it read. On a `CONFLICT` the
- * whole attempt runs again on fresh data (so a move that became illegal meanwhile is refused
- * for the right reason), up to `context.retries` times; then `CONFLICT` is reported.
+ * Runs an operation with optimistic concurrency: `attempt` reads what it needs through the reader
+ * it is given, validates through the machines and proposes writes with the versions it read.
+ * On a `CONFLICT` the whole attempt runs again on fresh data (so a move that became illegal
+ * meanwhile is refused for the right reason), up to `context.retries` times; then `CONFLICT`.
+ *
+ * The fewest round trips the store allows: an adapter with `transact` reads, checks and commits
+ * in one transaction; a lease holder starts from what it last wrote (no read at all), and reads
+ * the store only after a conflict.
  *
  * Every commit carries the lease checks of the instances it changes (see `leaseGuard`). When only
  * such a check was stale and the lease still allows the write (a renewal, a lease that expired
  * free), the same mutation is committed again; when it does not, `LEASE_LOST` or `LEASE_HELD`.
  */
-export async function mutate<R>(context: ManagerContext, attempt: () => Promise<Mutation<R>>): Promise<R> {
-  const guard = leaseGuard(context, (id) => read('get', () => context.adapter.get('lease', id)));
+export async function mutate<R>(context: ManagerContext, attempt: (reader: Reader) => Promise<Mutation<R>>): Promise<R> {
+  const { adapter, fence } = context;
+  const guard = leaseGuard(context, context.reader.lease);
   let mutation: Mutation<R> | undefined;
+  let checks: RecordCheck[] = [];
   for (let tries = 0; ; tries++) {
-    mutation ??= await attempt();
-    if (mutation.writes.length === 0) return mutation.result;
-    const checks = await guard.checks(mutation.writes);
-    const batch: CommitBatch = { writes: mutation.writes, events: mutation.events };
-    if (checks.length > 0) batch.checks = checks;
+    const reading = (reader: Reader) => (fence && tries === 0 ? rememberingReader(reader, fence.remembered, fence.lease.instance_id) : reader);
     try {
-      await context.adapter.commit(batch);
-    } catch (error) {
-      if (InstancePlanError.is(error, 'CONFLICT')) {
-        // A stale lease check the lease still allows commits the same mutation again; any other
-        // conflict runs the attempt again on fresh data.
-        if (!(await guard.explain(error, checks))) mutation = undefined;
-        if (tries < context.retries) continue;
-        throw conflictAfterRetries(error, tries + 1);
+      if (mutation === undefined && adapter.transact) {
+        // Read, decide and commit in one transaction of the store.
+        let refused: unknown;
+        mutation = await adapter.transact(async (store) => {
+          const reader = storeReader(store);
+          const proposed = await attempt(reading(reader)).catch((error: unknown) => {
+            refused = error;
+            throw error;
+          });
+          if (proposed.writes.length === 0) return { batch: null, result: proposed };
+          checks = await guard.checks(proposed.writes, reader.lease);
+          return { batch: batchOf(proposed, checks), result: proposed };
+        }).catch((error: unknown) => {
+          // A refusal of the operation itself leaves as it is; anything else is the store's.
+          throw error === refused ? error : asStorageError(error, 'commit');
+        });
+      } else {
+        mutation ??= await attempt(reading(context.reader));
+        if (mutation.writes.length === 0) return mutation.result;
+        checks = await guard.checks(mutation.writes, context.reader.lease);
+        await adapter.commit(batchOf(mutation, checks)).catch((error: unknown) => {
+          throw asStorageError(error, 'commit');
+        });
       }
-      throw asStorageError(error, 'commit');
+    } catch (error) {
+      if (!InstancePlanError.is(error, 'CONFLICT')) throw error;
+      // What a lease holder remembered may be what conflicted: read the store from now on.
+      fence?.remembered.clear();
+      // A stale lease check the lease still allows commits the same mutation again; any other
+      // conflict runs the attempt again on fresh data.
+      if (!(await guard.explain(error, checks))) mutation = undefined;
+      if (tries < context.retries) continue;
+      throw conflictAfterRetries(error, tries + 1);
     }
-    context.announce({
-      records: mutation.writes.map((write) => ({ kind: write.kind, id: write.record.id, version: write.record.version })),
-      events: mutation.events,
-    });
+    if (mutation.writes.length === 0) return mutation.result;
+    if (fence) rememberWrites(fence.remembered, fence.lease.instance_id, mutation.writes);
+    context.announce(
+      deepFreeze({
+        records: mutation.writes.map((write) => ({ kind: write.kind, id: write.record.id, version: write.record.version })),
+        events: mutation.events,
+      }),
+    );
     return mutation.result;
   }
 }
 
-/** Calls the adapter for a read, turning its faults into `STORAGE_ERROR`. */
-export async function read<T>(operation: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    throw asStorageError(error, operation);
-  }
+function batchOf(mutation: Mutation<unknown>, checks: RecordCheck[]): CommitBatch {
+  const batch: CommitBatch = { writes: mutation.writes, events: mutation.events };
+  if (checks.length > 0) batch.checks = checks;
+  return batch;
 }

@@ -14,7 +14,8 @@ import type {
 } from '../schemas/inputs';
 import { resolveLimits, type Limits } from '../schemas/limits';
 import type { Instance, Lease, Plan } from '../schemas/records';
-import { read } from './mutate';
+import { read, storeReader } from './reader';
+import { deepFreeze } from '../adapters/freeze';
 import type { ManagerContext } from './context';
 import type { Scope } from './scope';
 import { acquireLease, parseHeldLease, releaseLease, renewLease, type AcquireLeaseOptions, type Fence, type RenewLeaseOptions } from './leases';
@@ -113,6 +114,7 @@ export class PlanManager {
     const adapter = options.adapter ?? memoryAdapter();
     this.#context = {
       adapter,
+      reader: storeReader(adapter),
       now: () => clock().toISOString(),
       newId: options.ids ?? randomId,
       scope: Object.freeze({ ...options.scope }),
@@ -229,7 +231,7 @@ export class PlanManager {
    */
   withLease(lease: Lease): PlanManager {
     const held = parseHeldLease(this.#context, lease, 'lease');
-    return createView({ context: this.#context, fence: { lease: held } });
+    return createView({ context: this.#context, fence: { lease: held, remembered: new Map() } });
   }
 
   /** The lease this manager writes under, as last seen (a copy); undefined for a manager without one. */
@@ -244,7 +246,7 @@ export class PlanManager {
   async history(id: string): Promise<HistoryEvent[]> {
     const recordId = parseInput(this.#context.schemas.id, id, 'record id');
     if (!(await this.#visible(recordId))) throw notFound('record', recordId);
-    return read('history', () => this.#context.adapter.history(recordId));
+    return deepFreeze(await read('history', () => this.#context.adapter.history(recordId)));
   }
 
   /**
@@ -290,10 +292,10 @@ export class PlanManager {
   }
 
   async #visible(id: string): Promise<boolean> {
-    const { adapter, scope } = this.#context;
-    const instance = await read('get', () => adapter.get('instance', id));
+    const { reader, scope } = this.#context;
+    const instance = await reader.instance(id);
     if (instance) return instanceInScope(scope, instance);
-    const plan = await read('get', () => adapter.get('plan', id));
+    const plan = await reader.plan(id);
     return plan !== undefined && (await planInScope(this.#context, plan));
   }
 

@@ -10,7 +10,10 @@ import { LIST_DEFAULT_LIMIT } from '../schemas/limits';
 import type { Instance, Plan, Step } from '../schemas/records';
 import type { PlanStatus } from '../schemas/enums';
 import { cloneJson } from '../adapters/clone';
-import { mutate, read, type Mutation } from './mutate';
+import { deepFreeze } from '../adapters/freeze';
+import { mutate, type Mutation } from './mutate';
+import { produceFrozen } from './produce';
+import { read } from './reader';
 import type { ManagerContext } from './context';
 import { creationChanges, historyEvent } from './history';
 import { instanceInScope, scopedField, visiblePlan } from './scope';
@@ -20,14 +23,14 @@ export async function createPlan(context: ManagerContext, input: CreatePlanInput
   const data = parseInput(context.schemas.createPlan, input, 'createPlan input');
   const site = scopedField(context.scope, 'site_id', data.site_id);
   const user = scopedField(context.scope, 'user_id', data.user_id);
-  const instance = await read('get', () => context.adapter.get('instance', data.instance_id));
+  const instance = await context.reader.instance(data.instance_id);
   if (instance && !instanceInScope(context.scope, instance)) throw notFound('instance', data.instance_id);
   // With an organization in scope, a plan's instance must be known, or nobody could see the plan.
   if (!instance && context.scope.organization_id !== undefined) throw notFound('instance', data.instance_id);
   assertInstanceOpen(instance);
   return mutate(context, async () => {
     const now = context.now();
-    const plan: Plan = {
+    const plan: Plan = deepFreeze({
       id: context.newId(),
       instance_id: data.instance_id,
       site_id: site,
@@ -43,7 +46,7 @@ export async function createPlan(context: ManagerContext, input: CreatePlanInput
       created_at: now,
       updated_at: now,
       version: 1,
-    };
+    });
     return {
       writes: [{ kind: 'plan', record: plan, expected_version: null }],
       events: [historyEvent(plan, 'plan', 'plan.created', null, creationChanges(plan), now)],
@@ -78,13 +81,13 @@ export async function listPlans(context: ManagerContext, input: ListPlansInput =
         'is required: this manager is scoped to an organization, so plans are listed per instance',
       );
     }
-    const instance = await read('get', () => context.adapter.get('instance', where.instance_id!));
+    const instance = await context.reader.instance(where.instance_id);
     if (!instance || !instanceInScope(scope, instance)) return { plans: [], total: 0 };
   }
   const { records, total } = await read('list', () =>
     context.adapter.list('plan', { where, limit: data.limit ?? LIST_DEFAULT_LIMIT, offset: data.offset ?? 0 }),
   );
-  return { plans: records, total };
+  return { plans: records.map(deepFreeze), total };
 }
 
 /**
@@ -94,8 +97,8 @@ export async function listPlans(context: ManagerContext, input: ListPlansInput =
  */
 export async function updatePlan(context: ManagerContext, input: UpdatePlanInput): Promise<Plan> {
   const data = parseInput(context.schemas.updatePlan, input, 'updatePlan input');
-  return mutate(context, async () => {
-    const plan = await visiblePlan(context, data.plan_id);
+  return mutate(context, async (reader) => {
+    const plan = await visiblePlan(context, data.plan_id, reader);
     const now = context.now();
     const newSteps = (data.steps ?? []).map((step) => newStep(context, step));
     if (plan.steps.length + newSteps.length > context.limits.maxSteps) {
@@ -163,7 +166,7 @@ export function planMutation(
   type: 'plan.updated' | 'plan.step_executed',
   step?: { id: string; from: string; to: string },
 ): Mutation<Plan> {
-  const [next, changes] = context.immer.produceWithPatches(plan, (draft) => {
+  const [next, changes] = produceFrozen(context.immer, plan, (draft) => {
     recipe(draft);
     if (isModified(draft)) {
       draft.updated_at = now;

@@ -1,6 +1,7 @@
+import type { PlanWithInstance } from '../adapters/contract';
 import type { Instance, Plan } from '../schemas/records';
-import { read } from './mutate';
 import type { ManagerContext } from './context';
+import type { Reader } from './reader';
 import { fieldError, notFound } from '../refusals';
 
 /** Which records a manager may see and change. Every named field must match. */
@@ -20,27 +21,42 @@ export function instanceInScope(scope: Scope, instance: Instance): boolean {
  * instance is in scope. With an organization in the scope the instance must be stored: a
  * plan whose organization cannot be known is treated as someone else's.
  */
-export async function planInScope(context: ManagerContext, plan: Plan): Promise<boolean> {
+export async function planInScope(context: ManagerContext, plan: Plan, reader = context.reader): Promise<boolean> {
   const { scope } = context;
-  if (scope.site_id !== undefined && plan.site_id !== scope.site_id) return false;
-  if (scope.user_id !== undefined && plan.user_id !== scope.user_id) return false;
+  if (!planFieldsInScope(scope, plan)) return false;
   if (scope.organization_id === undefined) return true;
-  const instance = await read('get', () => context.adapter.get('instance', plan.instance_id));
+  const instance = await reader.instance(plan.instance_id);
   return instance !== undefined && instanceInScope(scope, instance);
 }
 
+const planFieldsInScope = (scope: Scope, plan: Plan) =>
+  (scope.site_id === undefined || plan.site_id === scope.site_id) && (scope.user_id === undefined || plan.user_id === scope.user_id);
+
 /** Reads an instance the scope can see, or throws `NOT_FOUND` (also for out-of-scope ones). */
-export async function visibleInstance(context: ManagerContext, id: string): Promise<Instance> {
-  const instance = await read('get', () => context.adapter.get('instance', id));
+export async function visibleInstance(context: ManagerContext, id: string, reader = context.reader): Promise<Instance> {
+  const instance = await reader.instance(id);
   if (!instance || !instanceInScope(context.scope, instance)) throw notFound('instance', id);
   return instance;
 }
 
 /** Reads a plan the scope can see, or throws `NOT_FOUND` (also for out-of-scope ones). */
-export async function visiblePlan(context: ManagerContext, id: string): Promise<Plan> {
-  const plan = await read('get', () => context.adapter.get('plan', id));
-  if (!plan || !(await planInScope(context, plan))) throw notFound('plan', id);
+export async function visiblePlan(context: ManagerContext, id: string, reader = context.reader): Promise<Plan> {
+  if (context.scope.organization_id !== undefined) return (await visiblePlanWithInstance(context, id, reader)).plan;
+  const plan = await reader.plan(id);
+  if (!plan || !planFieldsInScope(context.scope, plan)) throw notFound('plan', id);
   return plan;
+}
+
+/** Reads a plan the scope can see with its instance, in one read where the store allows; `NOT_FOUND` otherwise. */
+export async function visiblePlanWithInstance(context: ManagerContext, id: string, reader: Reader): Promise<PlanWithInstance> {
+  const both = await reader.planWithInstance(id);
+  const { scope } = context;
+  const visible =
+    both !== undefined &&
+    planFieldsInScope(scope, both.plan) &&
+    (scope.organization_id === undefined || (both.instance !== undefined && instanceInScope(scope, both.instance)));
+  if (!visible) throw notFound('plan', id);
+  return both;
 }
 
 /**

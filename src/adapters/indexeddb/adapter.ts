@@ -1,13 +1,14 @@
 import { checkKind, checkListQuery } from '../contract';
-import type { CommittedChange, HistoryEvent, ListQuery, ListResult, StorageAdapter, StoredKind, StoredOfKind } from '../contract';
+import type { CommittedChange, HistoryEvent, ListQuery, ListResult, StorageAdapter, StoreReader, StoredKind, StoredOfKind } from '../contract';
 import type { RecordKind, RecordOfKind } from '../../schemas/records';
-import { commitBatch, prepareBatch } from './commit';
+import { deepFreeze } from '../freeze';
+import { aborted, commitBatch, openCommit, prepareBatch, rowKey, writeBatch, type KnownRows } from './commit';
 import { changeFeed } from './feed';
 import { fault, storageFault } from './faults';
 import { listRows } from './list';
 import { openDatabase } from './open';
 import { resolvePlatform, type IndexedDBFactory } from './platform';
-import { EVENT_STORE, HISTORY_INDEX, RECORD_STORES, STORES, type Database, type Migration } from './schema';
+import { EVENT_STORE, HISTORY_INDEX, RECORD_STORES, STORES, type Database, type Migration, type RecordRow } from './schema';
 
 export interface IndexedDBAdapterOptions {
   /** The database name. Default `'instance-plan'`. Every context using one name shares its plans. */
@@ -31,6 +32,30 @@ export interface IndexedDBAdapter extends StorageAdapter {
   subscribe(listener: (change: CommittedChange) => void): () => void;
   /** Closes the connection and the channel. Running transactions finish; later calls fail with `STORAGE_ERROR`. */
   close(): Promise<void>;
+}
+
+function checkGet(kind: unknown, id: unknown): void {
+  checkKind(kind, STORES);
+  if (typeof id !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof id}`);
+}
+
+type RowSource = { objectStore(name: string): { get(id: string): Promise<unknown> } };
+
+/** Reads records inside one transaction, frozen; `known` keeps every row read, for the commit's version checks. */
+function rowsOf(transaction: RowSource, known?: KnownRows): Required<StoreReader> {
+  const get = async <K extends StoredKind>(kind: K, id: string): Promise<StoredOfKind[K] | undefined> => {
+    checkGet(kind, id);
+    const row = (await transaction.objectStore(STORES[kind]).get(id)) as RecordRow | undefined;
+    known?.set(rowKey(kind, id), row);
+    return deepFreeze(row?.record) as StoredOfKind[K] | undefined;
+  };
+  return {
+    get,
+    async getPlanWithInstance(planId) {
+      const plan = await get('plan', planId);
+      return plan && { plan, instance: await get('instance', plan.instance_id) };
+    },
+  };
 }
 
 /**
@@ -95,18 +120,61 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
 
     // Input is checked before any connection or transaction: a malformed call stores nothing.
     async get<K extends StoredKind>(kind: K, id: string): Promise<StoredOfKind[K] | undefined> {
-      checkKind(kind, STORES);
-      if (typeof id !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof id}`);
+      checkGet(kind, id);
       return run('get', async (db) => {
         const row = await db.get(STORES[kind], id);
-        return row?.record as StoredOfKind[K] | undefined;
+        return deepFreeze(row?.record) as StoredOfKind[K] | undefined;
       });
+    },
+
+    // Both in one readonly transaction: one snapshot.
+    async getPlanWithInstance(planId) {
+      checkGet('plan', planId);
+      return run('get', (db) => rowsOf(db.transaction([STORES.plan, STORES.instance], 'readonly')).getPlanWithInstance(planId));
+    },
+
+    // The read, the check and the commit in one readwrite transaction: IndexedDB runs
+    // readwrite transactions over the same stores one at a time, so what `work` reads is what
+    // the commit finds, and the versions read are not read again.
+    async transact(work) {
+      const db = await database();
+      let transaction: ReturnType<typeof openCommit>;
+      try {
+        transaction = openCommit(db, durability);
+      } catch (error) {
+        throw storageFault('commit', error);
+      }
+      const known: KnownRows = new Map();
+      // Set when `work` (or the batch it returned) failed: that error leaves as it is.
+      let own: { error: unknown } | undefined;
+      try {
+        const { batch, result } = await work(rowsOf(transaction, known)).catch((error: unknown) => {
+          own = { error };
+          throw error;
+        });
+        let prepared: ReturnType<typeof prepareBatch> | undefined;
+        try {
+          prepared = batch ? prepareBatch(batch) : undefined;
+        } catch (error) {
+          own = { error };
+          throw error;
+        }
+        if (prepared) await writeBatch(transaction, prepared.writes, prepared.events, prepared.checks, known);
+        await transaction.done;
+        if (prepared && prepared.writes.length > 0) feed.publish(prepared.change);
+        return result;
+      } catch (error) {
+        const failure = await aborted(transaction, error);
+        throw own ? own.error : failure;
+      }
     },
 
     async list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>> {
       checkKind(kind, RECORD_STORES);
       const filters = checkListQuery(kind, query);
-      return run('list', (db) => listRows(db, ranges, cmp, kind, filters, query.limit, query.offset));
+      const page = await run('list', (db) => listRows(db, ranges, cmp, kind, filters, query.limit, query.offset));
+      page.records.forEach(deepFreeze);
+      return page;
     },
 
     async commit(batch) {
@@ -118,9 +186,10 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
 
     async history(recordId: string): Promise<HistoryEvent[]> {
       if (typeof recordId !== 'string') throw new TypeError(`history: the record id must be a string, got ${typeof recordId}`);
-      return run('history', (db) =>
+      const events = await run('history', (db) =>
         db.getAllFromIndex(EVENT_STORE, HISTORY_INDEX, ranges.bound([recordId, -Infinity], [recordId, Infinity]) as never),
       );
+      return deepFreeze(events);
     },
 
     subscribe(listener) {

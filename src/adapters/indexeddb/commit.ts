@@ -1,4 +1,4 @@
-import { cloneJson } from '../clone';
+import { frozenCopy } from '../freeze';
 import { checkBatch } from '../batch';
 import { conflictError, type CommitBatch, type CommittedChange, type HistoryEvent, type RecordCheck, type StoredKind } from '../contract';
 import { storageFault } from './faults';
@@ -27,19 +27,31 @@ export function prepareBatch(batch: CommitBatch): { writes: PreparedWrite[]; eve
   const events = batch.events;
   const change: CommittedChange = {
     records: writes.map(({ kind, row }) => ({ kind, id: row.id, version: row.record.version })),
-    events: events.map(cloneJson),
+    events: events.map(frozenCopy),
   };
   return { writes, events, checks, change };
 }
 
+/** The one kind of transaction that writes: readwrite over every store. */
+export type CommitTransaction = ReturnType<typeof openCommit>;
+
+/** Opens a commit's transaction. Handled from the start: an abort while nothing awaits `done` must not surface as an unhandled rejection. */
+export function openCommit(db: Database, durability: 'default' | 'strict' | 'relaxed') {
+  const transaction = db.transaction([STORES.instance, STORES.plan, STORES.lease, EVENT_STORE, COUNT_STORE], 'readwrite', { durability });
+  transaction.done.catch(() => undefined);
+  return transaction;
+}
+
+/** Rows read earlier in the same transaction, by `kind` and id (see `rowKey`): their versions need no second read. */
+export type KnownRows = Map<string, RecordRow | undefined>;
+
+export const rowKey = (kind: StoredKind, id: string) => `${kind}\u0000${id}`;
+
 /**
- * Stores a prepared batch in ONE readwrite transaction over every store: reads the stored version
- * of each record written or checked, refuses the batch on the first mismatch, else puts every row,
- * adds every event and moves the counters the rows' indexed fields changed (in the same
- * transaction, so they cannot drift from the records), and resolves only when the transaction has committed. Nothing but IndexedDB requests
- * is awaited inside, so the transaction cannot auto-commit halfway. On any failure the
- * transaction is aborted, and the promise rejects only after the abort has settled: when the
- * caller hears "failed", nothing of the batch is stored or will be.
+ * Stores a prepared batch in ONE readwrite transaction over every store, and resolves only when
+ * it has committed: see `writeBatch`. On any failure the transaction is aborted, and the promise
+ * rejects only after the abort has settled: when the caller hears "failed", nothing of the batch
+ * is stored or will be.
  */
 export async function commitBatch(
   db: Database,
@@ -48,50 +60,76 @@ export async function commitBatch(
   checks: RecordCheck[],
   durability: 'default' | 'strict' | 'relaxed',
 ): Promise<void> {
-  const transaction = db.transaction([STORES.instance, STORES.plan, STORES.lease, EVENT_STORE, COUNT_STORE], 'readwrite', { durability });
-  const storeOf = (kind: StoredKind) => transaction.objectStore(STORES[kind]);
-  // Handled from the start: the counter reads below are awaited before `done` is, and an abort
-  // in between (the browser's, or a failed put) must not surface as an unhandled rejection.
-  transaction.done.catch(() => undefined);
+  const transaction = openCommit(db, durability);
   try {
-    // Every read is issued at once; IndexedDB answers them in order within the transaction.
-    const expectations = [
-      ...writes.map(({ kind, row, expected }) => ({ kind, id: row.id, expected })),
-      ...checks.map(({ kind, id, expected_version: expected }) => ({ kind, id, expected })),
-    ];
-    const stored = await Promise.all(expectations.map(({ kind, id }) => storeOf(kind).get(id)));
-    expectations.forEach(({ kind, id, expected }, i) => {
-      const actual = (stored[i] as RecordRow | undefined)?.record.version ?? null;
-      if (actual !== expected) throw conflictError(kind, id, expected, actual);
-    });
-    const requests: Promise<unknown>[] = [];
-    // Handled at once: if a later put throws (a value that cannot be stored), the abort rejects
-    // the requests already issued, and that must not surface as an unhandled rejection.
-    const issue = (request: Promise<unknown>) => {
-      request.catch(() => undefined);
-      requests.push(request);
-    };
-    for (const { kind, row } of writes) issue((storeOf(kind) as unknown as { put(row: RecordRow): Promise<unknown> }).put(row));
-    const eventStore = transaction.objectStore(EVENT_STORE);
-    for (const event of events) issue(eventStore.add(event));
-    // The stored rows were read above for their versions; they also say which counters to move.
-    const deltas = countDeltas(writes.map(({ kind, row }, i) => ({ kind, before: (stored[i] as RecordRow | undefined)?.record, after: row.record })));
-    if (deltas.length > 0) {
-      const counts = transaction.objectStore(COUNT_STORE);
-      const current = await Promise.all(deltas.map(({ key }) => counts.get(key)));
-      deltas.forEach(({ key, delta }, i) => {
-        const row = movedCount(key, current[i] as CountRow | undefined, delta);
-        issue(row ? counts.put(row) : counts.delete(key));
-      });
-    }
-    await Promise.all([...requests, transaction.done]);
+    await writeBatch(transaction, writes, events, checks);
+    await transaction.done;
   } catch (error) {
-    try {
-      transaction.abort();
-    } catch {
-      // already finished aborting (a failed request aborts it by itself)
-    }
-    await transaction.done.catch(() => undefined);
-    throw storageFault('commit', error, transaction.error);
+    throw await aborted(transaction, error);
   }
+}
+
+/**
+ * Writes a prepared batch inside `transaction`: reads the stored version of each record written
+ * or checked (unless `known` has its row, read earlier in the same transaction), refuses the
+ * batch on the first mismatch, else puts every row, adds every event and moves the counters the
+ * rows' indexed fields changed (in the same transaction, so they cannot drift from the records).
+ * Nothing but IndexedDB requests is awaited inside, so the transaction cannot auto-commit halfway.
+ * Resolves when every request has succeeded; the caller awaits the transaction's `done`.
+ */
+export async function writeBatch(
+  transaction: CommitTransaction,
+  writes: PreparedWrite[],
+  events: HistoryEvent[],
+  checks: RecordCheck[],
+  known: KnownRows = new Map(),
+): Promise<void> {
+  const storeOf = (kind: StoredKind) => transaction.objectStore(STORES[kind]);
+  // Every read is issued at once; IndexedDB answers them in order within the transaction.
+  const expectations = [
+    ...writes.map(({ kind, row, expected }) => ({ kind, id: row.id, expected })),
+    ...checks.map(({ kind, id, expected_version: expected }) => ({ kind, id, expected })),
+  ];
+  const stored = await Promise.all(
+    expectations.map(({ kind, id }) => {
+      const key = rowKey(kind, id);
+      return known.has(key) ? known.get(key) : storeOf(kind).get(id);
+    }),
+  );
+  expectations.forEach(({ kind, id, expected }, i) => {
+    const actual = (stored[i] as RecordRow | undefined)?.record.version ?? null;
+    if (actual !== expected) throw conflictError(kind, id, expected, actual);
+  });
+  const requests: Promise<unknown>[] = [];
+  // Handled at once: if a later put throws (a value that cannot be stored), the abort rejects
+  // the requests already issued, and that must not surface as an unhandled rejection.
+  const issue = (request: Promise<unknown>) => {
+    request.catch(() => undefined);
+    requests.push(request);
+  };
+  for (const { kind, row } of writes) issue((storeOf(kind) as unknown as { put(row: RecordRow): Promise<unknown> }).put(row));
+  const eventStore = transaction.objectStore(EVENT_STORE);
+  for (const event of events) issue(eventStore.add(event));
+  // The stored rows were read above for their versions; they also say which counters to move.
+  const deltas = countDeltas(writes.map(({ kind, row }, i) => ({ kind, before: (stored[i] as RecordRow | undefined)?.record, after: row.record })));
+  if (deltas.length > 0) {
+    const counts = transaction.objectStore(COUNT_STORE);
+    const current = await Promise.all(deltas.map(({ key }) => counts.get(key)));
+    deltas.forEach(({ key, delta }, i) => {
+      const row = movedCount(key, current[i] as CountRow | undefined, delta);
+      issue(row ? counts.put(row) : counts.delete(key));
+    });
+  }
+  await Promise.all(requests);
+}
+
+/** Aborts a failed transaction and waits until the abort has settled; returns the error to throw, as `STORAGE_ERROR` unless it is one of ours. */
+export async function aborted(transaction: CommitTransaction, error: unknown): Promise<unknown> {
+  try {
+    transaction.abort();
+  } catch {
+    // already finished aborting (a failed request aborts it by itself)
+  }
+  await transaction.done.catch(() => undefined);
+  return storageFault('commit', error, transaction.error);
 }

@@ -1,4 +1,4 @@
-import { cloneJson } from '../clone';
+import { deepFreeze } from '../freeze';
 import type { CommittedChange } from '../contract';
 import type { Channel, ChannelConstructor } from './platform';
 
@@ -25,10 +25,12 @@ export function changeFeed(name: string, Channel: ChannelConstructor | undefined
   let channel: Channel | undefined;
   let closed = false;
 
+  // One frozen change for every listener: none can change what another hears.
   const deliver = (change: CommittedChange) => {
+    deepFreeze(change);
     for (const listener of [...listeners]) {
       try {
-        listener(cloneJson(change));
+        listener(change);
       } catch {
         // see above
       }

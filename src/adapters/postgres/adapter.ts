@@ -1,6 +1,7 @@
 import { checkKind, checkListQuery } from '../contract';
 import type { HistoryEvent, ListQuery, ListResult, StorageAdapter, StoredKind, StoredOfKind } from '../contract';
-import type { RecordKind, RecordOfKind } from '../../schemas/records';
+import type { Instance, Plan, RecordKind, RecordOfKind } from '../../schemas/records';
+import { deepFreeze } from '../freeze';
 import { checkOptions, quoted, type PostgresClient } from './client';
 import { commitParams, commitStatement, conflictOf, prepareCommit } from './commit';
 import { fault, storageFault } from './faults';
@@ -76,7 +77,20 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
       if (!representable(id)) return undefined;
       const rows = await run('get', `SELECT record::text AS record FROM ${table(kind)} WHERE id = $1`, [id]);
       const row = rows[0] as { record: string } | undefined;
-      return row === undefined ? undefined : (JSON.parse(row.record) as StoredOfKind[K]);
+      return row === undefined ? undefined : (parsed(row.record) as StoredOfKind[K]);
+    },
+
+    // The plan and its instance in one query (one round trip, one snapshot).
+    async getPlanWithInstance(planId) {
+      if (typeof planId !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof planId}`);
+      if (!representable(planId)) return undefined;
+      const rows = await run(
+        'get',
+        `SELECT p.record::text AS plan, i.record::text AS instance FROM ${table('plan')} p LEFT JOIN ${table('instance')} i ON i.id = p.instance_id WHERE p.id = $1`,
+        [planId],
+      );
+      const row = rows[0] as { plan: string; instance: string | null } | undefined;
+      return row && { plan: parsed(row.plan) as Plan, instance: row.instance === null ? undefined : (parsed(row.instance) as Instance) };
     },
 
     async list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>> {
@@ -86,7 +100,7 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
       if (!statement) return { records: [], total: 0 };
       const rows = (await run('list', statement.text, statement.params)) as { total: unknown; record: string | null }[];
       return {
-        records: rows.filter((row) => row.record !== null).map((row) => JSON.parse(row.record!) as RecordOfKind[K]),
+        records: rows.filter((row) => row.record !== null).map((row) => parsed(row.record!) as RecordOfKind[K]),
         total: Number(rows[0]?.total ?? 0),
       };
     },
@@ -100,7 +114,12 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
       if (typeof recordId !== 'string') throw new TypeError(`history: the record id must be a string, got ${typeof recordId}`);
       if (!representable(recordId)) return [];
       const rows = await run('history', `SELECT event::text AS event FROM ${s}.${EVENTS} WHERE record_id = $1 ORDER BY seq, position`, [recordId]);
-      return (rows as { event: string }[]).map((row) => JSON.parse(row.event) as HistoryEvent);
+      return deepFreeze((rows as { event: string }[]).map((row) => parsed(row.event) as HistoryEvent));
     },
   };
+}
+
+/** A stored JSON text as the record it holds, frozen as every record handed out is. */
+function parsed(text: string): unknown {
+  return deepFreeze(JSON.parse(text));
 }

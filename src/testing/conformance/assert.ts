@@ -105,3 +105,16 @@ export async function eventually(condition: () => boolean, ms: number, what: str
     await new Promise<void>((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/**
+ * Runs a change a careless caller makes to something it was handed. A frozen record refuses it
+ * with a TypeError, which is one right answer; a copy takes it, which is the other. Either way
+ * the store must not see it.
+ */
+export function tryChange(change: () => void): void {
+  try {
+    change();
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+  }
+}

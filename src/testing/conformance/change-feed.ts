@@ -54,14 +54,15 @@ export function changeFeed(h: Harness): void {
       checkEqual(heard.map((change) => change.records[0]!.version), [1, 2], 'versions heard: the refused commit and the one after unsubscribing are absent');
     });
 
-    h.it('each subscriber gets its own copy of a change', async ({ adapter }) => {
+    h.it('no subscriber can change what another hears (a change is frozen, or each gets a copy)', async ({ adapter }) => {
       const first: CommittedChange[] = [];
       const second: CommittedChange[] = [];
       const stops = [
         adapter.subscribe!((change) => {
+          first.push(change);
+          // Refused with a TypeError when the change is frozen; taken when it is this listener's copy.
           change.records[0]!.version = 999;
           change.events.length = 0;
-          first.push(change);
         }),
         adapter.subscribe!((change) => second.push(change)),
       ];

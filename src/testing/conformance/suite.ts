@@ -6,13 +6,14 @@ import { changeFeed } from './change-feed';
 import { compareAndSet } from './compare-and-set';
 import { concurrency } from './concurrency';
 import { connections } from './connections';
-import { copies } from './copies';
 import type { ConformanceContext, Harness } from './harness';
 import { history } from './history';
 import { largeRecords } from './large-records';
 import { leases } from './leases';
 import { lists } from './lists';
 import { malformedBatches } from './malformed-batches';
+import { oneChange } from './one-change';
+import { returnedRecords } from './returned-records';
 import { roundTrip } from './round-trip';
 
 type Awaitable<T> = T | Promise<T>;
@@ -90,10 +91,11 @@ export function adapterConformance(options: ConformanceOptions): void {
 
   options.describe(`${options.name}: storage adapter conformance`, () => {
     roundTrip(harness);
-    copies(harness);
+    returnedRecords(harness);
     lists(harness);
     compareAndSet(harness);
     atomicity(harness);
+    oneChange(harness);
     malformedBatches(harness);
     concurrency(harness);
     leases(harness);

@@ -1,18 +1,29 @@
 import { cloneJson } from '../../adapters/clone';
-import { checkEqual } from './assert';
+import { check, checkEqual, tryChange } from './assert';
 import { createBatch, instanceRecord, planRecord } from './fixtures';
 import type { Harness } from './harness';
 
 /** Scribbles over every nested object and array of a plan, as a careless caller would. */
 function scribble(plan: { title: string; steps: { title: string; details: Record<string, unknown> }[] }) {
-  plan.title = 'scribbled';
-  plan.steps[0]!.title = 'scribbled';
-  plan.steps[0]!.details.scribbled = true;
-  plan.steps.push({ ...plan.steps[0]!, title: 'pushed' });
+  tryChange(() => (plan.title = 'scribbled'));
+  tryChange(() => (plan.steps[0]!.title = 'scribbled'));
+  tryChange(() => (plan.steps[0]!.details.scribbled = true));
+  tryChange(() => plan.steps.push({ ...plan.steps[0]!, title: 'pushed' }));
 }
 
-export function copies(h: Harness): void {
-  h.describe('copies, not references', () => {
+/** A record handed out frozen must be frozen all the way down: a caller trusts it and keeps it. */
+function checkFrozenThroughout(value: unknown, what: string, path = '$'): void {
+  if (typeof value !== 'object' || value === null) return;
+  check(Object.isFrozen(value), `${what}: ${path} must be frozen, as the record holding it is`);
+  for (const [key, child] of Object.entries(value)) checkFrozenThroughout(child, what, `${path}[${JSON.stringify(key)}]`);
+}
+
+const checkFrozenIfFrozen = (value: unknown, what: string) => {
+  if (Object.isFrozen(value)) checkFrozenThroughout(value, what);
+};
+
+export function returnedRecords(h: Harness): void {
+  h.describe('a caller cannot change what is stored through a returned record', () => {
     h.it('changing committed objects afterwards changes nothing stored', async ({ adapter }) => {
       const plan = planRecord({ id: 'plan-1' });
       plan.steps[0]!.details = { tool: 'search', arguments: { query: 'q' } };
@@ -21,8 +32,8 @@ export function copies(h: Harness): void {
       const expectedEvents = cloneJson(batch.events);
       await adapter.commit(batch);
       scribble(plan);
-      (batch.events[0]!.changes[0]!.value as { title: string }).title = 'scribbled';
-      batch.events[0]!.to = 'scribbled';
+      tryChange(() => ((batch.events[0]!.changes[0]!.value as { title: string }).title = 'scribbled'));
+      tryChange(() => (batch.events[0]!.to = 'scribbled'));
       checkEqual(await adapter.get('plan', 'plan-1'), expected, 'get after the caller changed its objects');
       checkEqual(await adapter.history('plan-1'), expectedEvents, 'history after the caller changed its events');
     });
@@ -35,15 +46,20 @@ export function copies(h: Harness): void {
       const expected = cloneJson({ plan, instance, event: batch.events[0] });
       await adapter.commit(batch);
 
-      scribble((await adapter.get('plan', 'plan-1'))!);
+      const gotPlan = (await adapter.get('plan', 'plan-1'))!;
+      checkFrozenIfFrozen(gotPlan, 'a plan from get');
+      scribble(gotPlan);
       const page = await adapter.list('plan', { where: {}, limit: 10, offset: 0 });
+      checkFrozenIfFrozen(page.records[0], 'a plan from list');
       scribble(page.records[0]!);
-      page.records.length = 0;
+      tryChange(() => (page.records.length = 0));
       const events = await adapter.history('plan-1');
-      events[0]!.to = 'scribbled';
-      events.pop();
+      checkFrozenIfFrozen(events[0], 'an event from history');
+      tryChange(() => (events[0]!.to = 'scribbled'));
+      tryChange(() => events.pop());
       const got = (await adapter.get('instance', 'instance-1'))!;
-      got.turn_count = 999;
+      checkFrozenIfFrozen(got, 'an instance from get');
+      tryChange(() => (got.turn_count = 999));
 
       checkEqual(await adapter.get('plan', 'plan-1'), expected.plan, 'get after the caller changed a returned plan');
       checkEqual(await adapter.list('plan', { where: {}, limit: 10, offset: 0 }), { records: [expected.plan], total: 1 }, 'list after the caller changed a page');
