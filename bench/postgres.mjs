@@ -114,8 +114,8 @@ export async function withBenchSchema(url, fn) {
 const steps = (count) => Array.from({ length: count }, (_, i) => ({ title: `step ${i + 1}`, type: 'tool_call', details: { tool: 'search', arguments: { query: `q${i}` } } }));
 
 /** A running instance with one plan of `size` steps, through `manager`. */
-export async function runningPlan(manager, size = 10) {
-  const instance = await manager.createInstance({ organization_id: 'org', agent_type_id: 'bench' });
+export async function runningPlan(manager, size = 10, instanceFields = { organization_id: 'org', agent_type_id: 'bench' }) {
+  const instance = await manager.createInstance(instanceFields);
   await manager.transitionInstance(instance.id, { status: 'running' });
   const plan = await manager.createPlan({ instance_id: instance.id, title: 'bench plan', ordering: 'free', steps: steps(size) });
   return { instance, plan };
