@@ -7,6 +7,8 @@ import { cpus, loadavg, totalmem, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { fmt } from './harness.mjs';
 import { executeStepGrowth, executeStepVersusFloor, heapPer10k, layers, listGrowth } from './memory.mjs';
+import { executeStepVersusBareUpdate } from './postgres.mjs';
+import { requestsPerSecond } from './http.mjs';
 import { memoryAdapter } from '../dist/index.js';
 import { entries, measureEntry } from '../scripts/size.mjs';
 
@@ -31,6 +33,20 @@ const browserFile = new URL('./.browser-results.json', import.meta.url);
 rmSync(browserFile, { force: true });
 const browserRun = spawnSync('npx', ['vitest', 'run', '-c', 'bench/vitest.browser.config.ts'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
 const browser = existsSync(browserFile) ? JSON.parse(readFileSync(browserFile, 'utf8')) : undefined;
+
+// PostgreSQL and HTTP need a server (a throwaway one, or DATABASE_URL): a failure is reported
+// in RESULTS.md instead of stopping the run.
+const attempt = async (what, fn) => {
+  log(what);
+  try {
+    return { value: await fn() };
+  } catch (error) {
+    log(`${what} failed:`, error);
+    return { error: String(error?.message ?? error).split('\n')[0] };
+  }
+};
+const postgres = await attempt('PostgreSQL (real server)', () => executeStepVersusBareUpdate());
+const http = await attempt('HTTP (autocannon)', () => requestsPerSecond());
 
 log('bundle sizes');
 const sizes = [];
@@ -87,6 +103,30 @@ if (browser?.executeStep) {
   lines.push(`| \`PlanManager.executeStep\` (IndexedDB adapter) | ${fmt.us(browser.executeStep.ours)} | ${ratio(browser.executeStep.ours, browser.executeStep.raw)} |`, '');
 } else {
   lines.push(`Not measured: the browser run exited with ${browserRun.status} (is Chromium at /usr/bin/chromium?).`, '');
+}
+
+lines.push('## PostgreSQL', '');
+if (postgres.value) {
+  const pgm = postgres.value;
+  lines.push(`${pgm.server}, on 127.0.0.1 (fsync off), through a \`pg\` Pool; a 10-step plan, medians of interleaved rounds.`, '');
+  lines.push('| | median per call | ratio to the bare UPDATE |', '|---|---|---|');
+  lines.push(`| bare \`UPDATE plans SET record = $1, version = version + 1 WHERE id = $2 AND version = $3\` | ${fmt.us(pgm.bare)} | 1.00× |`);
+  lines.push(`| \`PlanManager.executeStep\` (PostgreSQL adapter) | ${fmt.us(pgm.executeStep)} | ${ratio(pgm.executeStep, pgm.bare)} |`);
+  lines.push(`| the same under a lease (\`withLease\`) | ${fmt.us(pgm.leaseHolder)} | ${ratio(pgm.leaseHolder, pgm.bare)} |`, '');
+} else {
+  lines.push(`Not measured: ${postgres.error}`, '');
+}
+
+lines.push('## HTTP', '');
+if (http.value) {
+  const h = http.value;
+  lines.push(`\`POST /api/agents/tools/instance_plan/get\` (one instance's plan of 10 steps) with autocannon, ${h.details.connections} connections for ${h.details.duration} s on 127.0.0.1, the server in a child process. Requests per second: the median of the per-second samples.`, '');
+  lines.push('| server | requests per second | ratio to bare node:http |', '|---|---|---|');
+  lines.push(`| bare \`node:http\` answering the same bytes | ${Math.round(h.bare).toLocaleString('en-US')} | 1.00× |`);
+  lines.push(`| the handler, memory adapter | ${Math.round(h.memory).toLocaleString('en-US')} | ${ratio(h.memory, h.bare)} |`);
+  lines.push(`| the handler, PostgreSQL adapter | ${Math.round(h.postgres).toLocaleString('en-US')} | ${ratio(h.postgres, h.bare)} |`, '');
+} else {
+  lines.push(`Not measured: ${http.error}`, '');
 }
 
 lines.push('## Bundle', '');
