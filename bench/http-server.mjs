@@ -71,6 +71,18 @@ process.once('message', async (config) => {
         },
         config.request,
       );
+    } else if (config.kind === 'fetch') {
+      // The Fetch API layer alone: toNodeListener turning each request into a Request (its body
+      // a stream) and a Response back, around a handler that reads the body and answers the
+      // captured bytes. The difference to bare is what the Fetch API objects cost.
+      const body = Buffer.from(config.body, 'base64');
+      await serve(
+        toNodeListener(async (request) => {
+          await request.arrayBuffer();
+          return new Response(body, { status: config.status, headers: config.headers });
+        }),
+        config.request,
+      );
     } else if (config.kind === 'memory') {
       await serveHandler(memoryAdapter());
     } else if (config.kind === 'postgres') {

@@ -106,6 +106,12 @@ export async function requestsPerSecond({ duration = 10, warmup = 2, connections
       log(`bare: ${duration} s`);
       details.bare = await rate(bare, options);
     });
+    await withServer({ ...config, kind: 'fetch' }, async (fetchOnly) => {
+      const same = await capture(fetchOnly);
+      if (!same.bytes.equals(answer.bytes)) throw new Error('the Fetch API server does not answer what the handler answers');
+      log(`fetch layer: ${duration} s`);
+      details.fetchLayer = await rate(fetchOnly, options);
+    });
     log(`memory: ${duration} s`);
     details.memory = await rate(memory, options);
   });
@@ -119,6 +125,7 @@ export async function requestsPerSecond({ duration = 10, warmup = 2, connections
   );
   return {
     bare: details.bare.perSecond,
+    fetchLayer: details.fetchLayer.perSecond,
     memory: details.memory.perSecond,
     postgres: details.postgres.perSecond,
     details: { ...details, statistic: 'median of per-second samples (autocannon requests.p50)', duration, connections },

@@ -82,8 +82,9 @@ export async function layers() {
     changes: [{ op: 'replace', path: ['steps', 4, 'status'], value: 'failed' }],
   });
   const commit = (withEvent) => () => {
-    const record = { ...stored, version: version + 1 };
-    const batch = { writes: [{ kind: 'plan', record, expected_version: version }], events: withEvent ? [event(version + 1)] : [] };
+    // Frozen, sharing its steps with the stored plan, as the manager's records are: stored as it is.
+    const record = Object.freeze({ ...stored, version: version + 1 });
+    const batch = { writes: [{ kind: 'plan', record, expected_version: version }], events: withEvent ? [Object.freeze(event(version + 1))] : [] };
     version += 1;
     return adapter.commit(batch);
   };

@@ -62,6 +62,27 @@ if (browser?.userAgent) lines.push(`- Browser: ${browser.userAgent}`);
 lines.push(`- Load average (1 min) at start and end: ${loadAtStart.toFixed(2)} and ${loadavg()[0].toFixed(2)} on ${cpus().length} cores. Figures compared in one table are measured in interleaved rounds, so other work slows both sides alike; absolute times move with the load.`);
 lines.push('');
 
+// The targets of the performance contract, each beside the figure measured before it (on
+// 42d2e35, this machine, one run each) and the figure of this run.
+const core = sizes.find((size) => size.name.startsWith('core'));
+const growthAt = (steps) => stepGrowth.find((row) => row.size === steps).us / stepGrowth[0].us;
+const pg = postgres.value;
+const hv = http.value;
+const row = (what, target, before, now, met) => `| ${what} | ${target} | ${before} | ${now} | ${met === undefined ? 'not measured' : met ? 'met' : 'missed'} |`;
+const x = (value) => (value === undefined ? 'n/a' : `${value.toFixed(2)}×`);
+lines.push('## Targets', '');
+lines.push('| figure | target | before (42d2e35) | this run | |', '|---|---|---|---|---|');
+lines.push(row('memory `executeStep` ÷ the floor', '≤ 3×', '14.0×', x(floor.ours / floor.floor), floor.ours / floor.floor <= 3));
+lines.push(row('1,000-step plan ÷ 10-step plan', '≤ 2×', '37.8×', x(growthAt(1_000)), growthAt(1_000) <= 2));
+lines.push(row('10,000-step plan ÷ 10-step plan', '≤ 5×', '366×', x(growthAt(10_000)), growthAt(10_000) <= 5));
+const idbRatio = browser?.executeStep && browser.executeStep.ours / browser.executeStep.raw;
+lines.push(row('IndexedDB `executeStep` ÷ raw idb get+put', '≤ 1.3×', '1.9×', x(idbRatio), idbRatio && idbRatio <= 1.3));
+lines.push(row('PostgreSQL `executeStep` ÷ bare compare-and-set UPDATE', '≤ 2.5×', '7.4× (2.87 ms ÷ 0.39 ms)', x(pg && pg.executeStep / pg.bare), pg && pg.executeStep / pg.bare <= 2.5));
+lines.push(row('PostgreSQL, a lease holder ÷ bare UPDATE', '≤ 1.5×', 'n/a', x(pg && pg.leaseHolder / pg.bare), pg && pg.leaseHolder / pg.bare <= 1.5));
+lines.push(row('HTTP handler (memory) ÷ bare node:http, requests/s', '≥ 50%', 'n/a (2,424/s)', hv ? `${((hv.memory / hv.bare) * 100).toFixed(0)}%` : 'n/a', hv && hv.memory / hv.bare >= 0.5));
+lines.push(row('core bundle (`PlanManager` + `memoryAdapter`), min+gzip', '≤ 25 KB', '24.8 KB', core ? fmt.kb(core.gzip) : 'n/a', core && core.gzip <= 25 * 1024));
+lines.push('');
+
 lines.push('## executeStep on the memory adapter against the floor', '');
 lines.push('The floor (`bench/reference.mjs`) does the same job for one plan of 10 steps: checks the step move, produces the next record immutably, compares-and-sets it in a `Map`. No parsing, no copies in or out, no history, no notification.', '');
 lines.push('| | median per call | calls per second | ratio to the floor |', '|---|---|---|---|');
@@ -72,9 +93,9 @@ lines.push('| layer | median | share of executeStep |', '|---|---|---|');
 const layerRows = [
   ['input validation (zod)', layer.validation],
   ['machine check (compiled lookup)', layer.machine],
-  ['reading the plan (copy out of the store)', layer.read],
+  ['reading the plan (the stored, frozen record itself)', layer.read],
   ['producing the record (immer, with patches)', layer.produce],
-  ['commit (compare-and-set, copy into the store)', layer.commit],
+  ['commit (compare-and-set; a frozen record is stored as it is)', layer.commit],
   ['history event (stored with the commit)', layer.historyEvent],
   ['notification (one subscriber)', layer.notification],
 ];
@@ -100,7 +121,10 @@ lines.push('## IndexedDB in Chromium', '');
 if (browser?.executeStep) {
   lines.push('| | median per call | ratio |', '|---|---|---|');
   lines.push(`| raw \`idb\` get + put of the same plan row, one readwrite transaction | ${fmt.us(browser.executeStep.raw)} | 1.00× |`);
+  lines.push(`| raw \`idb\`, the requests one change makes: plan, instance and lease read at once, the plan put and its event added, one readwrite transaction over every store | ${fmt.us(browser.executeStep.sameRequests)} | ${ratio(browser.executeStep.sameRequests, browser.executeStep.raw)} |`);
+  lines.push(`| the adapter's \`transact\` with a batch made by hand (no manager) | ${fmt.us(browser.executeStep.adapterOnly)} | ${ratio(browser.executeStep.adapterOnly, browser.executeStep.raw)} |`);
   lines.push(`| \`PlanManager.executeStep\` (IndexedDB adapter) | ${fmt.us(browser.executeStep.ours)} | ${ratio(browser.executeStep.ours, browser.executeStep.raw)} |`, '');
+  lines.push('Chromium rounds `performance.now()` to 100 µs here (no cross-origin isolation), so each figure is the median of 300 rounded samples.', '');
 } else {
   lines.push(`Not measured: the browser run exited with ${browserRun.status} (is Chromium at /usr/bin/chromium?).`, '');
 }
@@ -123,6 +147,7 @@ if (http.value) {
   lines.push(`\`POST /api/agents/tools/instance_plan/get\` (one instance's plan of 10 steps) with autocannon, ${h.details.connections} connections for ${h.details.duration} s on 127.0.0.1, the server in a child process. Requests per second: the median of the per-second samples.`, '');
   lines.push('| server | requests per second | ratio to bare node:http |', '|---|---|---|');
   lines.push(`| bare \`node:http\` answering the same bytes | ${Math.round(h.bare).toLocaleString('en-US')} | 1.00× |`);
+  lines.push(`| \`toNodeListener\` around a handler that only reads the body and answers the same bytes (the Fetch API layer: a \`Request\` with a body stream, a \`Response\`) | ${Math.round(h.fetchLayer).toLocaleString('en-US')} | ${ratio(h.fetchLayer, h.bare)} |`);
   lines.push(`| the handler, memory adapter | ${Math.round(h.memory).toLocaleString('en-US')} | ${ratio(h.memory, h.bare)} |`);
   lines.push(`| the handler, PostgreSQL adapter | ${Math.round(h.postgres).toLocaleString('en-US')} | ${ratio(h.postgres, h.bare)} |`, '');
 } else {

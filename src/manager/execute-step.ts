@@ -10,6 +10,7 @@ import type { ManagerContext } from './context';
 import { currentStepMutation } from './instances';
 import { assertInstanceOpen, planMutation } from './plans';
 import { visiblePlanWithInstance } from './scope';
+import { carryStepIndex, indexOfStep } from './step-index';
 import { parseInput } from './validate';
 
 /**
@@ -27,7 +28,7 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
   return mutate(context, async (reader) => {
     // The plan and its instance in one read: the instance is checked open, and may be changed too.
     const { plan, instance } = await visiblePlanWithInstance(context, data.plan_id, reader);
-    const index = plan.steps.findIndex((step) => step.id === data.step_id);
+    const index = indexOfStep(plan.steps, data.step_id);
     if (index < 0) throw notFound('step', data.step_id, { plan_id: plan.id });
     const step = plan.steps[index]!;
     const from = step.status;
@@ -40,8 +41,10 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
       throw invalidTransition('step', step.id, from, to, stepLogic.targets(from), { plan_id: plan.id });
     }
     if (plan.ordering === 'strict' && (to === 'in_progress' || to === 'completed')) {
-      const blocking = plan.steps.slice(0, index).find((earlier) => earlier.status !== 'completed');
-      if (blocking) throw stepOrder(plan, step, blocking);
+      for (let earlier = 0; earlier < index; earlier++) {
+        const blocking = plan.steps[earlier]!;
+        if (blocking.status !== 'completed') throw stepOrder(plan, step, blocking);
+      }
     }
     assertInstanceOpen(instance);
 
@@ -58,6 +61,7 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
       'plan.step_executed',
       { id: step.id, from, to },
     );
+    carryStepIndex(plan.steps, mutation.result.steps);
     if (to === 'in_progress' && instance) {
       const current = currentStepMutation(context, instance, step.title, now);
       mutation.writes.push(...current.writes);

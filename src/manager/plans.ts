@@ -14,6 +14,7 @@ import { deepFreeze } from '../adapters/freeze';
 import { mutate, type Mutation } from './mutate';
 import { produceFrozen } from './produce';
 import { read } from './reader';
+import { carryStepIndex } from './step-index';
 import type { ManagerContext } from './context';
 import { creationChanges, historyEvent } from './history';
 import { instanceInScope, scopedField, visiblePlan } from './scope';
@@ -146,6 +147,7 @@ export async function updatePlan(context: ManagerContext, input: UpdatePlanInput
       'plan.updated',
     );
     const next = mutation.result;
+    carryStepIndex(plan.steps, next.steps);
     if (next.status === 'completed' && (next.summary === null || next.summary.trim() === '')) {
       throw fieldError(['summary'], 'is required: a completed plan keeps a non-empty summary');
     }

@@ -1,6 +1,6 @@
 import { checkKind, checkListQuery } from '../contract';
 import type { CommittedChange, HistoryEvent, ListQuery, ListResult, StorageAdapter, StoreReader, StoredKind, StoredOfKind } from '../contract';
-import type { RecordKind, RecordOfKind } from '../../schemas/records';
+import type { Instance, RecordKind, RecordOfKind } from '../../schemas/records';
 import { deepFreeze } from '../freeze';
 import { aborted, commitBatch, openCommit, prepareBatch, rowKey, writeBatch, type KnownRows } from './commit';
 import { changeFeed } from './feed';
@@ -41,8 +41,17 @@ function checkGet(kind: unknown, id: unknown): void {
 
 type RowSource = { objectStore(name: string): { get(id: string): Promise<unknown> } };
 
+/** The instance of each plan read lately, by plan id: at most this many, then forgotten all at once. */
+const REMEMBERED_PLANS = 1000;
+type InstanceOfPlan = Map<string, string>;
+
+function remember(map: InstanceOfPlan, planId: string, instanceId: string): void {
+  if (map.size >= REMEMBERED_PLANS && !map.has(planId)) map.clear();
+  map.set(planId, instanceId);
+}
+
 /** Reads records inside one transaction, frozen; `known` keeps every row read, for the commit's version checks. */
-function rowsOf(transaction: RowSource, known?: KnownRows): Required<StoreReader> {
+function rowsOf(transaction: RowSource, instanceOfPlan: InstanceOfPlan, known?: KnownRows): Required<StoreReader> {
   const get = async <K extends StoredKind>(kind: K, id: string): Promise<StoredOfKind[K] | undefined> => {
     checkGet(kind, id);
     const row = (await transaction.objectStore(STORES[kind]).get(id)) as RecordRow | undefined;
@@ -52,8 +61,16 @@ function rowsOf(transaction: RowSource, known?: KnownRows): Required<StoreReader
   return {
     get,
     async getPlanWithInstance(planId) {
+      // A plan never changes instance, so once its instance is known, the plan, the instance
+      // and (inside a commit, which checks it) the instance's lease are read in one round trip.
+      const guess = instanceOfPlan.get(planId);
+      const reads = guess === undefined ? [] : [get('instance', guess), known && get('lease', guess)];
       const plan = await get('plan', planId);
-      return plan && { plan, instance: await get('instance', plan.instance_id) };
+      if (!plan) return undefined;
+      remember(instanceOfPlan, planId, plan.instance_id);
+      if (plan.instance_id === guess) return { plan, instance: (await reads[0]) as Instance | undefined };
+      const [instance] = await Promise.all([get('instance', plan.instance_id), known && get('lease', plan.instance_id)]);
+      return { plan, instance };
     },
   };
 }
@@ -73,6 +90,7 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
   const { factory, ranges, Channel } = resolvePlatform(options.indexedDB);
   const cmp = (a: unknown, b: unknown) => factory.cmp(a, b);
   const feed = changeFeed(name, Channel);
+  const instanceOfPlan: InstanceOfPlan = new Map();
   let connection: Promise<Database> | undefined;
   let closed = false;
 
@@ -130,7 +148,7 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
     // Both in one readonly transaction: one snapshot.
     async getPlanWithInstance(planId) {
       checkGet('plan', planId);
-      return run('get', (db) => rowsOf(db.transaction([STORES.plan, STORES.instance], 'readonly')).getPlanWithInstance(planId));
+      return run('get', (db) => rowsOf(db.transaction([STORES.plan, STORES.instance], 'readonly'), instanceOfPlan).getPlanWithInstance(planId));
     },
 
     // The read, the check and the commit in one readwrite transaction: IndexedDB runs
@@ -148,7 +166,7 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
       // Set when `work` (or the batch it returned) failed: that error leaves as it is.
       let own: { error: unknown } | undefined;
       try {
-        const { batch, result } = await work(rowsOf(transaction, known)).catch((error: unknown) => {
+        const { batch, result } = await work(rowsOf(transaction, instanceOfPlan, known)).catch((error: unknown) => {
           own = { error };
           throw error;
         });
