@@ -132,6 +132,8 @@ export async function runningPlan(manager, size = 10, instanceFields = { organiz
  *   to in_progress and stores the history events);
  * - `leaseHolder`: the same through `manager.withLease(lease)` on another instance, so each
  *   commit also checks the lease (`SELECT ... FOR SHARE` in the commit function).
+ * - the layers of a change, each alone: `roundTrip` (`SELECT 1`), `read` (the plan with its
+ *   instance, one JOIN), `commitOnly` (one commit-function call as a lease holder makes it).
  * Plus `server`, the server's version string.
  */
 export async function executeStepVersusBareUpdate({ rounds = 20 } = {}) {
@@ -164,6 +166,18 @@ export async function executeStepVersusBareUpdate({ rounds = 20 } = {}) {
         version += 1;
       };
 
+      // The layers of a change, each alone: the floor of any round trip; the read of a plan with
+      // its instance (one JOIN); one commit-function call as a lease holder's (the plan written
+      // over the version it expects, its event, the lease checked), on a plan of its own.
+      const own = await runningPlan(manager);
+      let ownPlan = await manager.getPlan(own.plan.id);
+      const commitOnly = async () => {
+        const next = { ...ownPlan, updated_at: new Date().toISOString(), version: ownPlan.version + 1 };
+        const event = { seq: next.version, record_id: next.id, record_kind: 'plan', at: next.updated_at, type: 'plan.updated', from: next.status, to: next.status, changes: [{ op: 'replace', path: ['updated_at'], value: next.updated_at }] };
+        await adapter.commit({ writes: [{ kind: 'plan', record: next, expected_version: ownPlan.version }], events: [event], checks: [{ kind: 'lease', id: own.instance.id, expected_version: null }] });
+        ownPlan = next;
+      };
+
       // Each call is counted, and afterwards each plan's stored version must have moved by as
       // many: every call measured was a committed change, none a no-op or a silent conflict.
       const calls = { executeStep: 0, leaseHolder: 0 };
@@ -172,6 +186,9 @@ export async function executeStepVersusBareUpdate({ rounds = 20 } = {}) {
           bare: { fn: bare, batch: 200 },
           executeStep: { fn: () => (calls.executeStep++, manager.executeStep(plainInputs())), batch: 50 },
           leaseHolder: { fn: () => (calls.leaseHolder++, worker.executeStep(leasedInputs())), batch: 50 },
+          roundTrip: { fn: () => pool.query('SELECT 1'), batch: 200 },
+          read: { fn: () => adapter.getPlanWithInstance(plain.plan.id), batch: 100 },
+          commitOnly: { fn: commitOnly, batch: 100 },
         },
         { rounds, warmup: 1 },
       );
