@@ -7,6 +7,7 @@ export default defineConfig({
     'machines/index': 'src/machines/index.ts',
     'adapters/indexeddb': 'src/adapters/indexeddb/index.ts',
     'adapters/postgres': 'src/adapters/postgres/index.ts',
+    'adapters/sqlite': 'src/adapters/sqlite/index.ts',
     'testing/index': 'src/testing/index.ts',
     'tool/index': 'src/tool/index.ts',
     'http/index': 'src/http/index.ts',

@@ -12,6 +12,7 @@ export const alias = [
   { find: /^instance-plan\/machines$/, replacement: source('./src/machines/index.ts') },
   { find: /^instance-plan\/indexeddb$/, replacement: source('./src/adapters/indexeddb/index.ts') },
   { find: /^instance-plan\/postgres$/, replacement: source('./src/adapters/postgres/index.ts') },
+  { find: /^instance-plan\/sqlite$/, replacement: source('./src/adapters/sqlite/index.ts') },
   { find: /^instance-plan\/testing$/, replacement: source('./src/testing/index.ts') },
   { find: /^instance-plan\/tool$/, replacement: source('./src/tool/index.ts') },
   { find: /^instance-plan\/http$/, replacement: source('./src/http/index.ts') },

@@ -9,6 +9,7 @@ import { fmt } from './harness.mjs';
 import { executeStepGrowth, executeStepVersusFloor, heapPer10k, layers, listGrowth } from './memory.mjs';
 import { executeStepVersusBareUpdate } from './postgres.mjs';
 import { requestsPerSecond } from './http.mjs';
+import { executeStepVersusRawUpdate, sqliteListGrowth } from './sqlite.mjs';
 import { memoryAdapter } from '../dist/index.js';
 import { entries, measureEntry } from '../scripts/size.mjs';
 
@@ -47,6 +48,8 @@ const attempt = async (what, fn) => {
 };
 const postgres = await attempt('PostgreSQL (real server)', () => executeStepVersusBareUpdate());
 const http = await attempt('HTTP (autocannon)', () => requestsPerSecond());
+const sqlite = await attempt('SQLite (better-sqlite3)', () => executeStepVersusRawUpdate());
+const sqliteList = await attempt('SQLite listPlans growth', () => sqliteListGrowth());
 
 log('bundle sizes');
 const sizes = [];
@@ -80,6 +83,10 @@ lines.push(row('IndexedDB `executeStep` ÷ raw idb get+put', '≤ 1.3×', '1.9×
 lines.push(row('PostgreSQL `executeStep` ÷ bare compare-and-set UPDATE', '≤ 2.5×', '7.4× (2.87 ms ÷ 0.39 ms)', x(pg && pg.executeStep / pg.bare), pg && pg.executeStep / pg.bare <= 2.5));
 lines.push(row('PostgreSQL, a lease holder ÷ bare UPDATE', '≤ 1.5×', 'n/a', x(pg && pg.leaseHolder / pg.bare), pg && pg.leaseHolder / pg.bare <= 1.5));
 lines.push(row('HTTP handler (memory) ÷ bare node:http, requests/s', '≥ 50%', 'n/a (2,424/s)', hv ? `${((hv.memory / hv.bare) * 100).toFixed(0)}%` : 'n/a', hv && hv.memory / hv.bare >= 0.5));
+const sq = sqlite.value;
+lines.push(row('SQLite `executeStep` ÷ raw prepared compare-and-set UPDATE', '≤ 2×', 'n/a (no adapter)', x(sq && sq.executeStep / sq.raw), sq && sq.executeStep / sq.raw <= 2));
+const sqGrowth = sqliteList.value && sqliteList.value.at(-1).us / sqliteList.value[0].us;
+lines.push(row('SQLite `listPlans`, 100,000 plans ÷ 1,000', 'flat', 'n/a', x(sqGrowth), sqGrowth && sqGrowth <= 1.5));
 lines.push(row('core bundle (`PlanManager` + `memoryAdapter`), min+gzip', '≤ 25 KB', '24.8 KB', core ? fmt.kb(core.gzip) : 'n/a', core && core.gzip <= 25 * 1024));
 lines.push('');
 
@@ -178,6 +185,23 @@ if (http.value) {
   lines.push(`| the handler, PostgreSQL adapter | ${Math.round(h.postgres).toLocaleString('en-US')} | ${ratio(h.postgres, h.bare)} |`, '');
 } else {
   lines.push(`Not measured: ${http.error}`, '');
+}
+
+lines.push('## SQLite', '');
+if (sq) {
+  lines.push(`better-sqlite3 ${version('better-sqlite3')}, a file on the local disk, journal_mode ${sq.journal}, synchronous ${sq.synchronous} (NORMAL), one handle in this process; a 10-step plan.`, '');
+  lines.push('| | median per call | ratio |', '|---|---|---|');
+  lines.push(`| raw prepared \`UPDATE plans SET record = ?, version = version + 1 WHERE id = ? AND version = ?\` (autocommit) | ${fmt.us(sq.raw)} | 1.00× |`);
+  lines.push(`| \`PlanManager.executeStep\` (SQLite adapter) | ${fmt.us(sq.executeStep)} | ${ratio(sq.executeStep, sq.raw)} |`, '');
+  lines.push('A change is a `BEGIN IMMEDIATE` transaction reading the plan with its instance, updating the plan, adding its history event (and on the way to `in_progress` the instance and its event), then `COMMIT`; the raw statement is one autocommitted UPDATE of a column no index holds. Only the indexed columns that change are set (SQLite rewrites the index entries of every column an UPDATE names: four times the cost of a plan row measured alone).', '');
+} else {
+  lines.push(`Not measured: ${sqlite.error}`, '');
+}
+if (sqliteList.value) {
+  lines.push('`listPlans({ instance_id, limit: 20 })` as the store grows (a fifth of the plans match):', '');
+  lines.push('| stored plans | median | ratio |', '|---|---|---|');
+  for (const each of sqliteList.value) lines.push(`| ${each.count.toLocaleString('en-US')} | ${fmt.us(each.us)} | ${ratio(each.us, sqliteList.value[0].us)} |`);
+  lines.push('', 'The page is read through the filter\'s index; the total is a `count(*)` over the matching index entries, which grows with the matches. Flat would need counters kept in each commit\'s transaction, as the IndexedDB adapter keeps.', '');
 }
 
 lines.push('## Bundle', '');

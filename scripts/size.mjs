@@ -24,6 +24,7 @@ export const entries = [
   { name: 'instance-plan/machines', code: "export * from 'instance-plan/machines';", budget: 3 * 1024 },
   { name: 'instance-plan/indexeddb', code: "export * from 'instance-plan/indexeddb';", budget: 12 * 1024 },
   { name: 'instance-plan/postgres', code: "export * from 'instance-plan/postgres';", budget: 12 * 1024 },
+  { name: 'instance-plan/sqlite', code: "export * from 'instance-plan/sqlite';", budget: 10 * 1024 },
   { name: 'instance-plan/tool', code: "export * from 'instance-plan/tool';", budget: 30 * 1024 },
   { name: 'instance-plan/http', code: "export * from 'instance-plan/http';", budget: 30 * 1024 },
   { name: 'instance-plan/http/node', code: "export * from 'instance-plan/http/node';", budget: 4 * 1024, platform: 'node' },

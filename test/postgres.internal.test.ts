@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { prepareCommit } from '../src/adapters/postgres/commit';
 import { reasonOf } from '../src/adapters/postgres/faults';
-import { codeUnitKey } from '../src/adapters/postgres/keys';
+import { codeUnitKey } from '../src/adapters/text-keys';
 import { instanceRecord, leaseRecord, planRecord } from '../src/testing/conformance/fixtures';
 import { pgError } from './support/pg-harness';
 

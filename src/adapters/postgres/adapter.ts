@@ -5,7 +5,7 @@ import { deepFreeze } from '../freeze';
 import { checkOptions, quoted, type PostgresClient } from './client';
 import { commitParams, commitStatement, conflictOf, prepareCommit } from './commit';
 import { fault, storageFault } from './faults';
-import { representable } from './keys';
+import { representable } from '../text-keys';
 import { listStatement } from './list';
 import { storedVersion, tooNew } from './migrate';
 import { EVENTS, SCHEMA_VERSION, TABLES } from './schema';

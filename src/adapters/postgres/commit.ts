@@ -2,7 +2,7 @@ import { checkBatch } from '../batch';
 import { conflictError, INDEXED_FIELDS, type CommitBatch, type StoredKind } from '../contract';
 import type { Lease } from '../../schemas/records';
 import { fault } from './faults';
-import { codeUnitKey, representable } from './keys';
+import { codeUnitKey, representable } from '../text-keys';
 
 /** The parameters of one `commit_batch` call: items (checks and writes), records and events as text. */
 export interface CommitCall {

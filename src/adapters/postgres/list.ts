@@ -1,5 +1,5 @@
 import type { ListFilter } from '../contract';
-import { representable } from './keys';
+import { representable } from '../text-keys';
 
 /**
  * One statement that answers a page and the total from one snapshot: the count of matches, and

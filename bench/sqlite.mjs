@@ -1,0 +1,78 @@
+// The SQLite adapter (better-sqlite3, a file in WAL mode): executeStep against a raw prepared
+// compare-and-set UPDATE of the same row (same process, same handle, same pragmas), interleaved;
+// and listPlans as the store grows. Medians in µs.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { PlanManager } from '../dist/index.js';
+import { migrate, sqliteAdapter } from '../dist/adapters/sqlite.js';
+import { measureTogether } from './harness.mjs';
+import { listGrowth, toggler } from './memory.mjs';
+import { runningPlan } from './postgres.mjs';
+
+async function withFile(fn) {
+  const folder = mkdtempSync(join(tmpdir(), 'instance-plan-bench-sqlite-'));
+  try {
+    return await fn(join(folder, 'bench.db'));
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+export async function executeStepVersusRawUpdate({ rounds = 20 } = {}) {
+  return withFile(async (file) => {
+    const database = new Database(file);
+    migrate(database);
+    const adapter = sqliteAdapter({ database });
+    const manager = new PlanManager({ adapter });
+    const { plan } = await runningPlan(manager);
+    const inputs = toggler(plan, 4);
+    // The raw row: a copy of the plan's row under another id, updated with its own record.
+    database.prepare(`INSERT INTO plans SELECT 'bench-raw', id_key, created_key, instance_id, status, plan_type, site_id, user_id, agent_id, version, record FROM plans WHERE id = ?`).run(plan.id);
+    const record = JSON.stringify(await manager.getPlan(plan.id));
+    const update = database.prepare('UPDATE plans SET record = ?, version = version + 1 WHERE id = ? AND version = ?');
+    let version = database.prepare("SELECT version FROM plans WHERE id = 'bench-raw'").get().version;
+    const raw = () => {
+      if (update.run(record, 'bench-raw', version).changes !== 1) throw new Error('the raw UPDATE changed no row');
+      version += 1;
+    };
+    let calls = 0;
+    const medians = await measureTogether(
+      {
+        raw: { fn: raw, batch: 500 },
+        executeStep: { fn: () => (calls++, manager.executeStep(inputs())), batch: 200 },
+      },
+      { rounds },
+    );
+    const stored = await manager.getPlan(plan.id);
+    if (stored.version !== plan.version + calls) throw new Error(`executeStep: ${calls} calls moved the plan from ${plan.version} to ${stored.version}`);
+    const journal = database.pragma('journal_mode', { simple: true });
+    const synchronous = database.pragma('synchronous', { simple: true });
+    database.close();
+    return { ...medians, journal, synchronous };
+  });
+}
+
+/** listPlans({ instance_id, limit: 20 }) over 1,000 to 100,000 stored plans (a fifth match). */
+export async function sqliteListGrowth() {
+  return withFile(async (file) => {
+    let n = 0;
+    const handles = [];
+    try {
+      return await listGrowth(() => {
+        const database = new Database(`${file}.${++n}`);
+        handles.push(database);
+        migrate(database);
+        return sqliteAdapter({ database });
+      });
+    } finally {
+      for (const handle of handles) handle.close();
+    }
+  });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(JSON.stringify({ executeStep: await executeStepVersusRawUpdate(), list: await sqliteListGrowth() }, null, 2));
+}

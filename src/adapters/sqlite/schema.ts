@@ -1,0 +1,38 @@
+import { INDEXED_FIELDS, type StoredKind } from '../contract';
+
+/**
+ * How records live in SQLite: one table per kind, each row the record as JSON text beside the
+ * columns lists and compare-and-set need. `id_key` and `created_key` are the strings' UTF-16 code
+ * units as hex (see keys.ts), so `ORDER BY created_key DESC, id_key` is the contract's order; a
+ * text collation compares UTF-8 bytes, which puts "\uffff" after "😀".
+ */
+export const TABLES = { instance: 'instances', plan: 'plans', lease: 'leases' } as const satisfies Record<StoredKind, string>;
+
+/** `PRAGMA application_id` of a database of instance-plan: "IPln" in ASCII. */
+export const APPLICATION_ID = 0x49506c6e;
+
+const recordTable = (table: string, fields: readonly string[]) => `
+  CREATE TABLE ${table} (
+    id TEXT PRIMARY KEY,
+    id_key TEXT NOT NULL,
+    created_key TEXT NOT NULL,
+    ${fields.map((field) => `${field} TEXT,`).join('\n    ')}
+    version INTEGER NOT NULL,
+    record TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX ${table}_newest ON ${table} (created_key DESC, id_key);
+  ${fields.map((field) => `CREATE INDEX ${table}_by_${field} ON ${table} (${field}, created_key DESC, id_key);`).join('\n  ')}`;
+
+/**
+ * The upgrade path: migration `i` takes the database from `PRAGMA user_version` `i` to `i + 1`.
+ * A migration that has shipped is never edited, only followed by a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `${recordTable('instances', INDEXED_FIELDS.instance)}
+  ${recordTable('plans', INDEXED_FIELDS.plan)}
+  CREATE TABLE leases (id TEXT PRIMARY KEY, owner TEXT, token INTEGER NOT NULL, expires_at TEXT NOT NULL, version INTEGER NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT, record_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL);
+  CREATE INDEX events_by_record ON events (record_id, seq, position);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

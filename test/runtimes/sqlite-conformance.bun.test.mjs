@@ -1,0 +1,13 @@
+// Run by .ci/sqlite-runtimes with Bun: bun test test/runtimes/sqlite-conformance.bun.test.mjs
+import { afterAll, describe, it } from 'bun:test';
+import { Database } from 'bun:sqlite';
+import { sqliteConformance } from './sqlite-conformance.shared.mjs';
+
+sqliteConformance({
+  name: 'SQLite adapter (bun:sqlite)',
+  driver: 'bun:sqlite',
+  open: (file) => new Database(file),
+  describe,
+  it: (name, body) => it(name, body, 60_000),
+  after: afterAll,
+});

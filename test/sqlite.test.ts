@@ -1,0 +1,197 @@
+// The SQLite adapter on better-sqlite3 (Node 20): the conformance suite in full on a file
+// database, then what is SQLite's own: migrations and refusals of other files, the drivers told
+// apart, faults answered with a reason and nothing partial. The same suite runs on node:sqlite
+// (Node 22) and bun:sqlite (Bun) from .ci/sqlite-runtimes.
+import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InstancePlanError, PlanManager, replay } from 'instance-plan';
+import { migrate, SCHEMA_VERSION, sqliteAdapter, type SqliteDatabase } from 'instance-plan/sqlite';
+import { adapterConformance } from 'instance-plan/testing';
+import { createBatch, planRecord } from '../src/testing/conformance/fixtures';
+
+const folder = mkdtempSync(join(tmpdir(), 'instance-plan-sqlite-'));
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+let files = 0;
+const freshFile = () => join(folder, `test-${++files}.db`);
+const open = (file: string) => new Database(file) as unknown as SqliteDatabase & { close(): void };
+
+adapterConformance({
+  name: 'SQLite adapter (better-sqlite3)',
+  create() {
+    const database = open(freshFile());
+    migrate(database);
+    return Object.assign(sqliteAdapter({ database }), { close: () => database.close(), file: database });
+  },
+  // A second handle on the same file, as a second process would open.
+  connect(adapter) {
+    const file = ((adapter as unknown as { file: { name: string } }).file).name;
+    const database = open(file);
+    return Object.assign(sqliteAdapter({ database }), { close: () => database.close() });
+  },
+  changeFeed: false,
+  describe,
+  it,
+});
+
+async function expectFault(promise: Promise<unknown> | (() => unknown), reason: string): Promise<InstancePlanError> {
+  let error: unknown;
+  try {
+    await (typeof promise === 'function' ? promise() : promise);
+  } catch (caught) {
+    error = caught;
+  }
+  expect(InstancePlanError.is(error, 'STORAGE_ERROR'), String(error)).toBe(true);
+  expect((error as InstancePlanError).details.reason).toBe(reason);
+  return error as InstancePlanError;
+}
+
+describe('migrate', () => {
+  it('creates the tables once, in WAL mode, and is idempotent', () => {
+    const database = open(freshFile());
+    expect(migrate(database)).toEqual({ from: 0, to: SCHEMA_VERSION });
+    expect(migrate(database)).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION });
+    expect((database as unknown as Database.Database).pragma('journal_mode', { simple: true })).toBe('wal');
+    database.close();
+  });
+
+  it('refuses a database of another program, naming it, and changes nothing', async () => {
+    const database = open(freshFile());
+    database.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)');
+    await expectFault(() => migrate(database), 'not_an_instance_plan_database');
+    const tables = (database as unknown as Database.Database).prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+    expect(tables).toEqual([{ name: 'notes' }]);
+    database.close();
+  });
+
+  it('refuses a database written by a newer version, naming both versions', async () => {
+    const database = open(freshFile());
+    migrate(database);
+    database.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+    const error = await expectFault(() => migrate(database), 'version_too_new');
+    expect(error.message).toContain(`format version ${SCHEMA_VERSION + 1}`);
+    expect(error.message).toContain(`up to ${SCHEMA_VERSION}`);
+    expect(error.details).toMatchObject({ stored_version: SCHEMA_VERSION + 1, code_version: SCHEMA_VERSION });
+    await expectFault(sqliteAdapter({ database }).get('plan', 'p'), 'version_too_new');
+    database.close();
+  });
+
+  it('an adapter over a database never migrated says so: not_migrated', async () => {
+    const database = open(freshFile());
+    const error = await expectFault(sqliteAdapter({ database }).get('plan', 'p'), 'not_migrated');
+    expect(error.message).toContain('run migrate(database)');
+    database.close();
+  });
+
+  it('refuses a file that is not a database at all', async () => {
+    const file = freshFile();
+    writeFileSync(file, 'this is not a database, just text long enough to fill a header '.repeat(20));
+    const database = open(file);
+    await expectFault(() => migrate(database), 'not_an_instance_plan_database');
+    database.close();
+  });
+});
+
+describe('the SQLite adapter under a PlanManager', () => {
+  it('tells the driver apart by shape', () => {
+    const database = open(':memory:');
+    migrate(database);
+    expect(sqliteAdapter({ database }).driver).toBe('better-sqlite3');
+    database.close();
+  });
+
+  it('a plan executed step by step survives closing and reopening the file, with its history', async () => {
+    const file = freshFile();
+    let database = open(file);
+    migrate(database);
+    const manager = new PlanManager({ adapter: sqliteAdapter({ database }) });
+    const instance = await manager.createInstance({ organization_id: 'org-1', agent_type_id: 'researcher' });
+    await manager.transitionInstance(instance.id, { status: 'running' });
+    const plan = await manager.createPlan({ instance_id: instance.id, title: 'Durable', steps: [{ title: 'A', type: 'process' }, { title: 'B', type: 'process' }] });
+    await manager.executeStep({ plan_id: plan.id, step_id: plan.steps[0]!.id, step_status: 'in_progress' });
+    await manager.executeStep({ plan_id: plan.id, step_id: plan.steps[0]!.id, step_status: 'completed', step_output: 'done' });
+    database.close();
+    database = open(file);
+    const reopened = new PlanManager({ adapter: sqliteAdapter({ database }) });
+    const stored = await reopened.getPlan(plan.id);
+    expect(stored.steps.map((step) => step.status)).toEqual(['completed', 'pending']);
+    expect(replay(await reopened.history(plan.id))).toEqual(stored);
+    expect((await reopened.getInstance(instance.id)).current_step).toBe('A');
+    database.close();
+  });
+
+  it('records it hands out are deeply frozen', async () => {
+    const database = open(':memory:');
+    migrate(database);
+    const adapter = sqliteAdapter({ database });
+    await adapter.commit(createBatch(['plan', planRecord({ id: 'plan-1' })]));
+    const plan = (await adapter.get('plan', 'plan-1'))!;
+    expect(Object.isFrozen(plan) && Object.isFrozen(plan.steps) && Object.isFrozen(plan.steps[0]!.details)).toBe(true);
+    database.close();
+  });
+});
+
+describe('faults: a reason, and nothing partial', () => {
+  it('a full database (max_page_count) refuses the commit with reason full and keeps what was there', async () => {
+    const database = open(freshFile());
+    migrate(database);
+    const adapter = sqliteAdapter({ database });
+    await adapter.commit(createBatch(['plan', planRecord({ id: 'plan-1' })]));
+    const pages = Number((database as unknown as Database.Database).pragma('page_count', { simple: true }));
+    database.exec(`PRAGMA max_page_count = ${pages}`);
+    const big = planRecord({ id: 'plan-2', description: 'x'.repeat(200_000) });
+    await expectFault(adapter.commit(createBatch(['plan', big])), 'full');
+    expect(await adapter.get('plan', 'plan-2')).toBeUndefined();
+    expect((await adapter.get('plan', 'plan-1'))?.id).toBe('plan-1');
+    expect(await adapter.history('plan-2')).toEqual([]);
+    database.close();
+  });
+
+  it('a read-only file refuses the commit with reason read_only and writes nothing', async () => {
+    const file = freshFile();
+    const writer = open(file);
+    migrate(writer);
+    writer.close();
+    const database = new Database(file, { readonly: true }) as unknown as SqliteDatabase & { close(): void };
+    const adapter = sqliteAdapter({ database });
+    await expectFault(adapter.commit(createBatch(['plan', planRecord({ id: 'plan-1' })])), 'read_only');
+    expect(await adapter.get('plan', 'plan-1')).toBeUndefined();
+    database.close();
+  });
+
+  it('a handle closed mid-run answers closed, and what was committed before is there', async () => {
+    const file = freshFile();
+    const database = open(file);
+    migrate(database);
+    const adapter = sqliteAdapter({ database });
+    await adapter.commit(createBatch(['plan', planRecord({ id: 'plan-1' })]));
+    database.close();
+    await expectFault(adapter.commit(createBatch(['plan', planRecord({ id: 'plan-2' })])), 'closed');
+    await expectFault(adapter.get('plan', 'plan-1'), 'closed');
+    const again = open(file);
+    expect((await sqliteAdapter({ database: again }).get('plan', 'plan-1'))?.id).toBe('plan-1');
+    expect(await sqliteAdapter({ database: again }).get('plan', 'plan-2')).toBeUndefined();
+    again.close();
+  });
+
+  it('a store\'s own error text never reaches the answer', async () => {
+    const database = open(freshFile());
+    database.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY)');
+    const error = await expectFault(sqliteAdapter({ database }).get('plan', 'p'), 'not_an_instance_plan_database');
+    expect(error.message).not.toMatch(/sqlite_master|SQLITE_/);
+    database.close();
+  });
+});
+
+describe('the drivers\' shape', () => {
+  it('refuses something that is not a SQLite handle, naming what is wanted', () => {
+    expect(() => sqliteAdapter({ database: {} as never })).toThrow(/open SQLite handle \(better-sqlite3, node:sqlite or bun:sqlite\)/);
+    expect(() => sqliteAdapter({ database: open(':memory:'), busyRetries: -1 })).toThrow(/busyRetries must be a whole number/);
+  });
+});
+
+// chmod is unused on purpose when running as root (root writes read-only files); the read-only
+// case opens the handle read-only instead.
+void chmodSync;

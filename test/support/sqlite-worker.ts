@@ -1,0 +1,89 @@
+// One worker process of test/sqlite.processes.test.ts: its own better-sqlite3 handle on the
+// shared file, its own PlanManager. It prints "ready", waits for "go" on stdin, then either
+// races (moves its steps and appends, printing one JSON line of what succeeded at the end) or
+// toggles one step forever, printing the version of every change the store acknowledged, until
+// it is killed. Bundled by the test with esbuild (it imports the library's TypeScript source).
+import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
+import { InstancePlanError, PlanManager, type StorageAdapter } from '../../src/index';
+import { sqliteAdapter, type SqliteDatabase } from '../../src/adapters/sqlite/index';
+
+export interface SqliteWorkerConfig {
+  scenario: 'race' | 'crash';
+  file: string;
+  worker: number;
+  plan_id: string;
+  /** race: the steps this worker moves (in_progress, then completed); crash: the one it toggles. */
+  steps: string[];
+  /** race: how many steps it appends. */
+  appends: number;
+}
+
+export interface SqliteRaceResult {
+  worker: number;
+  successes: { op: string; version: number; title?: string; step_id?: string }[];
+  conflicts: number;
+}
+
+const config = JSON.parse(process.argv[2]!) as SqliteWorkerConfig;
+const database = new Database(config.file) as unknown as SqliteDatabase;
+const inner = sqliteAdapter({ database, busyRetries: 50 });
+let conflicts = 0;
+// Counts the commits refused with CONFLICT (each retried by the manager).
+const adapter: StorageAdapter = {
+  get: (kind, id) => inner.get(kind, id),
+  list: (kind, query) => inner.list(kind, query),
+  history: (id) => inner.history(id),
+  getPlanWithInstance: (id) => inner.getPlanWithInstance!(id),
+  commit: (batch) => inner.commit(batch).catch((error: unknown) => {
+    if (InstancePlanError.is(error, 'CONFLICT')) conflicts++;
+    throw error;
+  }),
+};
+// Odd workers change through the adapter's one-transaction path, even ones read then commit, so
+// the race meets both: conflicts (retried) happen only between the latter.
+if (config.worker % 2 === 1) adapter.transact = (work) => inner.transact!(work);
+const manager = new PlanManager({ adapter, retries: 10_000 });
+
+async function race(): Promise<SqliteRaceResult> {
+  const successes: SqliteRaceResult['successes'] = [];
+  for (let i = 0; i < Math.max(config.steps.length, config.appends); i++) {
+    const stepId = config.steps[i];
+    if (stepId !== undefined) {
+      successes.push({ op: 'start', step_id: stepId, version: (await manager.executeStep({ plan_id: config.plan_id, step_id: stepId, step_status: 'in_progress' })).version });
+      const done = await manager.executeStep({ plan_id: config.plan_id, step_id: stepId, step_status: 'completed', step_output: `w${config.worker}` });
+      successes.push({ op: 'complete', step_id: stepId, version: done.version });
+    }
+    if (i < config.appends) {
+      const title = `w${config.worker}-append-${i}`;
+      successes.push({ op: 'append', title, version: (await manager.updatePlan({ plan_id: config.plan_id, steps: [{ title, type: 'review' }] })).version });
+    }
+  }
+  return { worker: config.worker, successes, conflicts };
+}
+
+async function crash(): Promise<never> {
+  const stepId = config.steps[0]!;
+  for (let i = 0; ; i++) {
+    const to = i % 2 === 0 ? 'in_progress' : 'failed';
+    const plan = await manager.executeStep({ plan_id: config.plan_id, step_id: stepId, step_status: to, ...(to === 'failed' ? { step_output: `attempt ${i}` } : {}) });
+    // Acknowledged: printed only once the commit returned.
+    process.stdout.write(`${plan.version}\n`);
+  }
+}
+
+const lines = createInterface({ input: process.stdin });
+console.log('ready');
+lines.once('line', () => {
+  lines.close();
+  (config.scenario === 'race' ? race() : crash()).then(
+    (result) => {
+      console.log(JSON.stringify(result));
+      process.exit(0);
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+});
