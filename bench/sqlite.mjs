@@ -38,10 +38,28 @@ export async function executeStepVersusRawUpdate({ rounds = 20 } = {}) {
       if (update.run(record, 'bench-raw', version).changes !== 1) throw new Error('the raw UPDATE changed no row');
       version += 1;
     };
+    // The statements of one change, raw (no JSON, no manager): BEGIN IMMEDIATE, the plan with
+    // its instance, the version check, the UPDATE, the event, COMMIT; on a row of its own.
+    database.prepare(`INSERT INTO plans SELECT 'bench-same', id_key, created_key, instance_id, status, plan_type, site_id, user_id, agent_id, version, record FROM plans WHERE id = ?`).run(plan.id);
+    const join = database.prepare('SELECT p.record AS plan, i.record AS instance FROM plans p LEFT JOIN instances i ON i.id = p.instance_id WHERE p.id = ?');
+    const check = database.prepare('SELECT instance_id, status, version FROM plans WHERE id = ?');
+    const event = database.prepare('INSERT INTO events (record_id, seq, event) VALUES (?, ?, ?)');
+    const eventText = JSON.stringify({ seq: 0, record_id: 'bench-same', type: 'plan.step_executed', changes: [{ op: 'replace', path: ['steps', 4, 'status'], value: 'failed' }] });
+    let sameVersion = database.prepare("SELECT version FROM plans WHERE id = 'bench-same'").get().version;
+    const sameStatements = () => {
+      database.exec('BEGIN IMMEDIATE');
+      join.get('bench-same');
+      check.get('bench-same');
+      if (update.run(record, 'bench-same', sameVersion).changes !== 1) throw new Error('the raw change changed no row');
+      event.run('bench-same', sameVersion + 1, eventText);
+      database.exec('COMMIT');
+      sameVersion += 1;
+    };
     let calls = 0;
     const medians = await measureTogether(
       {
         raw: { fn: raw, batch: 500 },
+        sameStatements: { fn: sameStatements, batch: 300 },
         executeStep: { fn: () => (calls++, manager.executeStep(inputs())), batch: 200 },
       },
       { rounds },
