@@ -12,7 +12,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlanManager, replay, type Plan } from 'instance-plan';
 import { migrate, sqliteAdapter, type SqliteDatabase } from 'instance-plan/sqlite';
-import type { SqliteRaceResult, SqliteWorkerConfig } from './support/sqlite-worker';
+import type { SqliteLeaseResult, SqliteRaceResult, SqliteWorkerConfig } from './support/sqlite-worker';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const workerFile = `${root}node_modules/.cache/instance-plan/sqlite-worker.mjs`;
@@ -91,6 +91,41 @@ describe('several Node processes on one SQLite file', () => {
     );
     const conflicts = results.reduce((sum, result) => sum + result.conflicts, 0);
     console.log(`[sqlite figures] race: ${JSON.stringify({ processes, operations: successes.length, conflicts_retried: conflicts, lost: 1 + successes.length - stored.version })}`);
+    database.close();
+  }, 120_000);
+
+  it('a lease handed between processes: tokens grow with every holding, and a stalled holder\'s write is refused once another took over', async () => {
+    const processes = 4;
+    const { file, database, manager, instance, plan } = await freshStore('lease', 1);
+    const workers = Array.from({ length: processes }, (_, worker) =>
+      start({ scenario: 'lease', file, worker, plan_id: plan.id, steps: [], appends: 0, instance_id: instance.id, duration_ms: 1_500, ttl_ms: 40 }),
+    );
+    await Promise.all(workers.map((worker) => worker.ready));
+    for (const { child } of workers) child.stdin.end('go\n');
+    const codes = await Promise.all(workers.map((worker) => worker.exited));
+    expect(codes, workers.map((worker) => worker.stderr()).join('\n')).toEqual(workers.map(() => 0));
+    const results = workers.map((worker) => JSON.parse(worker.lines.at(-1)!) as SqliteLeaseResult);
+
+    const tokens = results.flatMap((result) => result.tokens).sort((a, b) => a - b);
+    // Every holding got a token of its own, one more than the holding before it.
+    expect(tokens).toEqual(Array.from({ length: tokens.length }, (_, i) => i + 1));
+    const stored = await manager.getPlan(plan.id);
+    await checkHistory(manager, stored);
+    const titles = new Set(stored.steps.map((step) => step.title));
+    // Every write acknowledged under a lease is stored, the stale ones that landed too; none refused is.
+    for (const title of results.flatMap((result) => [...result.titles, ...result.stale_landed])) expect(titles.has(title), title).toBe(true);
+    expect(stored.steps).toHaveLength(1 + results.reduce((sum, result) => sum + result.titles.length + result.stale_landed.length, 0));
+    const staleRefused = results.reduce((sum, result) => sum + result.stale_refused, 0);
+    const staleLanded = results.reduce((sum, result) => sum + result.stale_landed.length, 0);
+    expect(staleRefused).toBeGreaterThan(0);
+    // A stale write that landed did so before any later holding wrote: steps are appended in commit order.
+    const tokenOf = (title: string) => Number(/-t(\d+)-/.exec(title)![1]);
+    const order = stored.steps.slice(1).map((step) => step.title);
+    for (const stale of results.flatMap((result) => result.stale_landed)) {
+      const later = order.findIndex((title) => tokenOf(title) > tokenOf(stale));
+      expect(later === -1 || order.indexOf(stale) < later, `${stale} landed after a later holding wrote`).toBe(true);
+    }
+    console.log(`[sqlite figures] leases: ${JSON.stringify({ processes, holdings: tokens.length, writes: stored.steps.length - 1, stale_refused: staleRefused, stale_landed: staleLanded, held: results.reduce((sum, result) => sum + result.held, 0) })}`);
     database.close();
   }, 120_000);
 

@@ -2,7 +2,7 @@
 // database, then what is SQLite's own: migrations and refusals of other files, the drivers told
 // apart, faults answered with a reason and nothing partial. The same suite runs on node:sqlite
 // (Node 22) and bun:sqlite (Bun) from .ci/sqlite-runtimes.
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -176,6 +176,26 @@ describe('faults: a reason, and nothing partial', () => {
     again.close();
   });
 
+  it('a damaged file answers corrupt, and a commit to it writes nothing', async () => {
+    const file = freshFile();
+    const writer = open(file);
+    migrate(writer);
+    const adapter = sqliteAdapter({ database: writer });
+    for (let i = 0; i < 20; i++) await adapter.commit(createBatch(['plan', planRecord({ id: `plan-${i}`, description: 'x'.repeat(2_000) })]));
+    writer.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    writer.exec('PRAGMA journal_mode = DELETE');
+    writer.close();
+    // Scribble over every page but the first (the header stays, so the file still opens).
+    const bytes = readFileSync(file);
+    for (let at = 4096; at < bytes.length; at += 97) bytes[at] = 0xa5;
+    writeFileSync(file, bytes);
+    const database = open(file);
+    const damaged = sqliteAdapter({ database });
+    await expectFault(damaged.list('plan', { where: {}, limit: 100, offset: 0 }), 'corrupt');
+    await expectFault(damaged.commit(createBatch(['plan', planRecord({ id: 'plan-new' })])), 'corrupt');
+    database.close();
+  });
+
   it('a store\'s own error text never reaches the answer', async () => {
     const database = open(freshFile());
     database.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY)');
@@ -191,7 +211,3 @@ describe('the drivers\' shape', () => {
     expect(() => sqliteAdapter({ database: open(':memory:'), busyRetries: -1 })).toThrow(/busyRetries must be a whole number/);
   });
 });
-
-// chmod is unused on purpose when running as root (root writes read-only files); the read-only
-// case opens the handle read-only instead.
-void chmodSync;

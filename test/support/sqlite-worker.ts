@@ -9,7 +9,7 @@ import { InstancePlanError, PlanManager, type StorageAdapter } from '../../src/i
 import { sqliteAdapter, type SqliteDatabase } from '../../src/adapters/sqlite/index';
 
 export interface SqliteWorkerConfig {
-  scenario: 'race' | 'crash';
+  scenario: 'race' | 'crash' | 'lease';
   file: string;
   worker: number;
   plan_id: string;
@@ -17,6 +17,23 @@ export interface SqliteWorkerConfig {
   steps: string[];
   /** race: how many steps it appends. */
   appends: number;
+  /** lease: the instance leased, for how long the worker runs, and each lease's time to live. */
+  instance_id?: string;
+  duration_ms?: number;
+  ttl_ms?: number;
+}
+
+export interface SqliteLeaseResult {
+  worker: number;
+  /** The token of every holding this worker acquired. */
+  tokens: number[];
+  /** Writes that landed under a lease: the title appended. */
+  titles: string[];
+  /** Writes made after a stall with the clock stopped at the stall's start, refused by the store's fencing. */
+  stale_refused: number;
+  /** Such writes that landed (nobody had taken the instance meanwhile). */
+  stale_landed: string[];
+  held: number;
 }
 
 export interface SqliteRaceResult {
@@ -72,11 +89,58 @@ async function crash(): Promise<never> {
   }
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Acquire, append twice under the lease, then release (even rounds) or stall past the lease's
+ * expiry and append once more through a manager whose clock stopped at the stall's start, as a
+ * paused process would: only the store's fencing can refuse that write.
+ */
+async function leaseRace(): Promise<SqliteLeaseResult> {
+  const owner = `w${config.worker}`;
+  const result: SqliteLeaseResult = { worker: config.worker, tokens: [], titles: [], stale_refused: 0, stale_landed: [], held: 0 };
+  const deadline = Date.now() + config.duration_ms!;
+  for (let round = 0; Date.now() < deadline; round++) {
+    let lease;
+    try {
+      lease = await manager.acquireLease(config.instance_id!, { owner, ttl_ms: config.ttl_ms! });
+    } catch (error) {
+      if (!InstancePlanError.is(error, 'LEASE_HELD')) throw error;
+      result.held++;
+      await sleep(3);
+      continue;
+    }
+    result.tokens.push(lease.token);
+    const worker = manager.withLease(lease);
+    for (let k = 0; k < 2; k++) {
+      const title = `${owner}-t${lease.token}-${k}`;
+      await worker.updatePlan({ plan_id: config.plan_id, steps: [{ title, type: 'review' }] });
+      result.titles.push(title);
+    }
+    if (round % 2 === 0) {
+      await manager.releaseLease(worker.lease!);
+      continue;
+    }
+    const stalledAt = new Date();
+    await sleep(config.ttl_ms! + 30);
+    const paused = new PlanManager({ adapter, retries: 10_000, clock: () => stalledAt }).withLease(worker.lease!);
+    const title = `${owner}-t${lease.token}-stale`;
+    try {
+      await paused.updatePlan({ plan_id: config.plan_id, steps: [{ title, type: 'review' }] });
+      result.stale_landed.push(title);
+    } catch (error) {
+      if (!InstancePlanError.is(error, 'LEASE_LOST')) throw error;
+      result.stale_refused++;
+    }
+  }
+  return result;
+}
+
 const lines = createInterface({ input: process.stdin });
 console.log('ready');
 lines.once('line', () => {
   lines.close();
-  (config.scenario === 'race' ? race() : crash()).then(
+  (config.scenario === 'race' ? race() : config.scenario === 'lease' ? leaseRace() : crash()).then(
     (result) => {
       console.log(JSON.stringify(result));
       process.exit(0);
