@@ -202,7 +202,7 @@ if (sqliteList.value) {
   lines.push('`listPlans({ instance_id, limit: 20 })` as the store grows (a fifth of the plans match):', '');
   lines.push('| stored plans | median | ratio |', '|---|---|---|');
   for (const each of sqliteList.value) lines.push(`| ${each.count.toLocaleString('en-US')} | ${fmt.us(each.us)} | ${ratio(each.us, sqliteList.value[0].us)} |`);
-  lines.push('', 'The page is read through the filter\'s index; the total is a `count(*)` over the matching index entries, which grows with the matches. Flat would need counters kept in each commit\'s transaction, as the IndexedDB adapter keeps.', '');
+  lines.push('', 'The page is read through the filter\'s index, and the total of a list with one filter is a counter the adapter moves in each commit\'s transaction (before the counters, a `count(*)` over the matches: 203 µs, 437 µs and 4,031 µs for 1,000, 10,000 and 100,000 plans).', '');
 }
 
 lines.push('## Bundle', '');

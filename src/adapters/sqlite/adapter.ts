@@ -126,6 +126,21 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
     getPlanWithInstance: async (planId) => getPlanWithInstance(planId),
   };
 
+  const count = (kind: RecordKind, field: string, value: string, by: number) =>
+    sql.run('INSERT INTO counts (kind, field, value, n) VALUES (?, ?, ?, ?) ON CONFLICT (kind, field, value) DO UPDATE SET n = n + excluded.n', kind, field, value, by);
+
+  /** Moves the counters a record's write changes: its kind's total when it is new, and each indexed field whose value changed. */
+  const moveCounts = (kind: RecordKind, names: readonly string[], before: Record<string, unknown> | undefined, columns: unknown[]) => {
+    if (before === undefined) count(kind, '', '', 1);
+    for (const field of INDEXED_FIELDS[kind]) {
+      const was = before?.[field] ?? null;
+      const now = columns[names.indexOf(field)] ?? null;
+      if (was === now) continue;
+      if (typeof was === 'string') count(kind, field, was, -1);
+      if (typeof now === 'string') count(kind, field, now, 1);
+    }
+  };
+
   /** Writes a prepared batch inside the open transaction; the first mismatch throws `CONFLICT`. */
   const write = (writes: PreparedWrite[], checks: { kind: StoredKind; id: string; expected: number | null }[], events: string[][]) => {
     const versionOf = (kind: StoredKind, id: string) => {
@@ -142,6 +157,7 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
       if (expected === null) {
         const inserted = sql.run(`INSERT OR IGNORE INTO ${table} (id, ${names.join(', ')}, version, record) VALUES (?, ${names.map(() => '?').join(', ')}, ?, ?)`, id, ...columns, version, text);
         if (inserted !== 1) throw conflictError(kind, id, expected, versionOf(kind, id));
+        if (kind !== 'lease') moveCounts(kind, names, undefined, columns);
         continue;
       }
       // Only the indexed columns whose value changes are set: SQLite rewrites the index entries
@@ -153,6 +169,7 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
       const values = set.map((name) => columns[names.indexOf(name)]);
       const updated = sql.run(`UPDATE ${table} SET ${set.map((name) => `${name} = ?, `).join('')}version = ?, record = ? WHERE id = ? AND version = ?`, ...values, version, text, id, expected);
       if (updated !== 1) throw conflictError(kind, id, expected, versionOf(kind, id));
+      if (kind !== 'lease') moveCounts(kind, names, stored, columns);
     }
     for (const [recordId, seq, event] of events) sql.run('INSERT INTO events (record_id, seq, event) VALUES (?, ?, ?)', recordId, Number(seq), event);
   };
@@ -207,16 +224,22 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
       checkKind(kind, { instance: TABLES.instance, plan: TABLES.plan });
       const filters = checkListQuery(kind, query);
       if (filters.some(([, value]) => !representable(value))) return { records: [], total: 0 };
-      // One statement, so the count and the page come from one snapshot (field names are INDEXED_FIELDS', never the caller's).
+      // One statement, so the total and the page come from one snapshot (field names are
+      // INDEXED_FIELDS', never the caller's). With at most one filter the total is a counter;
+      // with several it is counted by walking the matches of the first filter's index.
       const where = filters.length === 0 ? '' : `WHERE ${filters.map(([field]) => `${field} = ?`).join(' AND ')}`;
       const values = filters.map(([, value]) => value);
       const table = TABLES[kind];
+      const [counter, counterValues] =
+        filters.length <= 1
+          ? ['SELECT coalesce((SELECT n FROM counts WHERE kind = ? AND field = ? AND value = ?), 0) AS total', [kind, filters[0]?.[0] ?? '', filters[0]?.[1] ?? '']]
+          : [`SELECT count(*) AS total FROM ${table} ${where}`, values];
       const rows = run('list', () =>
         sql.all<{ total: number | bigint; record: string | null }>(
-          `SELECT c.total AS total, p.record AS record FROM (SELECT count(*) AS total FROM ${table} ${where}) AS c
+          `SELECT c.total AS total, p.record AS record FROM (${counter}) AS c
            LEFT JOIN (SELECT record, created_key, id_key FROM ${table} ${where} ORDER BY created_key DESC, id_key LIMIT ? OFFSET ?) AS p ON 1
            ORDER BY p.created_key DESC, p.id_key`,
-          ...values,
+          ...counterValues,
           ...values,
           query.limit,
           query.offset,

@@ -32,7 +32,10 @@ export const MIGRATIONS: readonly string[] = [
   ${recordTable('plans', INDEXED_FIELDS.plan)}
   CREATE TABLE leases (id TEXT PRIMARY KEY, owner TEXT, token INTEGER NOT NULL, expires_at TEXT NOT NULL, version INTEGER NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT, record_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL);
-  CREATE INDEX events_by_record ON events (record_id, seq, position);`,
+  CREATE INDEX events_by_record ON events (record_id, seq, position);
+  -- How many records of a kind hold each value of each indexed field ('' and '': all of them),
+  -- moved in the transaction of every write, so a list's total is one read however many match.
+  CREATE TABLE counts (kind TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (kind, field, value)) WITHOUT ROWID;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
