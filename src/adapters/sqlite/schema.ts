@@ -31,7 +31,7 @@ export const MIGRATIONS: readonly string[] = [
   `${recordTable('instances', INDEXED_FIELDS.instance)}
   ${recordTable('plans', INDEXED_FIELDS.plan)}
   CREATE TABLE leases (id TEXT PRIMARY KEY, owner TEXT, token INTEGER NOT NULL, expires_at TEXT NOT NULL, version INTEGER NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
-  CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT, record_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL);
+  CREATE TABLE events (position INTEGER PRIMARY KEY, record_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL);
   CREATE INDEX events_by_record ON events (record_id, seq, position);
   -- How many records of a kind hold each value of each indexed field ('' and '': all of them),
   -- moved in the transaction of every write, so a list's total is one read however many match.
