@@ -202,6 +202,29 @@ describe('faults: a reason, and nothing partial', () => {
     database.close();
   });
 
+  it('a database locked by another connection: retried with a pause, then answered busy; nothing written, and the next change lands', async () => {
+    const file = freshFile();
+    const database = open(file);
+    migrate(database);
+    const adapter = sqliteAdapter({ database, busyTimeoutMs: 10, busyRetries: 2 });
+    const other = open(file);
+    other.exec('BEGIN IMMEDIATE');
+    const started = Date.now();
+    const error = await expectFault(adapter.commit(createBatch(['plan', planRecord({ id: 'plan-1' })])), 'busy');
+    expect(error.message).toContain('locked by another connection');
+    // Three tries of 10 ms each, with pauses between them: bounded, not forever.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    other.exec('ROLLBACK');
+    expect(await adapter.get('plan', 'plan-1')).toBeUndefined();
+    // A lock released while the change waits: the retry lands it.
+    other.exec('BEGIN IMMEDIATE');
+    setTimeout(() => other.exec('ROLLBACK'), 30);
+    await sqliteAdapter({ database, busyTimeoutMs: 5, busyRetries: 20 }).commit(createBatch(['plan', planRecord({ id: 'plan-1' })]));
+    expect((await adapter.get('plan', 'plan-1'))?.id).toBe('plan-1');
+    other.close();
+    database.close();
+  });
+
   it('a read-only file refuses the commit with reason read_only and writes nothing', async () => {
     const file = freshFile();
     const writer = open(file);

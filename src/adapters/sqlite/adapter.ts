@@ -58,6 +58,8 @@ const COLUMNS: Record<StoredKind, readonly string[]> = {
  * begin in the middle of it. Across handles and processes, SQLite's own lock does this.
  */
 const writers = new WeakMap<object, Promise<unknown>>();
+/** The busy timeout last set on each handle. */
+const busyTimeouts = new WeakMap<object, number>();
 
 function exclusive<T>(database: object, run: () => Promise<T>): Promise<T> {
   const before = writers.get(database) ?? Promise.resolve();
@@ -93,7 +95,6 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
             code_version: SCHEMA_VERSION,
           });
         }
-        sql.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
         ready = true;
       }
       return body();
@@ -181,7 +182,14 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
   const begin = async (operation: string): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       try {
-        run(operation, () => sql.exec('BEGIN IMMEDIATE'));
+        run(operation, () => {
+          // The timeout is the handle's, and adapters sharing a handle may each want their own.
+          if (busyTimeouts.get(database) !== busyTimeoutMs) {
+            sql.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+            busyTimeouts.set(database, busyTimeoutMs);
+          }
+          sql.exec('BEGIN IMMEDIATE');
+        });
         return;
       } catch (error) {
         if ((error as { details?: { reason?: unknown } }).details?.reason !== 'busy' || attempt >= busyRetries) throw error;
