@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlanManager, replay, type Plan } from 'instance-plan';
-import { migrate, sqliteAdapter, type SqliteDatabase } from 'instance-plan/sqlite';
+import { migrate, SCHEMA_VERSION, sqliteAdapter, type SqliteDatabase } from 'instance-plan/sqlite';
 import type { SqliteLeaseResult, SqliteRaceResult, SqliteWorkerConfig } from './support/sqlite-worker';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -91,6 +91,21 @@ describe('several Node processes on one SQLite file', () => {
     );
     const conflicts = results.reduce((sum, result) => sum + result.conflicts, 0);
     console.log(`[sqlite figures] race: ${JSON.stringify({ processes, operations: successes.length, conflicts_retried: conflicts, lost: 1 + successes.length - stored.version })}`);
+    database.close();
+  }, 120_000);
+
+  it('migrate run by several processes at once on a new file: one creates the tables, the others find them', async () => {
+    const file = join(folder, 'migrate-race.db');
+    const workers = Array.from({ length: 6 }, (_, worker) => start({ scenario: 'migrate', file, worker, plan_id: '', steps: [], appends: 0 }));
+    await Promise.all(workers.map((worker) => worker.ready));
+    for (const { child } of workers) child.stdin.end('go\n');
+    const codes = await Promise.all(workers.map((worker) => worker.exited));
+    expect(codes, workers.map((worker) => worker.stderr()).join('\n')).toEqual(workers.map(() => 0));
+    const results = workers.map((worker) => JSON.parse(worker.lines.at(-1)!) as { from: number; to: number });
+    expect(results.filter((result) => result.from === 0)).toHaveLength(1);
+    expect(results.every((result) => result.to === SCHEMA_VERSION)).toBe(true);
+    const database = new Database(file);
+    expect(database.pragma('journal_mode', { simple: true })).toBe('wal');
     database.close();
   }, 120_000);
 

@@ -116,6 +116,8 @@ describe('migrate', () => {
     await expectFault(() => migrate(database), 'not_an_instance_plan_database');
     const tables = (database as unknown as Database.Database).prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
     expect(tables).toEqual([{ name: 'notes' }]);
+    // Its journal mode too: refused before anything of the file changes.
+    expect((database as unknown as Database.Database).pragma('journal_mode', { simple: true })).toBe('delete');
     database.close();
   });
 
@@ -206,23 +208,43 @@ describe('faults: a reason, and nothing partial', () => {
     const file = freshFile();
     const database = open(file);
     migrate(database);
-    const adapter = sqliteAdapter({ database, busyTimeoutMs: 10, busyRetries: 2 });
+    const adapter = sqliteAdapter({ database, busyTimeoutMs: 50 });
     const other = open(file);
     other.exec('BEGIN IMMEDIATE');
     const started = Date.now();
     const error = await expectFault(adapter.commit(createBatch(['plan', planRecord({ id: 'plan-1' })])), 'busy');
     expect(error.message).toContain('locked by another connection');
-    // Three tries of 10 ms each, with pauses between them: bounded, not forever.
+    // Waited for the lock about as long as asked (not forever), with the event loop free meanwhile.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(50);
     expect(Date.now() - started).toBeLessThan(5_000);
     other.exec('ROLLBACK');
     expect(await adapter.get('plan', 'plan-1')).toBeUndefined();
     // A lock released while the change waits: the retry lands it.
     other.exec('BEGIN IMMEDIATE');
     setTimeout(() => other.exec('ROLLBACK'), 30);
-    await sqliteAdapter({ database, busyTimeoutMs: 5, busyRetries: 20 }).commit(createBatch(['plan', planRecord({ id: 'plan-1' })]));
+    await sqliteAdapter({ database, busyTimeoutMs: 2_000 }).commit(createBatch(['plan', planRecord({ id: 'plan-1' })]));
     expect((await adapter.get('plan', 'plan-1'))?.id).toBe('plan-1');
     other.close();
     database.close();
+  });
+
+  it('two handles on one file in one process take turns without freezing each other: every change lands within a short busy timeout', async () => {
+    const file = freshFile();
+    const first = open(file);
+    migrate(first);
+    const second = open(file);
+    const managers = [first, second].map((database) => new PlanManager({ adapter: sqliteAdapter({ database, busyTimeoutMs: 300 }) }));
+    const instance = await managers[0]!.createInstance({ organization_id: 'org-1', agent_type_id: 'researcher' });
+    await managers[0]!.transitionInstance(instance.id, { status: 'running' });
+    const plan = await managers[0]!.createPlan({ instance_id: instance.id, title: 'Two handles', ordering: 'free', steps: Array.from({ length: 20 }, (_, i) => ({ title: `step ${i}`, type: 'process' as const })) });
+    // A handle waiting inside SQLite for the lock would block the event loop, and with it the
+    // transaction it waits for: each wait would run out, and the changes would be answered busy.
+    await Promise.all(plan.steps.map((step, i) => managers[i % 2]!.executeStep({ plan_id: plan.id, step_id: step.id, step_status: 'in_progress' })));
+    const stored = await managers[1]!.getPlan(plan.id);
+    expect(stored.steps.every((step) => step.status === 'in_progress')).toBe(true);
+    expect(stored.version).toBe(1 + plan.steps.length);
+    first.close();
+    second.close();
   });
 
   it('a read-only file refuses the commit with reason read_only and writes nothing', async () => {
@@ -284,6 +306,6 @@ describe('faults: a reason, and nothing partial', () => {
 describe('the drivers\' shape', () => {
   it('refuses something that is not a SQLite handle, naming what is wanted', () => {
     expect(() => sqliteAdapter({ database: {} as never })).toThrow(/open SQLite handle \(better-sqlite3, node:sqlite or bun:sqlite\)/);
-    expect(() => sqliteAdapter({ database: open(':memory:'), busyRetries: -1 })).toThrow(/busyRetries must be a whole number/);
+    expect(() => sqliteAdapter({ database: open(':memory:'), busyTimeoutMs: -1 })).toThrow(/busyTimeoutMs must be a whole number/);
   });
 });

@@ -1,7 +1,7 @@
 // Run by .ci/sqlite-runtimes with Bun: bun test test/runtimes/sqlite-conformance.bun.test.mjs
 import { afterAll, describe, it } from 'bun:test';
 import { Database } from 'bun:sqlite';
-import { sqliteConformance } from './sqlite-conformance.shared.mjs';
+import { closedHandle, sqliteConformance } from './sqlite-conformance.shared.mjs';
 
 sqliteConformance({
   name: 'SQLite adapter (bun:sqlite)',
@@ -11,3 +11,5 @@ sqliteConformance({
   it: (name, body) => it(name, body, 60_000),
   after: afterAll,
 });
+
+closedHandle({ driver: 'bun:sqlite', open: (file) => new Database(file), it: (name, body) => it(name, body, 60_000), after: afterAll });

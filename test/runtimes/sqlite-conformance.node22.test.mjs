@@ -1,7 +1,7 @@
 // Run by .ci/sqlite-runtimes with Node 22: node --test test/runtimes/sqlite-conformance.node22.test.mjs
 import { after, describe, it } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
-import { sqliteConformance } from './sqlite-conformance.shared.mjs';
+import { closedHandle, sqliteConformance } from './sqlite-conformance.shared.mjs';
 
 sqliteConformance({
   name: 'SQLite adapter (node:sqlite)',
@@ -11,3 +11,5 @@ sqliteConformance({
   it: (name, body) => it(name, { timeout: 60_000 }, body),
   after,
 });
+
+closedHandle({ driver: 'node:sqlite', open: (file) => new DatabaseSync(file), it: (name, body) => it(name, { timeout: 60_000 }, body), after });

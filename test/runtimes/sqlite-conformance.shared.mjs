@@ -41,3 +41,36 @@ export function sqliteConformance({ name, driver, open, describe, it, after }) {
     it,
   });
 }
+
+/**
+ * A handle closed after its statements were prepared (and so cached by the adapter) must answer
+ * `closed` to every call: Bun's closed handle would otherwise keep answering through them.
+ */
+export function closedHandle({ driver, open, it, after }) {
+  const folder = mkdtempSync(join(tmpdir(), `instance-plan-${driver.replace(':', '-')}-closed-`));
+  after(() => rmSync(folder, { recursive: true, force: true }));
+  it(`${driver}: a handle closed mid-run answers closed to every call`, async () => {
+    const database = open(join(folder, 'closed.db'));
+    migrate(database);
+    const adapter = sqliteAdapter({ database });
+    const plan = { id: 'plan-1', instance_id: 'instance-1', site_id: null, user_id: null, agent_id: null, title: 'T', description: null, plan_type: 'objective', ordering: 'strict', status: 'pending', steps: [], summary: null, created_at: '2025-01-01T00:00:00.000Z', updated_at: '2025-01-01T00:00:00.000Z', version: 1 };
+    await adapter.commit({ writes: [{ kind: 'plan', record: plan, expected_version: null }], events: [] });
+    await adapter.get('plan', 'plan-1');
+    await adapter.list('plan', { where: {}, limit: 10, offset: 0 });
+    await adapter.history('plan-1');
+    database.close();
+    const calls = {
+      get: () => adapter.get('plan', 'plan-1'),
+      list: () => adapter.list('plan', { where: {}, limit: 10, offset: 0 }),
+      history: () => adapter.history('plan-1'),
+      commit: () => adapter.commit({ writes: [{ kind: 'plan', record: { ...plan, id: 'plan-2' }, expected_version: null }], events: [] }),
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      const reason = await call().then(
+        () => 'answered',
+        (error) => error?.details?.reason,
+      );
+      if (reason !== 'closed') throw new Error(`${name} on a closed ${driver} handle: expected STORAGE_ERROR closed, got ${reason}`);
+    }
+  });
+}

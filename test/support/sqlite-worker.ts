@@ -6,10 +6,10 @@
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { InstancePlanError, PlanManager, type StorageAdapter } from '../../src/index';
-import { sqliteAdapter, type SqliteDatabase } from '../../src/adapters/sqlite/index';
+import { migrate, sqliteAdapter, type SqliteDatabase } from '../../src/adapters/sqlite/index';
 
 export interface SqliteWorkerConfig {
-  scenario: 'race' | 'crash' | 'lease';
+  scenario: 'race' | 'crash' | 'lease' | 'migrate';
   file: string;
   worker: number;
   plan_id: string;
@@ -44,7 +44,7 @@ export interface SqliteRaceResult {
 
 const config = JSON.parse(process.argv[2]!) as SqliteWorkerConfig;
 const database = new Database(config.file) as unknown as SqliteDatabase;
-const inner = sqliteAdapter({ database, busyRetries: 50 });
+const inner = sqliteAdapter({ database, busyTimeoutMs: 30_000 });
 let conflicts = 0;
 // Counts the commits refused with CONFLICT (each retried by the manager).
 const adapter: StorageAdapter = {
@@ -140,7 +140,8 @@ const lines = createInterface({ input: process.stdin });
 console.log('ready');
 lines.once('line', () => {
   lines.close();
-  (config.scenario === 'race' ? race() : config.scenario === 'lease' ? leaseRace() : crash()).then(
+  const scenarios = { race, lease: leaseRace, crash, migrate: async () => migrate(database) };
+  scenarios[config.scenario]().then(
     (result) => {
       console.log(JSON.stringify(result));
       process.exit(0);

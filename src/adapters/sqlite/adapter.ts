@@ -16,7 +16,7 @@ import {
 import { deepFreeze } from '../freeze';
 import { codeUnitKey, representable } from '../text-keys';
 import type { Instance, Lease, Plan, RecordKind, RecordOfKind, StoredRecord } from '../../schemas/records';
-import { driverOf, statements, type SqliteDatabase, type SqliteDriver } from './driver';
+import { driverOf, isClosed, statements, type SqliteDatabase, type SqliteDriver } from './driver';
 import { fault, storageFault } from './faults';
 import { checkFormat } from './migrate';
 import { SCHEMA_VERSION, TABLES } from './schema';
@@ -24,10 +24,13 @@ import { SCHEMA_VERSION, TABLES } from './schema';
 export interface SqliteAdapterOptions {
   /** An open handle: better-sqlite3's `Database`, `node:sqlite`'s `DatabaseSync` or `bun:sqlite`'s `Database`. The adapter never closes it. */
   database: SqliteDatabase;
-  /** How long a statement waits for another connection's lock before SQLite answers busy, in ms (`PRAGMA busy_timeout`). Default 1000. */
+  /**
+   * How long a call waits, in all, while another connection holds the lock, before it is
+   * answered `STORAGE_ERROR` with reason `busy`, in ms. Default 5000. The wait is a series of
+   * growing pauses that leave the event loop free (the adapter sets the handle's own
+   * `busy_timeout`, which would block it, to 0).
+   */
   busyTimeoutMs?: number;
-  /** How many times a change that found the database busy is tried again, after a growing pause. Default 5. */
-  busyRetries?: number;
 }
 
 /** The SQLite adapter: a `StorageAdapter` without a change feed (managers announce their own commits). */
@@ -55,11 +58,14 @@ const COLUMNS: Record<StoredKind, readonly string[]> = {
 /**
  * Only one transaction at a time on a handle: a change that reads inside its transaction
  * (`transact`) awaits between its statements, and another change on the same handle must not
- * begin in the middle of it. Across handles and processes, SQLite's own lock does this.
+ * begin in the middle of it. Across handles and processes, SQLite's own lock does this. The
+ * queues live in a registry every copy of this module shares (an app may load both the ESM and
+ * the CommonJS build), keyed by the handle.
  */
-const writers = new WeakMap<object, Promise<unknown>>();
-/** The busy timeout last set on each handle. */
-const busyTimeouts = new WeakMap<object, number>();
+const writers: WeakMap<object, Promise<unknown>> = ((globalThis as Record<symbol, unknown>)[Symbol.for('instance-plan/sqlite writers')] ??= new WeakMap()) as WeakMap<
+  object,
+  Promise<unknown>
+>;
 
 function exclusive<T>(database: object, run: () => Promise<T>): Promise<T> {
   const before = writers.get(database) ?? Promise.resolve();
@@ -78,8 +84,7 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
   if (typeof database?.prepare !== 'function' || typeof database.exec !== 'function') {
     throw new TypeError('sqliteAdapter: database must be an open SQLite handle (better-sqlite3, node:sqlite or bun:sqlite)');
   }
-  const busyTimeoutMs = whole('busyTimeoutMs', options.busyTimeoutMs ?? 1000);
-  const busyRetries = whole('busyRetries', options.busyRetries ?? 5);
+  const busyTimeoutMs = whole('busyTimeoutMs', options.busyTimeoutMs ?? 5000);
   const driver = driverOf(database);
   const sql = statements(database);
   let ready = false;
@@ -87,7 +92,10 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
   /** Runs `body` once the database is known to be ours and current; every fault leaves as `STORAGE_ERROR`. */
   const run = <T>(operation: string, body: () => T): T => {
     try {
+      if (isClosed(database)) throw fault('closed', `SQLite ${operation} failed: the database handle is closed; open the file again and make a new adapter.`);
       if (!ready) {
+        // Waiting for a lock happens in `patiently`, without blocking the event loop.
+        sql.exec('PRAGMA busy_timeout = 0');
         const version = checkFormat(sql, operation);
         if (version < SCHEMA_VERSION) {
           throw fault('not_migrated', `SQLite ${operation} refused: the database is at format version ${version} and this code needs ${SCHEMA_VERSION}: run migrate(database) from instance-plan/sqlite first.`, undefined, {
@@ -103,28 +111,47 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
     }
   };
 
+  /**
+   * Runs `body` (one statement, or the start of a transaction), and while another connection
+   * holds the lock tries again after a growing pause, until `busyTimeoutMs` has passed: then `busy`.
+   */
+  const patiently = async <T>(operation: string, body: () => T): Promise<T> => {
+    const deadline = Date.now() + busyTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return run(operation, body);
+      } catch (error) {
+        if ((error as { details?: { reason?: unknown } }).details?.reason !== 'busy' || Date.now() >= deadline) throw error;
+        await pause(Math.min(2 ** attempt * 2, 100, Math.max(deadline - Date.now(), 1)) * (0.5 + Math.random() / 2));
+      }
+    }
+  };
+
   const parsed = (text: string | undefined) => (text === undefined ? undefined : deepFreeze(JSON.parse(text)));
 
-  const get = <K extends StoredKind>(kind: K, id: string): StoredOfKind[K] | undefined => {
+  /** How a read runs: `patiently` on its own, `run` inside a transaction (which holds the lock already). */
+  type Via = <T>(operation: string, body: () => T) => T | Promise<T>;
+
+  const get = async <K extends StoredKind>(kind: K, id: string, via: Via): Promise<StoredOfKind[K] | undefined> => {
     checkKind(kind, TABLES);
     if (typeof id !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof id}`);
     // An id a text key cannot hold was never stored.
     if (!representable(id)) return undefined;
-    return run('get', () => parsed(sql.get<{ record: string }>(`SELECT record FROM ${TABLES[kind]} WHERE id = ?`, id)?.record));
+    return via('get', () => parsed(sql.get<{ record: string }>(`SELECT record FROM ${TABLES[kind]} WHERE id = ?`, id)?.record));
   };
 
-  const getPlanWithInstance = (planId: string) => {
+  const getPlanWithInstance = async (planId: string, via: Via) => {
     if (typeof planId !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof planId}`);
     if (!representable(planId)) return undefined;
-    const row = run('get', () =>
+    const row = await via('get', () =>
       sql.get<{ plan: string; instance: string | null }>('SELECT p.record AS plan, i.record AS instance FROM plans p LEFT JOIN instances i ON i.id = p.instance_id WHERE p.id = ?', planId),
     );
     return row && { plan: parsed(row.plan) as Plan, instance: parsed(row.instance ?? undefined) as Instance | undefined };
   };
 
   const reader: Required<StoreReader> = {
-    get: async (kind, id) => get(kind, id),
-    getPlanWithInstance: async (planId) => getPlanWithInstance(planId),
+    get: (kind, id) => get(kind, id, run),
+    getPlanWithInstance: (planId) => getPlanWithInstance(planId, run),
   };
 
   const count = (kind: RecordKind, field: string, value: string, by: number) =>
@@ -175,28 +202,8 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
     for (const [recordId, seq, event] of events) sql.run('INSERT INTO events (record_id, seq, event) VALUES (?, ?, ?)', recordId, Number(seq), event);
   };
 
-  /**
-   * `BEGIN IMMEDIATE` (the write lock first, so what is read inside is what the commit finds),
-   * retried with a growing pause while another connection holds the lock, then `busy`.
-   */
-  const begin = async (operation: string): Promise<void> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        run(operation, () => {
-          // The timeout is the handle's, and adapters sharing a handle may each want their own.
-          if (busyTimeouts.get(database) !== busyTimeoutMs) {
-            sql.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-            busyTimeouts.set(database, busyTimeoutMs);
-          }
-          sql.exec('BEGIN IMMEDIATE');
-        });
-        return;
-      } catch (error) {
-        if ((error as { details?: { reason?: unknown } }).details?.reason !== 'busy' || attempt >= busyRetries) throw error;
-        await pause(Math.min(2 ** attempt * 10, 500) * (0.5 + Math.random() / 2));
-      }
-    }
-  };
+  /** `BEGIN IMMEDIATE`: the write lock first, so what is read inside is what the commit finds. */
+  const begin = (operation: string): Promise<void> => patiently(operation, () => sql.exec('BEGIN IMMEDIATE'));
 
   const rollback = () => {
     try {
@@ -220,13 +227,9 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
   return {
     driver,
 
-    async get(kind, id) {
-      return get(kind, id);
-    },
+    get: (kind, id) => get(kind, id, patiently),
 
-    async getPlanWithInstance(planId) {
-      return getPlanWithInstance(planId);
-    },
+    getPlanWithInstance: (planId) => getPlanWithInstance(planId, patiently),
 
     async list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>> {
       checkKind(kind, { instance: TABLES.instance, plan: TABLES.plan });
@@ -242,7 +245,7 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
         filters.length <= 1
           ? ['SELECT coalesce((SELECT n FROM counts WHERE kind = ? AND field = ? AND value = ?), 0) AS total', [kind, filters[0]?.[0] ?? '', filters[0]?.[1] ?? '']]
           : [`SELECT count(*) AS total FROM ${table} ${where}`, values];
-      const rows = run('list', () =>
+      const rows = await patiently('list', () =>
         sql.all<{ total: number | bigint; record: string | null }>(
           `SELECT c.total AS total, p.record AS record FROM (${counter}) AS c
            LEFT JOIN (SELECT record, created_key, id_key FROM ${table} ${where} ORDER BY created_key DESC, id_key LIMIT ? OFFSET ?) AS p ON 1
@@ -288,7 +291,7 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
     async history(recordId: string): Promise<HistoryEvent[]> {
       if (typeof recordId !== 'string') throw new TypeError(`history: the record id must be a string, got ${typeof recordId}`);
       if (!representable(recordId)) return [];
-      const rows = run('history', () => sql.all<{ event: string }>('SELECT event FROM events WHERE record_id = ? ORDER BY seq, position', recordId));
+      const rows = await patiently('history', () => sql.all<{ event: string }>('SELECT event FROM events WHERE record_id = ? ORDER BY seq, position', recordId));
       return deepFreeze(rows.map((row) => JSON.parse(row.event) as HistoryEvent));
     },
   };

@@ -26,6 +26,24 @@ export function driverOf(database: SqliteDatabase): SqliteDriver {
   return 'node:sqlite';
 }
 
+/**
+ * Whether a handle was closed, where the driver says: better-sqlite3's `open`, node:sqlite's
+ * `isOpen` (22.15+); Bun's `inTransaction`, and node:sqlite's `isTransaction`, throw once it is
+ * closed. A closed Bun handle keeps answering the statements prepared before it closed, so this
+ * is asked before every operation.
+ */
+export function isClosed(database: SqliteDatabase): boolean {
+  const handle = database as unknown as Record<string, unknown>;
+  if (typeof handle.open === 'boolean') return !handle.open;
+  if (typeof handle.isOpen === 'boolean') return !handle.isOpen;
+  try {
+    void (handle.inTransaction ?? handle.isTransaction);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** Statements prepared once per handle and SQL text, run with rows normalised (Bun answers `null` for no row). */
 export function statements(database: SqliteDatabase) {
   const prepared = new Map<string, SqliteStatement>();

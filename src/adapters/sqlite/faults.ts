@@ -35,7 +35,7 @@ const BY_NAME: [RegExp, SqliteFaultReason][] = [
   [/^SQLITE_CORRUPT/, 'corrupt'],
   [/^SQLITE_NOTADB/, 'not_an_instance_plan_database'],
 ];
-const CLOSED = /not open|closed database|database is closed|connection is not open/i;
+const CLOSED = /not open|closed database|database is closed|connection is not open|has closed|finalized/i;
 
 /** The reason a driver error stands for: better-sqlite3 and Bun name the code, node:sqlite numbers it. */
 export function reasonOf(error: unknown): SqliteFaultReason {

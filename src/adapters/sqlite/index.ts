@@ -10,9 +10,9 @@ import { createAdapter, type SqliteAdapter, type SqliteAdapterOptions } from './
  * - Every change is one `BEGIN IMMEDIATE` transaction: the read, the version checks
  *   (`UPDATE ... WHERE id = ? AND version = ?`, checked by the changed-row count), the lease
  *   checks and the history events, all or nothing. Several processes may share the file:
- *   `migrate` turns on WAL, and a change that finds the database locked waits `busyTimeoutMs`,
- *   then is tried again `busyRetries` times with a growing pause, then answered `STORAGE_ERROR`
- *   with reason `busy`.
+ *   `migrate` turns on WAL, and a call that finds the database locked tries again after growing
+ *   pauses (the event loop stays free) for up to `busyTimeoutMs`, then is answered
+ *   `STORAGE_ERROR` with reason `busy`.
  * - Lists page in SQL (an index per filter, newest first, `LIMIT`/`OFFSET`, a count).
  * - No change feed: each `PlanManager` announces its own commits.
  * - Faults are `STORAGE_ERROR` with `details.reason` (`busy`, `read_only`, `full`, `corrupt`,

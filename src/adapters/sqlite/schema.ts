@@ -3,7 +3,7 @@ import { INDEXED_FIELDS, type StoredKind } from '../contract';
 /**
  * How records live in SQLite: one table per kind, each row the record as JSON text beside the
  * columns lists and compare-and-set need. `id_key` and `created_key` are the strings' UTF-16 code
- * units as hex (see keys.ts), so `ORDER BY created_key DESC, id_key` is the contract's order; a
+ * units as hex (see ../text-keys.ts), so `ORDER BY created_key DESC, id_key` is the contract's order; a
  * text collation compares UTF-8 bytes, which puts "\uffff" after "😀".
  */
 export const TABLES = { instance: 'instances', plan: 'plans', lease: 'leases' } as const satisfies Record<StoredKind, string>;
@@ -25,7 +25,9 @@ const recordTable = (table: string, fields: readonly string[]) => `
 
 /**
  * The upgrade path: migration `i` takes the database from `PRAGMA user_version` `i` to `i + 1`.
- * A migration that has shipped is never edited, only followed by a new one.
+ * A migration that has shipped is never edited, only followed by a new one. (Migration 1 was
+ * settled before any release carried the adapter: a file written by a commit before it is not
+ * a file a release wrote.)
  */
 export const MIGRATIONS: readonly string[] = [
   `${recordTable('instances', INDEXED_FIELDS.instance)}
