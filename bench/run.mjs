@@ -108,6 +108,9 @@ if (pg) {
 if (hv) {
   lines.push(`- **HTTP ${perCent(hv.memory, hv.bare)} of bare node:http**: the Fetch API layer alone (a \`Request\` with a body stream, a \`Response\`, around a handler that does nothing) already caps it at ${perCent(hv.fetchLayer, hv.bare)}; the library's work takes it from there to ${perCent(hv.memory, hv.bare)}. Reaching 50% needs a Node path that does not build Fetch API objects per request (the handler's logic over Node's request and response directly).`);
 }
+if (sq) {
+  lines.push(`- **SQLite ${x(sq.executeStep / sq.raw)}**: the baseline is one autocommitted UPDATE of a column no index holds; the statements of one change alone (a \`BEGIN IMMEDIATE\` transaction that reads the plan with its instance, checks the version, updates, adds the history event and commits) cost ${x(sq.sameStatements / sq.raw)} of it, so 2× is out of reach while a change is a transaction with its event. In a CPU profile of executeStep on better-sqlite3 (10-step plan, 50 µs sampling, 2026-12-01): \`BEGIN\`/\`COMMIT\` and the statements 28% of the samples, parsing and serialising the plan and its instance (JSON) 16%, freezing 4%, the rest the manager's own work (validation, the machines, immer, the history event). Closer would mean keeping the parsed records of a lease holder (no read, as for PostgreSQL) and not re-reading the stored columns the commit already read inside the same transaction.`);
+}
 if (core) lines.push(`- **core ${fmt.kb(core.gzip)}**: scripts/size.mjs says what grew and what measured ways back there are.`);
 lines.push('');
 
