@@ -154,6 +154,19 @@ export function conflictError(kind: StoredKind, id: string, expected: number | n
   );
 }
 
+/**
+ * `CONFLICT` for a step report that repeats the step's status with another output: acknowledging
+ * it would drop its output (a retry carries the same output, and succeeds without a write).
+ */
+export function differentReport(plan: Plan, step: Step, output: string): InstancePlanError {
+  const preview = (text: string | null) => (text === null ? 'no output' : JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text));
+  return new InstancePlanError(
+    'CONFLICT',
+    `Step ${JSON.stringify(step.id)} ("${step.title}") is already "${step.status}" with output ${preview(step.output)}; this report says "${step.status}" with output ${preview(output)}. Nothing was changed: a report of the status a step has is accepted only with the output it has. Read the plan to see what was stored; to record another attempt, move the step to "in_progress" first.`,
+    { kind: 'step', plan_id: plan.id, step_id: step.id, status: step.status, stored_output: step.output, given_output: output },
+  );
+}
+
 /** The manager's `CONFLICT` after its retries: the adapter's conflict, and how many attempts were made. */
 export function conflictAfterRetries(conflict: InstancePlanError, attempts: number): InstancePlanError {
   return new InstancePlanError(

@@ -408,9 +408,16 @@ describe('step status: every (from, to) pair through executeStep', () => {
       const instanceBefore = await manager.getInstance(before.instance_id);
 
       if (from === to) {
-        // idempotent: nothing changes, not even the output
-        expect(await manager.executeStep(input)).toEqual(before);
+        // The same report again (with the output stored, if any) is idempotent: nothing changes.
+        const same = 'step_output' in output ? { ...input, step_output: step.output! } : input;
+        expect(await manager.executeStep(same)).toEqual(before);
         expect(await snapshotStore(adapter)).toEqual(storeBefore);
+        // The same status with another output is another report: CONFLICT, and nothing changes.
+        if ('step_output' in output && output.step_output !== step.output) {
+          const error = await expectRejection(manager.executeStep(input), 'CONFLICT');
+          expect(error.details).toMatchObject({ kind: 'step', status: to, stored_output: step.output, given_output: output.step_output });
+          expect(await snapshotStore(adapter)).toEqual(storeBefore);
+        }
         return;
       }
 
@@ -764,7 +771,8 @@ function expectedRefusals(plan: Plan, instance: Instance, op: PlanOp): string[] 
       const index = op.index % plan.steps.length;
       const step = plan.steps[index]!;
       if (needsOutput(op.to) && (op.output === undefined || op.output === null)) return ['VALIDATION_ERROR'];
-      if (step.status === op.to) return 'noop';
+      // The same status again: a retry when it carries no other output, else another report (CONFLICT).
+      if (step.status === op.to) return op.output !== undefined && op.output !== null && op.output !== step.output ? ['CONFLICT'] : 'noop';
       const codes: string[] = [];
       if (!EXECUTABLE_PLAN_STATES.includes(plan.status)) codes.push('PLAN_CLOSED');
       if (isTerminalInstance(instance.status)) codes.push('PLAN_CLOSED');

@@ -1,7 +1,7 @@
 import { applyEdge } from '../machines/effects';
 import { planEffects, planLogic } from '../machines/plan';
 import { stepLogic } from '../machines/step';
-import { fieldError, invalidTransition, notFound, planClosed, stepOrder } from '../refusals';
+import { differentReport, fieldError, invalidTransition, notFound, planClosed, stepOrder } from '../refusals';
 import type { ExecuteStepInput } from '../schemas/inputs';
 import type { Plan } from '../schemas/records';
 import type { StepStatus } from '../schemas/enums';
@@ -32,7 +32,11 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
     if (index < 0) throw notFound('step', data.step_id, { plan_id: plan.id });
     const step = plan.steps[index]!;
     const from = step.status;
-    if (from === to) return { writes: [], events: [], result: plan };
+    if (from === to) {
+      // The same report again is a safe retry; the same status with another output is another report.
+      if (data.step_output !== undefined && data.step_output !== null && data.step_output !== step.output) throw differentReport(plan, step, data.step_output);
+      return { writes: [], events: [], result: plan };
+    }
 
     const planEdge = planLogic.resolve(plan.status, { type: 'executeStep' });
     if (!planEdge) throw planClosed(plan, 'execute a step of', 'executeStep');

@@ -34,10 +34,11 @@ export async function mutate<R>(context: ManagerContext, attempt: (reader: Reade
   let checks: RecordCheck[] = [];
   for (let tries = 0; ; tries++) {
     const reading = (reader: Reader) => (fence && tries === 0 ? rememberingReader(reader, fence.remembered, fence.lease.instance_id) : reader);
+    // A refusal of the operation itself (even one worded as a CONFLICT) is answered, never retried.
+    let refused: unknown;
     try {
       if (mutation === undefined && adapter.transact) {
         // Read, decide and commit in one transaction of the store.
-        let refused: unknown;
         mutation = await adapter.transact(async (store) => {
           const reader = storeReader(store);
           const proposed = await attempt(reading(reader)).catch((error: unknown) => {
@@ -52,7 +53,10 @@ export async function mutate<R>(context: ManagerContext, attempt: (reader: Reade
           throw error === refused ? error : asStorageError(error, 'commit');
         });
       } else {
-        mutation ??= await attempt(reading(context.reader));
+        mutation ??= await attempt(reading(context.reader)).catch((error: unknown) => {
+          refused = error;
+          throw error;
+        });
         if (mutation.writes.length === 0) return mutation.result;
         checks = await guard.checks(mutation.writes, context.reader.lease);
         await adapter.commit(batchOf(mutation, checks)).catch((error: unknown) => {
@@ -60,7 +64,7 @@ export async function mutate<R>(context: ManagerContext, attempt: (reader: Reade
         });
       }
     } catch (error) {
-      if (!InstancePlanError.is(error, 'CONFLICT')) throw error;
+      if (error === refused || !InstancePlanError.is(error, 'CONFLICT')) throw error;
       // What a lease holder remembered may be what conflicted: read the store from now on.
       fence?.remembered.clear();
       // A stale lease check the lease still allows commits the same mutation again; any other

@@ -221,7 +221,8 @@ class ExecuteStep implements ModelCommand {
     const from = step.status;
     let expected: Outcome;
     if ((this.to === 'completed' || this.to === 'failed') && this.output === undefined) expected = 'VALIDATION_ERROR';
-    else if (from === this.to) expected = 'unchanged';
+    // The same status again: a safe retry, unless it carries another output (then CONFLICT).
+    else if (from === this.to) expected = this.output !== undefined && this.output !== step.output ? 'CONFLICT' : 'unchanged';
     else if (planLogic.edges(plan.status, 'executeStep').length === 0) expected = 'PLAN_CLOSED';
     else if (!can(stepLogic, from, this.to)) expected = 'INVALID_TRANSITION';
     else if (
