@@ -4,6 +4,7 @@ import type { InstancePlanError } from '../errors';
 import { fieldError, leaseHeld, leaseLost } from '../refusals';
 import type { Limits } from '../schemas/limits';
 import { Lease, type Plan } from '../schemas/records';
+import { representable } from '../adapters/text-keys';
 import { mutate } from './mutate';
 import type { Reader, Remembered } from './reader';
 import type { ManagerContext } from './context';
@@ -48,6 +49,7 @@ function buildSchemas(limits: Readonly<Limits>) {
       owner: z.string().check(
         z.regex(/\S/, 'must not be empty'),
         z.maxLength(limits.maxIdLength, `must be at most ${limits.maxIdLength} characters (the maxIdLength limit)`),
+        z.refine((value) => representable(value), 'must not contain U+0000 or an unpaired surrogate: no store can keep them in a key'),
       ),
       ttl_ms: ttl,
     }),

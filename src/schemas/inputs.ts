@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { InstanceStatus, Ordering, PlanStatus, PlanType, StepStatus, StepType } from './enums';
 import { LIST_MAX_LIMIT, type Limits, DEFAULT_LIMITS } from './limits';
 import { JsonObject } from './records';
+import { representable } from '../adapters/text-keys';
 
 /**
  * The zod schemas of every input, built for one set of limits. A manager builds them once;
@@ -17,7 +18,14 @@ export function createInputSchemas(limits: Limits) {
       z.regex(/\S/, 'must not be empty'),
       z.maxLength(max, `must be at most ${max} characters (the ${what} limit)`),
     );
-  const id = nonBlank(limits.maxIdLength, 'maxIdLength');
+  // Ids and the values lists filter by are keys in every store: none can keep U+0000 or an
+  // unpaired surrogate exactly (a driver turns the latter into U+FFFD), so every adapter alike
+  // refuses them here, before anything is read or written.
+  const id = z.string().check(
+    z.regex(/\S/, 'must not be empty'),
+    z.maxLength(limits.maxIdLength, `must be at most ${limits.maxIdLength} characters (the maxIdLength limit)`),
+    z.refine((value) => representable(value), 'must not contain U+0000 or an unpaired surrogate: no store can keep them in a key'),
+  );
   const title = nonBlank(limits.maxTitleLength, 'maxTitleLength');
   const description = z.optional(z.nullable(text(limits.maxDescriptionLength, 'maxDescriptionLength')));
   // Checked on the raw input, without recursion, before zod's own (recursive) JSON parsing: a
