@@ -2,9 +2,9 @@ import * as z from 'zod/mini';
 import type { RecordCheck, RecordWrite } from '../adapters/contract';
 import type { InstancePlanError } from '../errors';
 import { fieldError, leaseHeld, leaseLost } from '../refusals';
+import type { InputSchemas } from '../schemas/inputs';
 import type { Limits } from '../schemas/limits';
 import { Lease, type Plan } from '../schemas/records';
-import { representable } from '../adapters/text-keys';
 import { mutate } from './mutate';
 import type { Reader, Remembered } from './reader';
 import type { ManagerContext } from './context';
@@ -39,18 +39,15 @@ export interface RenewLeaseOptions {
 
 const schemasByLimits = new WeakMap<Readonly<Limits>, ReturnType<typeof buildSchemas>>();
 
-function buildSchemas(limits: Readonly<Limits>) {
+/** `id`: the manager's own id schema (an owner is a key in every store, as an id is). */
+function buildSchemas(id: InputSchemas['id']) {
   const ttl = z.int().check(
     z.minimum(1, 'must be at least 1 (milliseconds)'),
     z.maximum(MAX_LEASE_TTL_MS, `must be at most ${MAX_LEASE_TTL_MS} (one day): renew a lease instead of taking it for longer`),
   );
   return {
     acquire: z.strictObject({
-      owner: z.string().check(
-        z.regex(/\S/, 'must not be empty'),
-        z.maxLength(limits.maxIdLength, `must be at most ${limits.maxIdLength} characters (the maxIdLength limit)`),
-        z.refine((value) => representable(value), 'must not contain U+0000 or an unpaired surrogate: no store can keep them in a key'),
-      ),
+      owner: id,
       ttl_ms: ttl,
     }),
     renew: z.strictObject({ ttl_ms: z.optional(ttl) }),
@@ -60,7 +57,7 @@ function buildSchemas(limits: Readonly<Limits>) {
 
 function schemas(context: ManagerContext) {
   let built = schemasByLimits.get(context.limits);
-  if (!built) schemasByLimits.set(context.limits, (built = buildSchemas(context.limits)));
+  if (!built) schemasByLimits.set(context.limits, (built = buildSchemas(context.schemas.id)));
   return built;
 }
 

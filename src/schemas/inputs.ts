@@ -21,9 +21,7 @@ export function createInputSchemas(limits: Limits) {
   // Ids and the values lists filter by are keys in every store: none can keep U+0000 or an
   // unpaired surrogate exactly (a driver turns the latter into U+FFFD), so every adapter alike
   // refuses them here, before anything is read or written.
-  const id = z.string().check(
-    z.regex(/\S/, 'must not be empty'),
-    z.maxLength(limits.maxIdLength, `must be at most ${limits.maxIdLength} characters (the maxIdLength limit)`),
+  const id = nonBlank(limits.maxIdLength, 'maxIdLength').check(
     z.refine((value) => representable(value), 'must not contain U+0000 or an unpaired surrogate: no store can keep them in a key'),
   );
   const title = nonBlank(limits.maxTitleLength, 'maxTitleLength');
