@@ -166,17 +166,12 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
       // Set when `work` (or the batch it returned) failed: that error leaves as it is.
       let own: { error: unknown } | undefined;
       try {
-        const { batch, result } = await work(rowsOf(transaction, instanceOfPlan, known)).catch((error: unknown) => {
-          own = { error };
-          throw error;
-        });
-        let prepared: ReturnType<typeof prepareBatch> | undefined;
-        try {
-          prepared = batch ? prepareBatch(batch) : undefined;
-        } catch (error) {
-          own = { error };
-          throw error;
-        }
+        const { result, prepared } = await work(rowsOf(transaction, instanceOfPlan, known))
+          .then(({ batch, result }) => ({ result, prepared: batch ? prepareBatch(batch) : undefined }))
+          .catch((error: unknown) => {
+            own = { error };
+            throw error;
+          });
         if (prepared) await writeBatch(transaction, prepared.writes, prepared.events, prepared.checks, known);
         await transaction.done;
         if (prepared && prepared.writes.length > 0) feed.publish(prepared.change);
