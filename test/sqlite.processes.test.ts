@@ -113,7 +113,7 @@ describe('several Node processes on one SQLite file', () => {
     const processes = 4;
     const { file, database, manager, instance, plan } = await freshStore('lease', 1);
     const workers = Array.from({ length: processes }, (_, worker) =>
-      start({ scenario: 'lease', file, worker, plan_id: plan.id, steps: [], appends: 0, instance_id: instance.id, duration_ms: 1_500, ttl_ms: 40 }),
+      start({ scenario: 'lease', file, worker, plan_id: plan.id, steps: [], appends: 0, instance_id: instance.id, duration_ms: 1_500, ttl_ms: 80 }),
     );
     await Promise.all(workers.map((worker) => worker.ready));
     for (const { child } of workers) child.stdin.end('go\n');
@@ -140,7 +140,7 @@ describe('several Node processes on one SQLite file', () => {
       const later = order.findIndex((title) => tokenOf(title) > tokenOf(stale));
       expect(later === -1 || order.indexOf(stale) < later, `${stale} landed after a later holding wrote`).toBe(true);
     }
-    console.log(`[sqlite figures] leases: ${JSON.stringify({ processes, holdings: tokens.length, writes: stored.steps.length - 1, stale_refused: staleRefused, stale_landed: staleLanded, held: results.reduce((sum, result) => sum + result.held, 0) })}`);
+    console.log(`[sqlite figures] leases: ${JSON.stringify({ processes, holdings: tokens.length, writes: stored.steps.length - 1, stale_refused: staleRefused, stale_landed: staleLanded, late_refused: results.reduce((sum, result) => sum + result.late_refused, 0), held: results.reduce((sum, result) => sum + result.held, 0) })}`);
     database.close();
   }, 120_000);
 
