@@ -7,6 +7,7 @@ export type { Scope } from './manager/scope';
 export type { ToolAction, ToolContext, ToolFailure, ToolResult, ToolResultOf, PlanToolResult, ListToolResult } from './manager/tool';
 export { replay } from './manager/history';
 export { MAX_LEASE_TTL_MS, type AcquireLeaseOptions, type RenewLeaseOptions } from './manager/leases';
+export type { AcquiredLease, Recovery, RecoveryPolicy, InterruptedStep, StaleInstance } from './manager/recovery';
 
 export { memoryAdapter } from './adapters/memory';
 export type { StorageAdapter, CommittedChange, HistoryEvent, HistoryEventType, Patch } from './adapters/contract';

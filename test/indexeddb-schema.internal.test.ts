@@ -15,6 +15,7 @@ import { expectRejection } from './support/core-fixtures';
 import { expectTotalsMatch, type AnyRecord } from './support/idb-counts';
 import { expectCurrentLayout, expectFault, rawOpen } from './support/idb-behaviour';
 import { deleteDatabase, freshName } from './support/idb-harness';
+import { stored } from './support/lease-world';
 
 function done(request: IDBRequest | IDBTransaction): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -56,7 +57,7 @@ describe('IndexedDB schema version 2: leases', () => {
       expect(await adapter.get('plan', 'plan-1')).toEqual(plan);
       const manager = new PlanManager({ adapter });
       const lease = await manager.acquireLease('instance-1', { owner: 'worker-a', ttl_ms: 60_000 });
-      expect(await adapter.get('lease', 'instance-1')).toEqual(lease);
+      expect(await adapter.get('lease', 'instance-1')).toEqual(stored(lease));
       await expectRejection(manager.updatePlan({ plan_id: 'plan-1', title: 'without the lease' }), 'LEASE_HELD');
       const updated = await manager.withLease(lease).updatePlan({ plan_id: 'plan-1', title: 'under the lease' });
       expect(updated.title).toBe('under the lease');

@@ -11,7 +11,7 @@ import { InstancePlanError, Lease, MAX_LEASE_TTL_MS, memoryAdapter, PlanManager,
 import { type CommitBatch } from '../src/adapter';
 import { checkInvariants } from '../src/testing/invariants';
 import { expectRejection, snapshotStore } from './support/core-fixtures';
-import { iso, leaseWorld, recording, T0 } from './support/lease-world';
+import { iso, leaseWorld, recording, stored, T0 } from './support/lease-world';
 
 
 const setup = () => leaseWorld();
@@ -33,9 +33,10 @@ describe('acquireLease', () => {
       created_at: iso(T0),
       updated_at: iso(T0),
       version: 1,
+      recovered: null,
     });
-    expect(Lease.safeParse(lease).success).toBe(true);
-    expect(await adapter.get('lease', instance.id)).toEqual(lease);
+    expect(Lease.safeParse(stored(lease)).success).toBe(true);
+    expect(await adapter.get('lease', instance.id)).toEqual(stored(lease));
     expect(await a.history(instance.id)).toEqual(before);
     expect(heard).toEqual([{ records: [{ kind: 'lease', id: instance.id, version: 1 }], events: [] }]);
   });
@@ -48,7 +49,7 @@ describe('acquireLease', () => {
     expect(error.details).toEqual({ instance_id: instance.id, owner: 'worker-a', token: 1, expires_at: lease.expires_at });
     expect(error.message).toContain('"worker-a"');
     expect(error.message).toContain(lease.expires_at);
-    expect(await adapter.get('lease', instance.id)).toEqual(lease);
+    expect(await adapter.get('lease', instance.id)).toEqual(stored(lease));
   });
 
   it('the holder acquiring again extends its lease and keeps the token (a safe retry)', async () => {
@@ -123,7 +124,7 @@ describe('renewLease and releaseLease', () => {
     const taken = await b.acquireLease(instance.id, { owner: 'worker-b', ttl_ms: 1_000 });
     const error = await expectRejection(a.renewLease(renewed), 'LEASE_LOST');
     expect(error.details).toEqual({ reason: 'taken', instance_id: instance.id, owner: 'worker-a', token: 1, current_owner: 'worker-b', current_token: 2 });
-    expect(await adapter.get('lease', instance.id)).toEqual(taken);
+    expect(await adapter.get('lease', instance.id)).toEqual(stored(taken));
   });
 
   it('releasing keeps the lease stored without owner; releasing again is a no-op; a released lease cannot be renewed or used', async () => {
@@ -149,7 +150,7 @@ describe('renewLease and releaseLease', () => {
     advance(2_000);
     const taken = await b.acquireLease(instance.id, { owner: 'worker-b', ttl_ms: 1_000 });
     await expectRejection(a.releaseLease(lease), 'LEASE_LOST');
-    expect(await adapter.get('lease', instance.id)).toEqual(taken);
+    expect(await adapter.get('lease', instance.id)).toEqual(stored(taken));
   });
 
   it('refuses a malformed lease with VALIDATION_ERROR', async () => {
@@ -168,7 +169,7 @@ describe('writing under a lease (withLease)', () => {
     const { batches, a, instance, plan, step } = await setup();
     const lease = await a.acquireLease(instance.id, { owner: 'worker-a', ttl_ms: 60_000 });
     const worker = a.withLease(lease);
-    expect(worker.lease).toEqual(lease);
+    expect(worker.lease).toEqual(stored(lease));
     const from = batches.length;
     await worker.executeStep({ plan_id: plan.id, step_id: step(0), step_status: 'in_progress' });
     await worker.updatePlan({ plan_id: plan.id, title: 'Research, fenced' });
@@ -474,7 +475,7 @@ describe('acquireLease and renewLease: the range of ttl_ms and owner', () => {
       if (field) expect(issuesOf(error)[0]!.path).toBe(field);
       expect(issuesOf(error)[0]!.message).toMatch(message);
     }
-    expect(await adapter.get('lease', instance.id)).toEqual(lease);
+    expect(await adapter.get('lease', instance.id)).toEqual(stored(lease));
   });
 
   it('an empty owner is refused on the field owner, saying it must not be empty', async () => {
@@ -517,7 +518,9 @@ describe('acquireLease: holdings, tokens and the instant of expiry', () => {
     expect(extended).toEqual({ ...first, expires_at: iso(T0 + 1_999), updated_at: iso(T0 + 999), version: 2 });
     advance(1_000); // now T0 + 1999: exactly the expiry
     const next = await a.acquireLease(instance.id, { owner: 'worker-a', ttl_ms: 1_000 });
-    expect(next).toEqual({ ...first, token: 2, expires_at: iso(T0 + 2_999), updated_at: iso(T0 + 1_999), version: 3 });
+    expect(stored(next)).toEqual({ ...stored(first), token: 2, expires_at: iso(T0 + 2_999), updated_at: iso(T0 + 1_999), version: 3 });
+    // The same owner after its own lease ran out unreleased: a new holding, recovering the old (nothing was in progress).
+    expect(next.recovered).toEqual({ instance_id: instance.id, previous_owner: 'worker-a', previous_token: 1, expired_at: iso(T0 + 1_999), policy: 'fail', steps: [] });
   });
 
   it('a released lease is free at once, also for a manager whose clock is behind the release', async () => {
@@ -559,7 +562,7 @@ describe('acquireLease: holdings, tokens and the instant of expiry', () => {
     const winner = (won[0] as PromiseFulfilledResult<Lease>).value;
     expect(lost[0]!.reason).toBeInstanceOf(InstancePlanError);
     expect(lost[0]!.reason).toMatchObject({ code: 'LEASE_HELD', details: { owner: winner.owner, token: 1, expires_at: winner.expires_at } });
-    expect(await adapter.get('lease', instance.id)).toEqual(winner);
+    expect(await adapter.get('lease', instance.id)).toEqual(stored(winner));
   });
 });
 
@@ -590,7 +593,7 @@ describe('renewLease and releaseLease by someone who does not hold the lease', (
       expect(error.details).toEqual({ reason: 'taken', instance_id: instance.id, owner: 'worker-a', token: 1, current_owner: 'worker-a', current_token: 2 });
       expect(error.message).toMatch(/stop working on this instance/);
     }
-    expect(await adapter.get('lease', instance.id)).toEqual(second);
+    expect(await adapter.get('lease', instance.id)).toEqual(stored(second));
   });
 
   it('a lease naming another owner with the holder\'s token can neither renew nor release it (LEASE_LOST "taken", naming the holder), and the holding is untouched', async () => {
@@ -602,7 +605,7 @@ describe('renewLease and releaseLease by someone who does not hold the lease', (
       expect(error.details).toMatchObject({ reason: 'taken', instance_id: instance.id, owner: 'worker-b', token: 1, current_owner: 'worker-a', current_token: 1 });
       expect(error.message).toContain('"worker-a" took the instance over');
     }
-    expect(await adapter.get('lease', instance.id)).toEqual(lease);
+    expect(await adapter.get('lease', instance.id)).toEqual(stored(lease));
   });
 
   it('releasing an earlier holding after the next holder released too is LEASE_LOST "taken", saying it was taken over and released since', async () => {
@@ -622,7 +625,7 @@ describe('renewLease and releaseLease by someone who does not hold the lease', (
     const lease = await a.acquireLease(instance.id, { owner: 'worker-a', ttl_ms: 1_000 });
     advance(5_000);
     const released = await a.releaseLease(lease);
-    expect(released).toEqual({ ...lease, owner: null, expires_at: iso(T0 + 5_000), updated_at: iso(T0 + 5_000), version: 2 });
+    expect(released).toEqual({ ...stored(lease), owner: null, expires_at: iso(T0 + 5_000), updated_at: iso(T0 + 5_000), version: 2 });
   });
 
   it('a manager that cannot see the instance cannot renew or release its lease (NOT_FOUND), and the lease is untouched', async () => {
@@ -631,7 +634,7 @@ describe('renewLease and releaseLease by someone who does not hold the lease', (
     const elsewhere = manager('elsewhere', { scope: { organization_id: 'org-2' } });
     await expectRejection(elsewhere.renewLease(lease), 'NOT_FOUND');
     await expectRejection(elsewhere.releaseLease(lease), 'NOT_FOUND');
-    expect(await adapter.get('lease', instance.id)).toEqual(lease);
+    expect(await adapter.get('lease', instance.id)).toEqual(stored(lease));
   });
 
   it('a released lease is refused as input on its owner field, saying to acquire again', async () => {
@@ -668,7 +671,7 @@ describe('lease views: what they adopt, and why they are refused', () => {
     const seen = worker.lease!;
     seen.owner = 'someone-else';
     seen.version = 99;
-    expect(worker.lease).toEqual(lease);
+    expect(worker.lease).toEqual(stored(lease));
     await worker.executeStep({ plan_id: plan.id, step_id: step(0), step_status: 'in_progress' });
   });
 
@@ -690,7 +693,7 @@ describe('lease views: what they adopt, and why they are refused', () => {
     const worker = a.withLease(mine);
     const renewed = await worker.renewLease(theirs);
     expect(renewed).toMatchObject({ instance_id: other.id, version: 2 });
-    expect(worker.lease).toEqual(mine);
+    expect(worker.lease).toEqual(stored(mine));
     await worker.recordTurn(instance.id, { tokens: 1 });
     expect(batches.at(-1)!.checks).toEqual([{ kind: 'lease', id: instance.id, expected_version: mine.version }]);
   });
@@ -732,7 +735,7 @@ describe('lease views: what they adopt, and why they are refused', () => {
     expect(error.message).toContain('"worker-a"');
     expect(error.message).toMatch(/was released/);
     expect(error.message).toMatch(/acquire the lease again/);
-    expect(worker.lease).toEqual(lease);
+    expect(worker.lease).toEqual(stored(lease));
     expect(await snapshotStore(adapter)).toEqual(before);
   });
 
@@ -860,6 +863,6 @@ describe('the lease checks of commits', () => {
     const once = manager('once', { retries: 1 });
     advance(1_000, 'once');
     expect((await once.recordTurn(instance.id, { tokens: 1 })).turn_count).toBe(1);
-    expect(await adapter.get('lease', instance.id)).toEqual(lease);
+    expect(await adapter.get('lease', instance.id)).toEqual(stored(lease));
   });
 });

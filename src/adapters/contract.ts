@@ -140,7 +140,8 @@ export type HistoryEventType =
   | 'instance.current_step_set'
   | 'plan.created'
   | 'plan.updated'
-  | 'plan.step_executed';
+  | 'plan.step_executed'
+  | 'plan.recovered';
 
 /**
  * One committed change of one record. `seq` is the record's version after the change, so a
@@ -158,6 +159,11 @@ export interface HistoryEvent {
   to: string;
   /** For `plan.step_executed`: which step, and its status before and after. */
   step?: { id: string; from: string; to: string };
+  /**
+   * For `plan.recovered`: the holding presumed dead (its owner and fencing token, null when the
+   * instance was recovered without a lease) and the one that settled what it left half-done.
+   */
+  recovery?: { previous_owner: string | null; previous_token: number | null; owner: string | null; token: number | null };
   changes: Patch[];
 }
 

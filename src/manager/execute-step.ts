@@ -63,7 +63,7 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
       },
       now,
       'plan.step_executed',
-      { id: step.id, from, to },
+      { step: { id: step.id, from, to } },
     );
     carryStepIndex(plan.steps, mutation.result.steps);
     if (to === 'in_progress' && instance) {

@@ -11,10 +11,11 @@ export function historyEvent(
   from: string | null,
   changes: Patch[],
   at: string,
-  step?: HistoryEvent['step'],
+  about: Pick<HistoryEvent, 'step' | 'recovery'> = {},
 ): HistoryEvent {
   const event: HistoryEvent = { seq: record.version, record_id: record.id, record_kind: kind, at, type, from, to: record.status, changes };
-  if (step) event.step = step;
+  if (about.step) event.step = about.step;
+  if (about.recovery) event.recovery = about.recovery;
   // Frozen as the record is: the store may keep it as it is, and subscribers share it.
   return deepFreeze(event);
 }

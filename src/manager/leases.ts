@@ -1,11 +1,14 @@
 import * as z from 'zod/mini';
 import type { RecordCheck, RecordWrite } from '../adapters/contract';
+import { deepFreeze } from '../adapters/freeze';
 import type { InstancePlanError } from '../errors';
 import { fieldError, leaseHeld, leaseLost } from '../refusals';
 import type { InputSchemas } from '../schemas/inputs';
 import type { Limits } from '../schemas/limits';
 import { Lease, type Plan } from '../schemas/records';
+import { isAbandoned, isActive } from './lease-state';
 import { mutate } from './mutate';
+import { planIdsOf, RecoveryPolicySchema, settle, type AcquiredLease, type RecoveryPolicy } from './recovery';
 import type { Reader, Remembered } from './reader';
 import type { ManagerContext } from './context';
 import { visibleInstance } from './scope';
@@ -30,6 +33,11 @@ export interface AcquireLeaseOptions {
   owner: string;
   /** How long the lease holds without renewal, in milliseconds (1 to `MAX_LEASE_TTL_MS`). */
   ttl_ms: number;
+  /**
+   * What to do with the steps a dead holder left `in_progress` when this acquisition takes over
+   * an abandoned lease: `fail` them (the default; the retry is explicit and counted), or `keep` them.
+   */
+  recovery?: RecoveryPolicy;
 }
 
 export interface RenewLeaseOptions {
@@ -49,9 +57,11 @@ function buildSchemas(id: InputSchemas['id']) {
     acquire: z.strictObject({
       owner: id,
       ttl_ms: ttl,
+      recovery: z.optional(RecoveryPolicySchema),
     }),
     renew: z.strictObject({ ttl_ms: z.optional(ttl) }),
-    lease: Lease,
+    // A lease as acquireLease answers it may carry its recovery report.
+    lease: z.extend(Lease, { recovered: z.optional(z.unknown()) }),
   };
 }
 
@@ -63,41 +73,61 @@ function schemas(context: ManagerContext) {
 
 /** The lease as handed back by a manager; a released one gives no right to anything. */
 export function parseHeldLease(context: ManagerContext, lease: unknown, what: string): Lease {
-  const parsed = parseInput(schemas(context).lease, lease, what);
+  const { recovered: _, ...parsed } = parseInput(schemas(context).lease, lease, what);
   if (parsed.owner === null) throw fieldError(['owner'], 'is null: this lease was released; acquire the instance again (acquireLease)');
   return parsed;
 }
 
 const later = (now: string, ms: number) => new Date(Date.parse(now) + ms).toISOString();
 
+/** Asked of `acquireLease`'s attempt when it finds an abandoned lease before the plans were listed. */
+const PLANS_NEEDED = Symbol('plans needed');
+
 /**
  * Takes the instance for `owner` until `ttl_ms` from now. A new holding gets the next token; the
  * current holder acquiring again keeps its token (a safe retry) and extends the lease. Refused
- * with `LEASE_HELD` while another owner's lease is active.
+ * with `LEASE_HELD` while another owner's lease is active. Taking over an abandoned lease (held,
+ * never released, run out) recovers what its holder left half-done, in the same commit
+ * (see recovery.ts), and says so in the answer's `recovered`.
  */
-export async function acquireLease(context: ManagerContext, instanceId: string, options: AcquireLeaseOptions): Promise<Lease> {
+export async function acquireLease(context: ManagerContext, instanceId: string, options: AcquireLeaseOptions): Promise<AcquiredLease> {
   const id = parseInput(context.schemas.id, instanceId, 'instance id');
-  const { owner, ttl_ms } = parseInput(schemas(context).acquire, options, 'acquireLease options');
-  return mutate(context, async (reader) => {
-    await visibleInstance(context, id, reader);
-    const current = await reader.lease(id);
-    const now = context.now();
-    const active = current !== undefined && isActive(current, now);
-    if (active && current.owner !== owner) throw leaseHeld(current);
-    const next: Lease = {
-      id,
-      instance_id: id,
-      owner,
-      // Renewal by the holder keeps the token; every other acquisition is a new holding.
-      token: active ? current.token : (current?.token ?? 0) + 1,
-      ttl_ms,
-      expires_at: later(now, ttl_ms),
-      created_at: current?.created_at ?? now,
-      updated_at: now,
-      version: (current?.version ?? 0) + 1,
-    };
-    return { writes: [{ kind: 'lease', record: next, expected_version: current?.version ?? null }], events: [], result: next };
-  });
+  const { owner, ttl_ms, recovery: policy = 'fail' } = parseInput(schemas(context).acquire, options, 'acquireLease options');
+  // Listed only when an abandoned lease is found: inside the commit's transaction plans are read by id.
+  let planIds: string[] | undefined;
+  for (;;) {
+    try {
+      return await mutate<AcquiredLease>(context, async (reader) => {
+        await visibleInstance(context, id, reader);
+        const current = await reader.lease(id);
+        const now = context.now();
+        const active = current !== undefined && isActive(current, now);
+        if (active && current.owner !== owner) throw leaseHeld(current);
+        const next: Lease = {
+          id,
+          instance_id: id,
+          owner,
+          // Renewal by the holder keeps the token; every other acquisition is a new holding.
+          token: active ? current.token : (current?.token ?? 0) + 1,
+          ttl_ms,
+          expires_at: later(now, ttl_ms),
+          created_at: current?.created_at ?? now,
+          updated_at: now,
+          version: (current?.version ?? 0) + 1,
+        };
+        const write: RecordWrite = { kind: 'lease', record: next, expected_version: current?.version ?? null };
+        if (!isAbandoned(current, now)) return { writes: [write], events: [], result: deepFreeze({ ...next, recovered: null }) };
+        if (planIds === undefined) throw PLANS_NEEDED;
+        const recovery = { previous_owner: current.owner, previous_token: current.token, owner, token: next.token };
+        const settled = await settle(context, reader, planIds, policy, recovery, current.expires_at, now);
+        const recovered = { instance_id: id, previous_owner: current.owner, previous_token: current.token, expired_at: current.expires_at, policy, steps: settled.result };
+        return { writes: [write, ...settled.writes], events: settled.events, result: deepFreeze({ ...next, recovered }) };
+      });
+    } catch (error) {
+      if (error !== PLANS_NEEDED || planIds !== undefined) throw error;
+      planIds = await planIdsOf(context, id);
+    }
+  }
 }
 
 /**
@@ -155,11 +185,6 @@ export interface Fence {
   lease: Lease;
   /** The holder's own instance and plans as it last read or wrote them (see `rememberingReader`). */
   remembered: Remembered;
-}
-
-/** Held by an owner and not yet expired by `now`. */
-export function isActive(lease: Lease, now: string): boolean {
-  return lease.owner !== null && Date.parse(lease.expires_at) > Date.parse(now);
 }
 
 /**
@@ -224,12 +249,17 @@ export function leaseGuard(context: ManagerContext, readLease: (instanceId: stri
   };
 }
 
-/** The instances a batch changes: each instance updated (a new one cannot be leased yet), each plan's. */
+/**
+ * The instances a batch changes whose lease it must check: each instance updated (a new one
+ * cannot be leased yet), each plan's; not those whose lease the batch writes itself (that
+ * write's compare-and-set fences it: a recovery commits the new lease with what it settles).
+ */
 function instancesChanged(writes: readonly RecordWrite[]): string[] {
   const ids = new Set<string>();
   for (const write of writes) {
     if (write.kind === 'instance' && write.expected_version !== null) ids.add(write.record.id);
     else if (write.kind === 'plan') ids.add((write.record as Plan).instance_id);
   }
+  for (const write of writes) if (write.kind === 'lease') ids.delete(write.record.id);
   return [...ids];
 }

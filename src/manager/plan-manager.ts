@@ -18,6 +18,7 @@ import { read, storeReader } from './reader';
 import { deepFreeze } from '../adapters/freeze';
 import type { ManagerContext } from './context';
 import type { Scope } from './scope';
+import { findStale, recover, type AcquiredLease, type Recovery, type RecoveryPolicy, type StaleInstance } from './recovery';
 import { acquireLease, parseHeldLease, releaseLease, renewLease, type AcquireLeaseOptions, type Fence, type RenewLeaseOptions } from './leases';
 import { executeStep } from './execute-step';
 import { createInstance, getInstance, listInstances, recordTurn, setCurrentStep, transitionInstance } from './instances';
@@ -199,13 +200,40 @@ export class PlanManager {
    * grows with every new holding. The holder acquiring again extends it and keeps the token.
    * `LEASE_HELD` while another owner's lease is active. Write under it with `withLease`.
    *
+   * Taking over a lease that ran out without being released (its holder presumed dead) recovers
+   * what was left half-done in the same commit: `recovered` lists the steps found `in_progress`,
+   * failed as interrupted by default (`recovery: 'keep'` leaves them). Null otherwise.
+   *
    * @example
    * const lease = await manager.acquireLease(instance.id, { owner: 'worker-7f3a', ttl_ms: 30_000 });
    * const worker = manager.withLease(lease);
+   * for (const step of lease.recovered?.steps ?? []) console.log(`retrying ${step.title}`);
    * await worker.executeStep({ plan_id, step_id, step_status: 'in_progress' });
    */
-  acquireLease(instanceId: string, options: AcquireLeaseOptions): Promise<Lease> {
+  acquireLease(instanceId: string, options: AcquireLeaseOptions): Promise<AcquiredLease> {
     return acquireLease(this.#context, instanceId, options);
+  }
+
+  /**
+   * For a runtime without leases (one process), at start: recovers every non-terminal instance in
+   * scope that no live lease holder has. Steps left `in_progress` are failed as interrupted
+   * (`policy: 'keep'` leaves them) and abandoned leases released, one commit per instance; each
+   * plan changed gets a `plan.recovered` event. Answers what was found, instance by instance.
+   *
+   * @example
+   * const manager = new PlanManager({ adapter: sqliteAdapter({ database }) });
+   * for (const { instance_id, steps } of await manager.recover()) console.log(instance_id, steps.length);
+   */
+  recover(options?: { policy?: RecoveryPolicy }): Promise<Recovery[]> {
+    return recover(this.#context, options);
+  }
+
+  /**
+   * For a sweeper: non-terminal instances whose lease was abandoned, and with `idle_ms` those no
+   * live holder has that saw no action for that long. At most `limit` (default and most 100).
+   */
+  findStale(options?: { idle_ms?: number; limit?: number }): Promise<StaleInstance[]> {
+    return findStale(this.#context, options);
   }
 
   /** Extends a lease its holder still has (same owner and token in the store), by `ttl_ms` or its own `ttl_ms`. `LEASE_LOST` otherwise. */

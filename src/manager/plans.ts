@@ -1,5 +1,5 @@
 import { isModified, type Draft } from 'immer';
-import { INDEXED_FIELDS } from '../adapters/contract';
+import { INDEXED_FIELDS, type HistoryEvent } from '../adapters/contract';
 import { applyEdge } from '../machines/effects';
 import { instanceLogic } from '../machines/instance';
 import type { Edge } from '../machines/lookup';
@@ -165,8 +165,8 @@ export function planMutation(
   plan: Plan,
   recipe: (draft: Draft<Plan>) => void,
   now: string,
-  type: 'plan.updated' | 'plan.step_executed',
-  step?: { id: string; from: string; to: string },
+  type: 'plan.updated' | 'plan.step_executed' | 'plan.recovered',
+  about?: Pick<HistoryEvent, 'step' | 'recovery'>,
 ): Mutation<Plan> {
   const [next, changes] = produceFrozen(context.immer, plan, (draft) => {
     recipe(draft);
@@ -178,7 +178,7 @@ export function planMutation(
   if (changes.length === 0) return { writes: [], events: [], result: plan };
   return {
     writes: [{ kind: 'plan', record: next, expected_version: plan.version }],
-    events: [historyEvent(next, 'plan', type, plan.status, changes, now, step)],
+    events: [historyEvent(next, 'plan', type, plan.status, changes, now, about)],
     result: next,
   };
 }

@@ -1,6 +1,6 @@
 // Shared by the lease tests: a store that records every batch, and a running instance with a
 // free-ordering plan, worked on by managers whose clocks the test moves.
-import { memoryAdapter, PlanManager, type PlanManagerOptions, type StorageAdapter } from 'instance-plan';
+import { memoryAdapter, PlanManager, type Lease, type PlanManagerOptions, type StorageAdapter } from 'instance-plan';
 import { type CommitBatch } from 'instance-plan/adapter';
 
 export const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
@@ -55,3 +55,6 @@ export async function leaseWorld(steps: string[] = ['One', 'Two', 'Three', 'Four
   const now = (name: string) => iso(clocks.get(name)!);
   return { adapter, batches, beforeNextCommit, a, b, manager, advance, now, instance, plan, step: (i: number) => plan.steps[i]!.id };
 }
+
+/** The lease record of an answer of acquireLease: without the `recovered` report beside it. */
+export const stored = <L extends Lease>({ recovered: _, ...lease }: L & { recovered?: unknown }): Lease => lease;

@@ -7,9 +7,12 @@ import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { InstancePlanError, PlanManager, type StorageAdapter } from '../../src/index';
 import { migrate, sqliteAdapter, type SqliteDatabase } from '../../src/adapters/sqlite/index';
+import { stepWorker, type StepWorkerConfig } from './step-worker';
 
 export interface SqliteWorkerConfig {
-  scenario: 'race' | 'crash' | 'lease' | 'migrate';
+  scenario: 'race' | 'crash' | 'lease' | 'migrate' | 'step';
+  /** step: the lease owner and time to live, and where it hangs (see step-worker.ts). */
+  step?: Omit<StepWorkerConfig, 'plan_id' | 'instance_id'>;
   file: string;
   worker: number;
   plan_id: string;
@@ -152,7 +155,20 @@ const lines = createInterface({ input: process.stdin });
 console.log('ready');
 lines.once('line', () => {
   lines.close();
-  const scenarios = { race, lease: leaseRace, crash, migrate: async () => migrate(database) };
+  const scenarios = {
+    race,
+    lease: leaseRace,
+    crash,
+    migrate: async () => migrate(database),
+    // Each acknowledged change on its own line; at the hang it waits for a line on stdin (or a kill).
+    step: () =>
+      stepWorker(
+        manager,
+        { ...config.step!, plan_id: config.plan_id, instance_id: config.instance_id! },
+        (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
+        () => new Promise<void>((resolve) => process.stdin.once('data', () => resolve()).resume()),
+      ).then(() => ({ done: true })),
+  };
   scenarios[config.scenario]().then(
     (result) => {
       console.log(JSON.stringify(result));

@@ -13,6 +13,7 @@ import { leases } from './leases';
 import { lists } from './lists';
 import { malformedBatches } from './malformed-batches';
 import { oneChange } from './one-change';
+import { recovery } from './recovery';
 import { returnedRecords } from './returned-records';
 import { roundTrip } from './round-trip';
 
@@ -99,6 +100,7 @@ export function adapterConformance(options: ConformanceOptions): void {
     malformedBatches(harness);
     concurrency(harness);
     leases(harness);
+    recovery(harness);
     awkwardIds(harness);
     history(harness);
     largeRecords(harness, options.limits);
