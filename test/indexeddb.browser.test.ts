@@ -7,6 +7,8 @@ import { indexedDBAdapter } from 'instance-plan/indexeddb';
 import { createBatch, instanceRecord, planRecord, stepRecord, updateOf } from '../src/testing/conformance/fixtures';
 import { describeIndexedDBAdapter, expectFault, rawOpen } from './support/idb-behaviour';
 import { deleteDatabase, freshName } from './support/idb-harness';
+import { crashAndRecover, type StepWorkerHandle } from './support/crash-recovery';
+import type { StepWorkerLine } from './support/step-worker';
 
 describeIndexedDBAdapter('Chromium');
 
@@ -131,6 +133,55 @@ describe('indexedDBAdapter, only in a real browser', () => {
       }
     } finally {
       await adapter.close();
+      await deleteDatabase(name);
+    }
+  });
+
+  it('a worker terminated mid-step, and one left waiting: the next holder recovers, the step is failed then retried, the late write is refused', async () => {
+    const name = freshName('recovered');
+    const adapter = indexedDBAdapter({ name });
+    const manager = new PlanManager({ adapter });
+    const laterAdapter = indexedDBAdapter({ name });
+    const later = new PlanManager({ adapter: laterAdapter, clock: () => new Date(Date.now() + 60_000) });
+    try {
+      const instance = await manager.createInstance({ organization_id: 'org-1', agent_type_id: 'crashing' });
+      await manager.transitionInstance(instance.id, { status: 'running' });
+      const plan = await manager.createPlan({ instance_id: instance.id, title: 'Crashed', steps: ['One', 'Two', 'Three'].map((title) => ({ title, type: 'process' as const })) });
+      const start = (owner: string, hang_at: number): StepWorkerHandle => {
+        const worker = new Worker(new URL('./support/idb-step-worker.ts', import.meta.url), { type: 'module' });
+        const lines: StepWorkerLine[] = [];
+        let errors = '';
+        const finished = new Promise<boolean>((resolve) => {
+          worker.onerror = (event) => {
+            errors += event.message;
+            resolve(false);
+          };
+          worker.onmessage = (event: MessageEvent<{ line?: StepWorkerLine; finished?: boolean; error?: string }>) => {
+            if (event.data.line) lines.push(event.data.line);
+            if (event.data.error) errors += event.data.error;
+            if (event.data.finished !== undefined) resolve(event.data.finished);
+          };
+        });
+        return {
+          ready: Promise.resolve(),
+          said: () => lines,
+          stderr: () => errors,
+          go: () => worker.postMessage({ name, config: { instance_id: instance.id, plan_id: plan.id, owner, ttl_ms: 30_000, hang_at } }),
+          kill: async () => {
+            worker.terminate();
+            await afterPendingTransactions(name);
+          },
+          // A Web Worker cannot be paused from outside: this one waits at its hang until told to go on.
+          stop: () => {},
+          resume: () => worker.postMessage('continue'),
+          finished,
+        };
+      };
+      const figures = await crashAndRecover({ manager, later, instance, plan, start });
+      console.log(`[indexeddb figures] recovery: ${JSON.stringify(figures)}`);
+    } finally {
+      await adapter.close();
+      await laterAdapter.close();
       await deleteDatabase(name);
     }
   });

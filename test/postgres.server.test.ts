@@ -18,6 +18,7 @@ import { commitParams, commitStatement, prepareCommit } from '../src/adapters/po
 import { createBatch, leaseRecord, planRecord, updateOf } from '../src/testing/conformance/fixtures';
 import { dropSchema, freshSchema, pgConformance } from './support/pg-harness';
 import type { LeaseRaceResult, PlanRaceResult, WorkerConfig } from './support/pg-worker';
+import { crashAndRecover, processHandle, type StepWorkerProcess } from './support/crash-recovery';
 
 const url = process.env.DATABASE_URL;
 const skipped = url ? '' : ' (skipped: DATABASE_URL is not set; .ci/run starts a server and sets it)';
@@ -363,6 +364,28 @@ describe.skipIf(!url)(`several Node processes on one PostgreSQL${skipped}`, () =
       conflicts_retried: results.reduce((sum, result) => sum + result.conflicts, 0),
     });
   });
+
+  it('a worker killed with SIGKILL mid-step, and one stopped with SIGSTOP: the next holder recovers, the step is failed then retried, the late write is refused', async () => {
+    const instance = await manager.createInstance({ organization_id: 'org-1', agent_type_id: 'crashing' });
+    await manager.transitionInstance(instance.id, { status: 'running' });
+    const plan = await manager.createPlan({ instance_id: instance.id, title: 'Crashed', steps: ['One', 'Two', 'Three'].map((title) => ({ title, type: 'process' as const })) });
+    const later = new PlanManager({ adapter: postgresAdapter({ client: pools[1]!, schema }), clock: () => new Date(Date.now() + 60_000) });
+    const start = (owner: string, hang_at: number) => processHandle(spawnWorker(owner, hang_at));
+    const spawnWorker = (owner: string, hang_at: number): StepWorkerProcess => {
+      const config: WorkerConfig = { scenario: 'step', url: url!, schema, step: { instance_id: instance.id, plan_id: plan.id, owner, ttl_ms: 30_000, hang_at } };
+      const child = spawn(process.execPath, [workerFile, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const lines: string[] = [];
+      const ready = new Promise<void>((resolve, reject) => {
+        createInterface({ input: child.stdout }).on('line', (line) => (line === 'ready' ? resolve() : lines.push(line)));
+        child.on('exit', (code) => reject(new Error(`worker ${owner} exited (${code}) before it was ready: ${stderr}`)));
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      return { child, ready, exited, lines, stderr: () => stderr };
+    };
+    report('recovery after SIGKILL and SIGSTOP', await crashAndRecover({ manager, later, instance, plan, start }));
+  }, 120_000);
 
   it('executeStep throughput next to a bare UPDATE ... WHERE version of the same plan row', async () => {
     const operations = 400;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlanManager, replay, type Plan } from 'instance-plan';
 import { migrate, SCHEMA_VERSION, sqliteAdapter, type SqliteDatabase } from 'instance-plan/sqlite';
 import type { SqliteLeaseResult, SqliteRaceResult, SqliteWorkerConfig } from './support/sqlite-worker';
-import type { StepWorkerLine } from './support/step-worker';
+import { crashAndRecover, processHandle } from './support/crash-recovery';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const workerFile = `${root}node_modules/.cache/instance-plan/sqlite-worker.mjs`;
@@ -176,55 +176,15 @@ describe('several Node processes on one SQLite file', () => {
 
   it('a worker killed with SIGKILL mid-step, and one stopped with SIGSTOP: the next holder recovers, the step is failed then retried, the late write is refused', async () => {
     const { file, database, manager, instance, plan } = await freshStore('recovery', 3);
-    // The new holder's clock runs a minute ahead: the workers' 30 s leases have run out for it.
     const later = new PlanManager({ adapter: sqliteAdapter({ database }), clock: () => new Date(Date.now() + 60_000) });
-    const said = (worker: ReturnType<typeof start>) => worker.lines.map((line) => JSON.parse(line) as StepWorkerLine);
-    const saw = async (worker: ReturnType<typeof start>, wanted: (line: StepWorkerLine) => boolean) => {
-      for (let waited = 0; !said(worker).some(wanted); waited += 5) {
-        if (waited > 60_000) throw new Error(`worker never said it: ${worker.lines.join(' | ')} ${worker.stderr()}`);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    };
-    const config = (owner: string): SqliteWorkerConfig => ({ scenario: 'step', file, worker: 0, plan_id: plan.id, steps: [], appends: 0, instance_id: instance.id, step: { owner, ttl_ms: 30_000, hang_at: 1 } });
-
-    // 1. Killed: step 0 completed and acknowledged, step 1 started, then SIGKILL.
-    const killed = start(config('worker-killed'));
-    await killed.ready;
-    killed.child.stdin.write('go\n');
-    await saw(killed, (line) => 'started' in line && line.started === 1);
-    killed.child.kill('SIGKILL');
-    await killed.exited;
-    const recovered = await later.acquireLease(instance.id, { owner: 'worker-next', ttl_ms: 1_000 });
-    expect(recovered.recovered).toMatchObject({ previous_owner: 'worker-killed', previous_token: 1, steps: [{ step_id: plan.steps[1]!.id, status: 'failed' }] });
-    let stored = await manager.getPlan(plan.id);
-    const acknowledged = said(killed).filter((line): line is { started: number; version: number } | { completed: number; version: number } => 'version' in line);
-    expect(stored.version).toBe(Math.max(...acknowledged.map((line) => line.version)) + 1);
-    expect(stored.steps.map((step) => [step.status, step.attempts])).toEqual([['completed', 1], ['failed', 1], ['pending', 0]]);
-    expect(stored.steps[1]!.output).toMatch(/^Interrupted: its worker "worker-killed" \(lease token 1\)/);
-    const next = later.withLease(recovered);
-    stored = await next.executeStep({ plan_id: plan.id, step_id: plan.steps[1]!.id, step_status: 'in_progress' });
-    expect(stored.steps[1]).toMatchObject({ status: 'in_progress', attempts: 2 });
-    await next.releaseLease(next.lease!);
-
-    // 2. Stopped: a new worker takes the instance (token 3), finishes step 1, starts step 2, and is stopped there.
-    const stopped = start({ ...config('worker-stopped'), step: { owner: 'worker-stopped', ttl_ms: 30_000, hang_at: 2 } });
-    await stopped.ready;
-    stopped.child.stdin.write('go\n');
-    await saw(stopped, (line) => 'started' in line && line.started === 2);
-    stopped.child.kill('SIGSTOP');
-    const taken = await later.acquireLease(instance.id, { owner: 'worker-third', ttl_ms: 1_000 });
-    expect(taken.recovered).toMatchObject({ previous_owner: 'worker-stopped', previous_token: 3, steps: [{ step_id: plan.steps[2]!.id, status: 'failed' }] });
-    const settled = await manager.getPlan(plan.id);
-    stopped.child.kill('SIGCONT');
-    stopped.child.stdin.end('continue\n');
-    await saw(stopped, (line) => 'refused' in line);
-    expect(await stopped.exited).toBe(0);
-    expect(said(stopped).find((line) => 'refused' in line)).toEqual({ refused: 'LEASE_LOST', reason: 'taken' });
-    // The late completion changed nothing.
-    expect(await manager.getPlan(plan.id)).toEqual(settled);
-    expect(settled.steps.map((step) => [step.status, step.attempts])).toEqual([['completed', 1], ['completed', 2], ['failed', 1]]);
-    await checkHistory(manager, settled);
-    console.log(`[sqlite figures] recovery: ${JSON.stringify({ killed_acknowledged: acknowledged.length, lost: 0, recovered_steps: 2, late_writes_refused: 1 })}`);
+    const figures = await crashAndRecover({
+      manager,
+      later,
+      instance,
+      plan,
+      start: (owner, hang_at) => processHandle(start({ scenario: 'step', file, worker: 0, plan_id: plan.id, steps: [], appends: 0, instance_id: instance.id, step: { owner, ttl_ms: 30_000, hang_at } })),
+    });
+    console.log(`[sqlite figures] recovery: ${JSON.stringify(figures)}`);
     database.close();
   }, 120_000);
 });

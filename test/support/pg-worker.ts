@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { InstancePlanError, PlanManager, type Lease, type StorageAdapter } from '../../src/index';
 import { migrate, postgresAdapter } from '../../src/adapters/postgres/index';
+import { stepWorker, type StepWorkerConfig } from './step-worker';
 
 export interface PlanRaceConfig {
   scenario: 'plan';
@@ -30,7 +31,15 @@ export interface LeaseRaceConfig {
   ttl_ms: number;
 }
 
-export type WorkerConfig = PlanRaceConfig | LeaseRaceConfig;
+/** Works a plan's steps under a lease, hanging at one (see step-worker.ts): the crash tests kill or stop it there. */
+export interface StepConfig {
+  scenario: 'step';
+  url: string;
+  schema: string;
+  step: StepWorkerConfig;
+}
+
+export type WorkerConfig = PlanRaceConfig | LeaseRaceConfig | StepConfig;
 
 export interface PlanSuccess {
   op: 'execute' | 'append';
@@ -173,6 +182,12 @@ async function main() {
     process.stdout.write('ready\n');
     const lines = createInterface({ input: process.stdin });
     for await (const line of lines) if (line.trim() === 'go') break;
+    if (config.scenario === 'step') {
+      // Each acknowledged change on its own line; at the hang it waits for a line on stdin (or a kill).
+      const say = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
+      await stepWorker(new PlanManager({ adapter }), config.step, say, () => new Promise<void>((resolve) => process.stdin.once('data', () => resolve()).resume()));
+      return;
+    }
     const result = config.scenario === 'plan' ? await planRace(config, adapter, counter) : await leaseRace(config, adapter, counter);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
