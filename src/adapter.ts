@@ -19,8 +19,11 @@ export {
   type CommittedChange,
   type HistoryEvent,
   type HistoryEventType,
+  type HistoryPage,
+  type HistoryPrune,
   type Patch,
   type IndexedField,
 } from './adapters/contract';
 export { checkBatch } from './adapters/batch';
+export { checkHistoryPage, pageOfEvents } from './adapters/history-page';
 export type { Instance, Plan, Step, Lease, RecordKind, RecordOfKind, StoredRecord } from './schemas/records';

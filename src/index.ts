@@ -10,7 +10,8 @@ export { MAX_LEASE_TTL_MS, type AcquireLeaseOptions, type RenewLeaseOptions } fr
 export type { AcquiredLease, Recovery, RecoveryPolicy, InterruptedStep, StaleInstance } from './manager/recovery';
 
 export { memoryAdapter } from './adapters/memory';
-export type { StorageAdapter, CommittedChange, HistoryEvent, HistoryEventType, Patch } from './adapters/contract';
+export type { StorageAdapter, CommittedChange, HistoryEvent, HistoryEventType, HistoryPage, Patch } from './adapters/contract';
+export type { Retention } from './manager/retention';
 
 export { InstancePlanError, ERROR_CODES, type ErrorCode, type ErrorDetails } from './errors';
 

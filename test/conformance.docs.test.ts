@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { adapterConformance } from 'instance-plan/testing';
 
 // --- example: local-storage-adapter ---
-import { checkBatch, checkListQuery, compareNewestFirst, conflictError, type HistoryEvent, type StorageAdapter, type StoredKind, type StoredOfKind, type StoredRecord } from 'instance-plan/adapter';
+import { checkBatch, checkListQuery, compareNewestFirst, conflictError, pageOfEvents, type HistoryEvent, type StorageAdapter, type StoredKind, type StoredOfKind, type StoredRecord } from 'instance-plan/adapter';
 
 /** The part of `localStorage` the adapter uses (a Map-backed stand-in works too). */
 export interface KeyValueStore {
@@ -57,12 +57,16 @@ export function localStorageAdapter(storage: KeyValueStore, key = 'instance-plan
         if (actual !== expected_version) throw conflictError(kind, id, expected_version, actual);
       }
       for (const { kind, record } of writes) state.records.set(keyOf(kind, record.id), record);
+      // Bounded history: the older events of a record go with the same write.
+      for (const { record_id, before_seq } of batch.prune ?? []) {
+        state.events = state.events.filter((event) => event.record_id !== record_id || event.seq >= before_seq);
+      }
       state.events.push(...events);
       // One write of the whole document: the batch lands whole, or (if this throws) not at all.
       storage.setItem(key, JSON.stringify({ records: [...state.records], events: state.events }));
     },
-    async history(recordId) {
-      return load().events.filter((event) => event.record_id === recordId).sort((a, b) => a.seq - b.seq);
+    async history(recordId, page) {
+      return pageOfEvents(load().events.filter((event) => event.record_id === recordId).sort((a, b) => a.seq - b.seq), page);
     },
   };
 }

@@ -2,7 +2,7 @@
 // the runner, against an adapter with one defect at a time and checks which tests catch it.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, type CommittedChange, type HistoryEvent, type StorageAdapter, type StoredRecord } from 'instance-plan';
-import { checkBatch, compareNewestFirst, conflictError } from 'instance-plan/adapter';
+import { checkBatch, compareNewestFirst, conflictError, pageOfEvents } from 'instance-plan/adapter';
 import { adapterConformance } from 'instance-plan/testing';
 
 // A small in-memory adapter with switchable defects, each a mistake a real adapter could make.
@@ -25,7 +25,10 @@ type Flaw =
   | 'ignores-checks'
   | 'writes-before-checks'
   | 'trusts-batches'
-  | 'announces-empty-changes';
+  | 'announces-empty-changes'
+  | 'ignores-pages'
+  | 'ignores-prune'
+  | 'prunes-before-checking';
 
 /** Deep copy that assigns keys with `=`: a "__proto__" key sets the prototype instead of copying. */
 function naiveClone<T>(value: T): T {
@@ -44,7 +47,10 @@ function flawedAdapter(flaws: Flaw[] = []): StorageAdapter {
     has('returns-references') ? value : has('freezes-shallowly') ? (value && Object.freeze(value)) : has('naive-clone') ? naiveClone(value) : jsonClone(value);
   const table = () => (has('plain-object-tables') ? objectTable() : new Map<string, StoredRecord>());
   const tables = { instance: table(), plan: table(), lease: table() };
-  const events: HistoryEvent[] = [];
+  let events: HistoryEvent[] = [];
+  const prune = (batch: { prune?: { record_id: string; before_seq: number }[] }) => {
+    for (const { record_id, before_seq } of batch.prune ?? []) events = events.filter((event) => event.record_id !== record_id || event.seq >= before_seq);
+  };
   const listeners = new Set<(change: CommittedChange) => void>();
   const announce = (change: CommittedChange) => {
     const shared = copy(change);
@@ -85,6 +91,8 @@ function flawedAdapter(flaws: Flaw[] = []): StorageAdapter {
       }
       if (has('feed-announces-refused-commits')) announce({ records: writes.map((w) => ({ kind: w.kind, id: w.record.id, version: w.record.version })), events: batch.events });
       if (has('check-after-await')) await Promise.resolve();
+      // The defect: drops history before finding out whether the batch lands.
+      if (has('prunes-before-checking')) prune(batch);
       for (const write of writes) {
         const actual = tables[write.kind].get(write.record.id)?.version ?? null;
         if (!has('ignores-expected-version') && actual !== write.expected_version) throw conflictError(write.kind, write.record.id, write.expected_version, actual);
@@ -99,14 +107,16 @@ function flawedAdapter(flaws: Flaw[] = []): StorageAdapter {
       const newEvents = batch.events.map(copy);
       if (has('check-after-await')) await Promise.resolve();
       for (const write of writes) tables[write.kind].set(write.record.id, (has('copies-while-writing') ? copy(write.record) : write.record) as StoredRecord);
+      if (!has('ignores-prune') && !has('prunes-before-checking')) prune(batch);
       events.push(...newEvents);
       // A batch of checks only changed nothing, so there is nothing to announce.
       const changed = writes.length > 0 || newEvents.length > 0;
       if (!has('feed-announces-refused-commits') && (changed || has('announces-empty-changes'))) announce({ records: writes.map((w) => ({ kind: w.kind, id: w.record.id, version: w.record.version })), events: newEvents });
     },
-    async history(id) {
+    async history(id, page) {
       const own = events.filter((event) => event.record_id === id).map(copy);
-      return has('history-sorted-as-text') ? own.sort((a, b) => (String(a.seq) < String(b.seq) ? -1 : 1)) : own;
+      const sorted = has('history-sorted-as-text') ? own.sort((a, b) => (String(a.seq) < String(b.seq) ? -1 : 1)) : own;
+      return has('ignores-pages') ? sorted : pageOfEvents(sorted, page);
     },
     subscribe(listener) {
       listeners.add(listener);
@@ -198,6 +208,9 @@ describe('the conformance suite', () => {
     ['writes-before-checks', ['lease records and checks > a stale check refuses the whole batch']],
     ['trusts-batches', ['malformed batches > are refused with a TypeError naming the field']],
     ['announces-empty-changes', ['lease records and checks > a batch of checks only stores nothing and announces nothing']],
+    ['ignores-pages', ['history > pages: the events after after_seq', 'history > a malformed page is a TypeError']],
+    ['ignores-prune', ['history > prune drops the older events', 'history > a manager with retention { events: 3 }']],
+    ['prunes-before-checking', ['history > prune drops the older events']],
   ];
 
   it.each(cases)('fails an adapter that %s', async (flaw, mustFail) => {

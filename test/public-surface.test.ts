@@ -59,7 +59,7 @@ describe('the public entry points', () => {
   });
 
   it('adapter authors get the contract\'s helpers on instance-plan/adapter, and nothing else', () => {
-    expect(Object.keys(adapter).sort()).toEqual(['INDEXED_FIELDS', 'checkBatch', 'checkListQuery', 'compareNewestFirst', 'conflictError', 'storageError']);
+    expect(Object.keys(adapter).sort()).toEqual(['INDEXED_FIELDS', 'checkBatch', 'checkHistoryPage', 'checkListQuery', 'compareNewestFirst', 'conflictError', 'pageOfEvents', 'storageError']);
   });
 
   it('the compiled tables and diagrams are on instance-plan/machines, the machines themselves on the root', () => {

@@ -33,6 +33,11 @@ export function checkBatch(batch: CommitBatch): RecordCheck[] {
     checkKeyed(check.kind, check.expected_version, where);
     need(typeof check.id === 'string', `${where}.id`, 'a string');
   });
+  const prune = batch.prune ?? [];
+  need(Array.isArray(prune), 'commit: prune', 'an array');
+  prune.forEach((entry, i) => {
+    need(isObject(entry) && typeof entry.record_id === 'string' && Number.isSafeInteger(entry.before_seq), `commit: prune[${i}]`, 'an object { record_id: string, before_seq: integer }');
+  });
   return checks;
 }
 

@@ -23,8 +23,11 @@ export interface StorageAdapter {
   get<K extends StoredKind>(kind: K, id: string): Promise<StoredOfKind[K] | undefined>;
   list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>>;
   commit(batch: CommitBatch): Promise<void>;
-  /** Every event of one record, in `seq` order. */
-  history(recordId: string): Promise<HistoryEvent[]>;
+  /**
+   * The stored events of one record, in `seq` order: those with `seq` above `page.after_seq`
+   * (default: all), at most `page.limit` of them (default: no limit).
+   */
+  history(recordId: string, page?: HistoryPage): Promise<HistoryEvent[]>;
   /**
    * Optional: a plan and its instance (undefined when not stored), read together: one query, one
    * snapshot. Without it the manager reads the two one after the other.
@@ -118,6 +121,24 @@ export interface CommitBatch {
   events: HistoryEvent[];
   /** Versions that must still hold, compared against the store as it was before the batch. Optional. */
   checks?: RecordCheck[];
+  /**
+   * History to drop in the same atomic step (bounded history): for each entry, every stored event
+   * of `record_id` whose `seq` is below `before_seq`. The batch's own events are never dropped.
+   * Optional; absent or empty: nothing is dropped.
+   */
+  prune?: HistoryPrune[];
+}
+
+/** Drops the events of one record older than `before_seq` (see `CommitBatch.prune`). */
+export interface HistoryPrune {
+  record_id: string;
+  before_seq: number;
+}
+
+/** A page of one record's history: the events after `after_seq` (a cursor: the last `seq` seen), at most `limit`. */
+export interface HistoryPage {
+  after_seq?: number;
+  limit?: number;
 }
 
 /** What subscribers hear after a batch is committed. */
@@ -146,7 +167,8 @@ export type HistoryEventType =
 /**
  * One committed change of one record. `seq` is the record's version after the change, so a
  * record's events are numbered 1, 2, 3, ... and replaying their `changes` (immer patches)
- * from nothing yields the stored record.
+ * from nothing yields the stored record. With bounded history the oldest events are dropped;
+ * the oldest one kept then carries `snapshot`, and replay starts there.
  */
 export interface HistoryEvent {
   seq: number;
@@ -165,6 +187,8 @@ export interface HistoryEvent {
    */
   recovery?: { previous_owner: string | null; previous_token: number | null; owner: string | null; token: number | null };
   changes: Patch[];
+  /** The whole record after this change, on the events where a bounded history may start. */
+  snapshot?: StoredRecord;
 }
 
 /** The ordering every adapter's `list` uses: newest first, then by id. */

@@ -1,4 +1,5 @@
 import { checkBatch } from './batch';
+import { pageOfEvents } from './history-page';
 import {
   checkListQuery,
   conflictError,
@@ -74,6 +75,10 @@ export function memoryAdapter(): StorageAdapter {
         }
         table.set(record.id, record);
       });
+      for (const { record_id, before_seq } of batch.prune ?? []) {
+        const list = events.get(record_id);
+        if (list) events.set(record_id, list.filter((event) => event.seq >= before_seq));
+      }
       for (const event of newEvents) {
         const list = events.get(event.record_id);
         if (list) list.push(event);
@@ -97,8 +102,8 @@ export function memoryAdapter(): StorageAdapter {
       }
     },
 
-    async history(recordId) {
-      return Object.freeze((events.get(recordId) ?? []).slice()) as HistoryEvent[];
+    async history(recordId, page) {
+      return Object.freeze(pageOfEvents(events.get(recordId) ?? [], page)) as HistoryEvent[];
     },
 
     subscribe(listener) {

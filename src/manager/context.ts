@@ -19,6 +19,8 @@ export interface ManagerContext {
   schemas: InputSchemas;
   /** How many times a conflicting commit is re-read and retried before `CONFLICT` is reported. */
   retries: number;
+  /** Bounded history: the window of events each record keeps (see retention.ts); null keeps all. */
+  retention: number | null;
   immer: Immer;
   /** Tells this manager's subscribers about a commit (used when the adapter has no feed of its own). */
   announce(change: CommittedChange): void;

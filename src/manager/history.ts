@@ -26,17 +26,27 @@ export function creationChanges(record: StoredRecord): Patch[] {
 }
 
 /**
- * Folds a record's history back into the record: apply every event's patches in `seq` order,
- * starting from nothing. For a record's full history this yields the stored record.
+ * Folds a record's history back into the record: from its latest snapshot (a bounded history
+ * starts at one), else from nothing, apply each later event's patches in `seq` order. For a
+ * record's retained history this yields the stored record.
  *
  * @example
  * const events = await manager.history(plan.id);
  * replay(events) // deep-equals await manager.getPlan(plan.id)
  */
 export function replay<T extends StoredRecord = StoredRecord>(events: readonly HistoryEvent[]): T | undefined {
+  const ordered = [...events].sort((a, b) => a.seq - b.seq);
+  let start = 0;
+  for (let i = ordered.length - 1; i >= 0; i--) {
+    if (ordered[i]!.snapshot !== undefined) {
+      start = i;
+      break;
+    }
+  }
   let record: unknown = undefined;
-  for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
-    record = applyPatches(record as Objectish, event.changes as Parameters<typeof applyPatches>[1]);
+  for (const [i, event] of ordered.entries()) {
+    if (i < start) continue;
+    record = i === start && event.snapshot !== undefined ? event.snapshot : applyPatches(record as Objectish, event.changes as Parameters<typeof applyPatches>[1]);
   }
   return record as T | undefined;
 }

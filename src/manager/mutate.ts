@@ -4,6 +4,7 @@ import { InstancePlanError } from '../errors';
 import { asStorageError, conflictAfterRetries } from '../refusals';
 import type { ManagerContext } from './context';
 import { leaseGuard } from './leases';
+import { withRetention } from './retention';
 import { rememberingReader, rememberWrites, storeReader, type Reader } from './reader';
 
 /** What one attempt of an operation wants to store, and what it answers. No writes: a no-op. */
@@ -32,6 +33,8 @@ export async function mutate<R>(context: ManagerContext, attempt: (reader: Reade
   const guard = leaseGuard(context, context.reader.lease);
   let mutation: Mutation<R> | undefined;
   let checks: RecordCheck[] = [];
+  // The batch last sent: its events (snapshots included) are what subscribers hear.
+  let batch: CommitBatch | undefined;
   for (let tries = 0; ; tries++) {
     const reading = (reader: Reader) => (fence && tries === 0 ? rememberingReader(reader, fence.remembered, fence.lease.instance_id) : reader);
     // A refusal of the operation itself (even one worded as a CONFLICT) is answered, never retried.
@@ -47,7 +50,8 @@ export async function mutate<R>(context: ManagerContext, attempt: (reader: Reade
           });
           if (proposed.writes.length === 0) return { batch: null, result: proposed };
           checks = await guard.checks(proposed.writes, reader.lease);
-          return { batch: batchOf(proposed, checks), result: proposed };
+          batch = batchOf(context, proposed, checks);
+          return { batch, result: proposed };
         }).catch((error: unknown) => {
           // A refusal of the operation itself leaves as it is; anything else is the store's.
           throw error === refused ? error : asStorageError(error, 'commit');
@@ -59,7 +63,8 @@ export async function mutate<R>(context: ManagerContext, attempt: (reader: Reade
         });
         if (mutation.writes.length === 0) return mutation.result;
         checks = await guard.checks(mutation.writes, context.reader.lease);
-        await adapter.commit(batchOf(mutation, checks)).catch((error: unknown) => {
+        batch = batchOf(context, mutation, checks);
+        await adapter.commit(batch).catch((error: unknown) => {
           throw asStorageError(error, 'commit');
         });
       }
@@ -78,15 +83,15 @@ export async function mutate<R>(context: ManagerContext, attempt: (reader: Reade
     context.announce(
       deepFreeze({
         records: mutation.writes.map((write) => ({ kind: write.kind, id: write.record.id, version: write.record.version })),
-        events: mutation.events,
+        events: batch?.events ?? mutation.events,
       }),
     );
     return mutation.result;
   }
 }
 
-function batchOf(mutation: Mutation<unknown>, checks: RecordCheck[]): CommitBatch {
+function batchOf(context: ManagerContext, mutation: Mutation<unknown>, checks: RecordCheck[]): CommitBatch {
   const batch: CommitBatch = { writes: mutation.writes, events: mutation.events };
   if (checks.length > 0) batch.checks = checks;
-  return batch;
+  return withRetention(batch, context.retention);
 }

@@ -1,5 +1,5 @@
 import { enablePatches, Immer } from 'immer';
-import type { CommittedChange, HistoryEvent, StorageAdapter } from '../adapters/contract';
+import type { CommittedChange, HistoryEvent, HistoryPage, StorageAdapter } from '../adapters/contract';
 import { memoryAdapter } from '../adapters/memory';
 import { createInputSchemas } from '../schemas/inputs';
 import type {
@@ -23,6 +23,8 @@ import { acquireLease, parseHeldLease, releaseLease, renewLease, type AcquireLea
 import { executeStep } from './execute-step';
 import { createInstance, getInstance, listInstances, recordTurn, setCurrentStep, transitionInstance } from './instances';
 import { createPlan, getPlan, listPlans, updatePlan } from './plans';
+import { historyPage } from './history-page';
+import { resolveRetention, type Retention } from './retention';
 import { notFound } from '../refusals';
 import { instanceInScope, planInScope } from './scope';
 import { handleTool, type ToolAction, type ToolContext, type ToolResult, type ToolResultOf } from './tool';
@@ -41,6 +43,13 @@ export interface PlanManagerOptions {
   limits?: Partial<Limits>;
   /** Re-reads and retries after a version conflict before reporting `CONFLICT`. Default 5. */
   retries?: number;
+  /**
+   * How much history each record keeps: `'all'` (the default), or `{ events: n }`: at least its
+   * last n events and at most 2n, the oldest kept one carrying a snapshot of the record, so
+   * `replay` still yields it. Older events are dropped in the same commit as the change that
+   * writes the next snapshot.
+   */
+  retention?: Retention;
 }
 
 export type ChangeListener = (change: CommittedChange) => void;
@@ -122,6 +131,7 @@ export class PlanManager {
       limits: Object.freeze(limits),
       schemas: createInputSchemas(limits),
       retries,
+      retention: resolveRetention(options.retention),
       immer: new Immer({ autoFreeze: false }),
       announce: (change) => {
         if (!adapter.subscribe) this.#deliver(change);
@@ -270,11 +280,24 @@ export class PlanManager {
 
   // History and changes
 
-  /** The committed events of one instance or plan, oldest first. */
-  async history(id: string): Promise<HistoryEvent[]> {
+  /**
+   * The retained events of one instance or plan, oldest first: all of them, or one page (those
+   * after `after_seq`, at most `limit`, 1 to 1,000). The next page starts after the last `seq`.
+   *
+   * @example
+   * for (let page = await manager.history(id, { limit: 100 }); page.length > 0; page = await manager.history(id, { after_seq: page.at(-1)!.seq, limit: 100 })) show(page);
+   */
+  async history(id: string, page?: HistoryPage): Promise<HistoryEvent[]> {
     const recordId = parseInput(this.#context.schemas.id, id, 'record id');
+    const { after_seq, limit } = parseInput(historyPage, page ?? {}, 'history page');
     if (!(await this.#visible(recordId))) throw notFound('record', recordId);
-    return deepFreeze(await read('history', () => this.#context.adapter.history(recordId)));
+    const asked: HistoryPage = {};
+    if (after_seq !== undefined) asked.after_seq = after_seq;
+    if (limit !== undefined) asked.limit = limit;
+    const events = await read('history', () => this.#context.adapter.history(recordId, page === undefined ? undefined : asked));
+    // An adapter that pages loosely (or not at all) still answers exactly the page asked for.
+    const inPage = events.filter((event) => after_seq === undefined || event.seq > after_seq);
+    return deepFreeze(limit === undefined ? inPage : inPage.slice(0, limit));
   }
 
   /**

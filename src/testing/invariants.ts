@@ -27,18 +27,21 @@ export function checkRecordInvariants(kind: RecordKind, record: StoredRecord, ev
   const violations: InvariantViolation[] = [];
   const fail = (rule: InvariantViolation['rule'], message: string) => violations.push({ rule, kind, id: record.id, message });
 
-  // 4: one version per committed change, and the history replays to the stored record.
+  // 4: one version per committed change, and the retained history (from the creation, or from a
+  // snapshot where older events were dropped) replays to the stored record.
+  const first = events[0]?.seq ?? 1;
   events.forEach((event, index) => {
-    if (event.seq !== index + 1) fail(4, `event #${index + 1} has seq ${event.seq}`);
+    if (event.seq !== first + index) fail(4, `event #${index + 1} has seq ${event.seq}, after seq ${first + index - 1}`);
     if (event.record_id !== record.id) fail(4, `event #${index + 1} belongs to ${JSON.stringify(event.record_id)}`);
   });
-  if (record.version !== events.length) fail(4, `version is ${record.version} after ${events.length} events`);
+  if (first !== 1 && events[0]!.snapshot === undefined) fail(4, `the history starts at seq ${first} without a snapshot: events were dropped and nothing replays from there`);
+  if (record.version !== first + events.length - 1) fail(4, `version is ${record.version} after events ${first} to ${first + events.length - 1}`);
   if (canonical(replay(events)) !== canonical(record)) fail(4, 'replaying the history does not yield the stored record');
 
   const states: StoredRecord[] = [];
   let state: unknown;
-  for (const event of events) {
-    state = applyPatches(state as Objectish, event.changes as Parameters<typeof applyPatches>[1]);
+  for (const [index, event] of events.entries()) {
+    state = index === 0 && event.snapshot !== undefined ? cloneJson(event.snapshot) : applyPatches(state as Objectish, event.changes as Parameters<typeof applyPatches>[1]);
     states.push(cloneJson(state) as StoredRecord);
   }
   const logic: CompiledMachine<string> = kind === 'instance' ? instanceLogic : planLogic;

@@ -1,5 +1,6 @@
 import { checkKind, checkListQuery } from '../contract';
-import type { CommittedChange, HistoryEvent, ListQuery, ListResult, StorageAdapter, StoreReader, StoredKind, StoredOfKind } from '../contract';
+import type { CommittedChange, HistoryEvent, HistoryPage, ListQuery, ListResult, StorageAdapter, StoreReader, StoredKind, StoredOfKind } from '../contract';
+import { checkHistoryPage } from '../history-page';
 import type { Instance, RecordKind, RecordOfKind } from '../../schemas/records';
 import { deepFreeze } from '../freeze';
 import { aborted, commitBatch, openCommit, prepareBatch, rowKey, writeBatch, type KnownRows } from './commit';
@@ -172,7 +173,7 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
             own = { error };
             throw error;
           });
-        if (prepared) await writeBatch(transaction, prepared.writes, prepared.events, prepared.checks, known);
+        if (prepared) await writeBatch(transaction, prepared, ranges, known);
         await transaction.done;
         if (prepared && prepared.writes.length > 0) feed.publish(prepared.change);
         return result;
@@ -191,16 +192,17 @@ export function createAdapter(options: IndexedDBAdapterOptions, migrations: read
     },
 
     async commit(batch) {
-      const { writes, events, checks, change } = prepareBatch(batch);
-      await run('commit', (db) => commitBatch(db, writes, events, checks, durability));
+      const prepared = prepareBatch(batch);
+      await run('commit', (db) => commitBatch(db, prepared, ranges, durability));
       // A batch of checks only changed nothing: nothing to announce.
-      if (writes.length > 0) feed.publish(change);
+      if (prepared.writes.length > 0) feed.publish(prepared.change);
     },
 
-    async history(recordId: string): Promise<HistoryEvent[]> {
+    async history(recordId: string, page?: HistoryPage): Promise<HistoryEvent[]> {
       if (typeof recordId !== 'string') throw new TypeError(`history: the record id must be a string, got ${typeof recordId}`);
+      const { after_seq, limit } = checkHistoryPage(page);
       const events = await run('history', (db) =>
-        db.getAllFromIndex(EVENT_STORE, HISTORY_INDEX, ranges.bound([recordId, -Infinity], [recordId, Infinity]) as never),
+        db.getAllFromIndex(EVENT_STORE, HISTORY_INDEX, ranges.bound([recordId, after_seq], [recordId, Infinity], true) as never, limit === Infinity ? undefined : limit),
       );
       return deepFreeze(events);
     },

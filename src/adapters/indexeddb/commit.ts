@@ -1,10 +1,11 @@
 import { frozenCopy } from '../freeze';
 import { checkBatch } from '../batch';
-import { conflictError, type CommitBatch, type CommittedChange, type HistoryEvent, type RecordCheck, type StoredKind } from '../contract';
+import { conflictError, type CommitBatch, type CommittedChange, type HistoryEvent, type HistoryPrune, type RecordCheck, type StoredKind } from '../contract';
+import type { KeyRanges } from './platform';
 import { storageFault } from './faults';
 import { orderKey } from './order-key';
 import { countDeltas, movedCount } from './counts';
-import { COUNT_STORE, EVENT_STORE, STORES, type CountRow, type Database, type RecordRow } from './schema';
+import { COUNT_STORE, EVENT_STORE, HISTORY_INDEX, STORES, type CountRow, type Database, type RecordRow } from './schema';
 
 interface PreparedWrite {
   kind: StoredKind;
@@ -17,7 +18,15 @@ interface PreparedWrite {
  * batch is refused with a `TypeError` and nothing is opened or written. Also takes the snapshot
  * subscribers will hear, as the batch is now (the caller may reuse objects).
  */
-export function prepareBatch(batch: CommitBatch): { writes: PreparedWrite[]; events: HistoryEvent[]; checks: RecordCheck[]; change: CommittedChange } {
+export interface PreparedBatch {
+  writes: PreparedWrite[];
+  events: HistoryEvent[];
+  checks: RecordCheck[];
+  prune: HistoryPrune[];
+  change: CommittedChange;
+}
+
+export function prepareBatch(batch: CommitBatch): PreparedBatch {
   const checks = checkBatch(batch);
   const writes = batch.writes.map(({ kind, record, expected_version: expected }): PreparedWrite => ({
     kind,
@@ -29,7 +38,7 @@ export function prepareBatch(batch: CommitBatch): { writes: PreparedWrite[]; eve
     records: writes.map(({ kind, row }) => ({ kind, id: row.id, version: row.record.version })),
     events: events.map(frozenCopy),
   };
-  return { writes, events, checks, change };
+  return { writes, events, checks, prune: batch.prune ?? [], change };
 }
 
 /** The one kind of transaction that writes: readwrite over every store. */
@@ -53,16 +62,10 @@ export const rowKey = (kind: StoredKind, id: string) => `${kind}\u0000${id}`;
  * rejects only after the abort has settled: when the caller hears "failed", nothing of the batch
  * is stored or will be.
  */
-export async function commitBatch(
-  db: Database,
-  writes: PreparedWrite[],
-  events: HistoryEvent[],
-  checks: RecordCheck[],
-  durability: 'default' | 'strict' | 'relaxed',
-): Promise<void> {
+export async function commitBatch(db: Database, prepared: PreparedBatch, ranges: KeyRanges, durability: 'default' | 'strict' | 'relaxed'): Promise<void> {
   const transaction = openCommit(db, durability);
   try {
-    await writeBatch(transaction, writes, events, checks);
+    await writeBatch(transaction, prepared, ranges);
     await transaction.done;
   } catch (error) {
     throw await aborted(transaction, error);
@@ -72,18 +75,14 @@ export async function commitBatch(
 /**
  * Writes a prepared batch inside `transaction`: reads the stored version of each record written
  * or checked (unless `known` has its row, read earlier in the same transaction), refuses the
- * batch on the first mismatch, else puts every row, adds every event and moves the counters the
- * rows' indexed fields changed (in the same transaction, so they cannot drift from the records).
+ * batch on the first mismatch, else puts every row, drops the events the batch prunes, adds every
+ * event and moves the counters the rows' indexed fields changed (in the same transaction, so
+ * they cannot drift from the records).
  * Nothing but IndexedDB requests is awaited inside, so the transaction cannot auto-commit halfway.
  * Resolves when every request has succeeded; the caller awaits the transaction's `done`.
  */
-export async function writeBatch(
-  transaction: CommitTransaction,
-  writes: PreparedWrite[],
-  events: HistoryEvent[],
-  checks: RecordCheck[],
-  known: KnownRows = new Map(),
-): Promise<void> {
+export async function writeBatch(transaction: CommitTransaction, prepared: PreparedBatch, ranges: KeyRanges, known: KnownRows = new Map()): Promise<void> {
+  const { writes, events, checks, prune } = prepared;
   const storeOf = (kind: StoredKind) => transaction.objectStore(STORES[kind]);
   // Every read is issued at once; IndexedDB answers them in order within the transaction.
   const expectations = [
@@ -109,6 +108,12 @@ export async function writeBatch(
   };
   for (const { kind, row } of writes) issue((storeOf(kind) as unknown as { put(row: RecordRow): Promise<unknown> }).put(row));
   const eventStore = transaction.objectStore(EVENT_STORE);
+  if (prune.length > 0) {
+    // Bounded history: the keys of the older events, found through the record's history index.
+    const index = eventStore.index(HISTORY_INDEX);
+    const dropped = await Promise.all(prune.map(({ record_id, before_seq }) => index.getAllKeys(ranges.bound([record_id, -Infinity], [record_id, before_seq], false, true) as never)));
+    for (const key of dropped.flat()) issue(eventStore.delete(key));
+  }
   for (const event of events) issue(eventStore.add(event));
   // The stored rows were read above for their versions; they also say which counters to move.
   const deltas = countDeltas(writes.map(({ kind, row }, i) => ({ kind, before: (stored[i] as RecordRow | undefined)?.record, after: row.record })));

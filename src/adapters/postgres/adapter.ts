@@ -1,7 +1,8 @@
 import { checkKind, checkListQuery } from '../contract';
-import type { HistoryEvent, ListQuery, ListResult, StorageAdapter, StoredKind, StoredOfKind } from '../contract';
+import type { HistoryEvent, HistoryPage, ListQuery, ListResult, StorageAdapter, StoredKind, StoredOfKind } from '../contract';
 import type { Instance, Plan, RecordKind, RecordOfKind } from '../../schemas/records';
 import { deepFreeze } from '../freeze';
+import { checkHistoryPage } from '../history-page';
 import { checkOptions, quoted, type PostgresClient } from './client';
 import { commitParams, commitStatement, conflictOf, prepareCommit } from './commit';
 import { fault, storageFault } from './faults';
@@ -110,10 +111,15 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
       await run('commit', commit, commitParams(call));
     },
 
-    async history(recordId: string): Promise<HistoryEvent[]> {
+    async history(recordId: string, page?: HistoryPage): Promise<HistoryEvent[]> {
       if (typeof recordId !== 'string') throw new TypeError(`history: the record id must be a string, got ${typeof recordId}`);
+      const { after_seq, limit } = checkHistoryPage(page);
       if (!representable(recordId)) return [];
-      const rows = await run('history', `SELECT event::text AS event FROM ${s}.${EVENTS} WHERE record_id = $1 ORDER BY seq, position`, [recordId]);
+      const rows = await run('history', `SELECT event::text AS event FROM ${s}.${EVENTS} WHERE record_id = $1 AND seq > $2 ORDER BY seq, position LIMIT $3`, [
+        recordId,
+        after_seq,
+        limit === Infinity ? null : limit,
+      ]);
       return deepFreeze((rows as { event: string }[]).map((row) => parsed(row.event) as HistoryEvent));
     },
   };

@@ -11,6 +11,9 @@ export interface CommitCall {
   eventIds: string[];
   eventSeqs: number[];
   events: string[];
+  /** Bounded history: per record, the seq below which its events are dropped. */
+  pruneIds: string[];
+  pruneBefore: number[];
 }
 
 type Item = Record<string, string | number | null>;
@@ -70,13 +73,15 @@ export function prepareCommit(batch: CommitBatch): CommitCall {
     eventSeqs.push(event.seq);
     return JSON.stringify(event);
   });
-  return { items: JSON.stringify(items), records, eventIds, eventSeqs, events };
+  // A record id PostgreSQL cannot hold has no events to drop.
+  const prune = (batch.prune ?? []).filter(({ record_id }) => representable(record_id));
+  return { items: JSON.stringify(items), records, eventIds, eventSeqs, events, pruneIds: prune.map((p) => p.record_id), pruneBefore: prune.map((p) => p.before_seq) };
 }
 
 /** The statement that runs a prepared commit. */
-export const commitStatement = (s: string) => `SELECT ${s}.commit_batch($1::json, $2::text[], $3::text[], $4::bigint[], $5::text[])`;
+export const commitStatement = (s: string) => `SELECT ${s}.commit_batch($1::json, $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[])`;
 
-export const commitParams = (call: CommitCall): unknown[] => [call.items, call.records, call.eventIds, call.eventSeqs, call.events];
+export const commitParams = (call: CommitCall): unknown[] => [call.items, call.records, call.eventIds, call.eventSeqs, call.events, call.pruneIds, call.pruneBefore];
 
 /** The CONFLICT the function raised (SQLSTATE IP409, the versions in its detail), or undefined for any other error. */
 export function conflictOf(error: unknown) {

@@ -83,6 +83,19 @@ export const MIGRATIONS: readonly Migration[] = [
 
     ${commitFunction(s)}
   `,
+  // 2: bounded history: the commit also drops, per record, the events older than a given seq.
+  (s) => `
+    CREATE FUNCTION ${s}.commit_batch(items json, records text[], event_ids text[], event_seqs bigint[], events text[], prune_ids text[], prune_before bigint[])
+    RETURNS void LANGUAGE plpgsql AS $commit$
+    BEGIN
+      PERFORM ${s}.commit_batch(items, records, event_ids, event_seqs, events);
+      -- The batch's own events are at or after before_seq, so they stay.
+      DELETE FROM ${s}.events AS e
+      USING unnest(prune_ids, prune_before) AS p(record_id, before_seq)
+      WHERE e.record_id = p.record_id AND e.seq < p.before_seq;
+    END
+    $commit$;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

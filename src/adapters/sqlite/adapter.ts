@@ -6,6 +6,7 @@ import {
   INDEXED_FIELDS,
   type CommitBatch,
   type HistoryEvent,
+  type HistoryPage,
   type ListQuery,
   type ListResult,
   type StorageAdapter,
@@ -14,6 +15,7 @@ import {
   type StoredOfKind,
 } from '../contract';
 import { deepFreeze } from '../freeze';
+import { checkHistoryPage } from '../history-page';
 import { codeUnitKey, representable } from '../text-keys';
 import type { Instance, Lease, Plan, RecordKind, RecordOfKind, StoredRecord } from '../../schemas/records';
 import { driverOf, isClosed, statements, type SqliteDatabase, type SqliteDriver } from './driver';
@@ -170,7 +172,7 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
   };
 
   /** Writes a prepared batch inside the open transaction; the first mismatch throws `CONFLICT`. */
-  const write = (writes: PreparedWrite[], checks: { kind: StoredKind; id: string; expected: number | null }[], events: string[][]) => {
+  const write = ({ writes, checks, events, prune }: ReturnType<typeof prepare>) => {
     const versionOf = (kind: StoredKind, id: string) => {
       const row = sql.get<{ version: number | bigint }>(`SELECT version FROM ${TABLES[kind]} WHERE id = ?`, id);
       return row === undefined ? null : Number(row.version);
@@ -199,6 +201,8 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
       if (updated !== 1) throw conflictError(kind, id, expected, versionOf(kind, id));
       if (kind !== 'lease') moveCounts(kind, names, stored, columns);
     }
+    // Bounded history: older events go in the same transaction (through events_by_record).
+    for (const [recordId, before] of prune) sql.run('DELETE FROM events WHERE record_id = ? AND seq < ?', recordId, before);
     for (const [recordId, seq, event] of events) sql.run('INSERT INTO events (record_id, seq, event) VALUES (?, ?, ?)', recordId, Number(seq), event);
   };
 
@@ -216,7 +220,7 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
   /** Commits inside the open transaction, or rolls back and throws: our own errors as they are, the store's as `STORAGE_ERROR`. */
   const finish = (prepared: ReturnType<typeof prepare> | undefined) => {
     try {
-      if (prepared) write(prepared.writes, prepared.checks, prepared.events);
+      if (prepared) write(prepared);
       sql.exec('COMMIT');
     } catch (error) {
       rollback();
@@ -288,10 +292,13 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
       });
     },
 
-    async history(recordId: string): Promise<HistoryEvent[]> {
+    async history(recordId: string, page?: HistoryPage): Promise<HistoryEvent[]> {
       if (typeof recordId !== 'string') throw new TypeError(`history: the record id must be a string, got ${typeof recordId}`);
+      const { after_seq, limit } = checkHistoryPage(page);
       if (!representable(recordId)) return [];
-      const rows = await patiently('history', () => sql.all<{ event: string }>('SELECT event FROM events WHERE record_id = ? ORDER BY seq, position', recordId));
+      const rows = await patiently('history', () =>
+        sql.all<{ event: string }>('SELECT event FROM events WHERE record_id = ? AND seq > ? ORDER BY seq, position LIMIT ?', recordId, after_seq, limit === Infinity ? -1 : limit),
+      );
       return deepFreeze(rows.map((row) => JSON.parse(row.event) as HistoryEvent));
     },
   };
@@ -328,7 +335,8 @@ function prepare(batch: CommitBatch) {
     return { kind, id, expected, columns, version: record.version, text: JSON.stringify(record) };
   });
   const events = batch.events.map((event, i) => [key(event.record_id, `events[${i}].record_id`), String(event.seq), JSON.stringify(event)]);
-  return { writes, checks, events };
+  const prune = (batch.prune ?? []).filter(({ record_id }) => representable(record_id)).map(({ record_id, before_seq }): [string, number] => [record_id, before_seq]);
+  return { writes, checks, events, prune };
 }
 
 /** A string bound for a text key column: refused (nothing written) when SQLite would not keep it exactly. */
