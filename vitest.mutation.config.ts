@@ -67,6 +67,8 @@ export default mergeConfig(
         'test/round-trips.test.ts',
         'test/repeated-step-reports.test.ts',
         'test/sqlite.test.ts',
+        'test/recovery.test.ts',
+        'test/bounded-history.test.ts',
       ],
     },
   }),
