@@ -10,6 +10,8 @@ export { MAX_LEASE_TTL_MS, type AcquireLeaseOptions, type RenewLeaseOptions } fr
 export type { AcquiredLease, Recovery, RecoveryPolicy, InterruptedStep, StaleInstance } from './manager/recovery';
 
 export { memoryAdapter } from './adapters/memory';
+export { copyStore, type CopyOptions, type CopyProgress, type CopyReport, type CopyCounts } from './stores/copy';
+export { dumpStore, loadDump } from './stores/dump';
 export type { StorageAdapter, CommittedChange, HistoryEvent, HistoryEventType, HistoryPage, Patch } from './adapters/contract';
 export type { Retention } from './manager/retention';
 

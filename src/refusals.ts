@@ -30,6 +30,15 @@ export function fieldError(path: (string | number)[], message: string): Instance
   return validationError('Invalid input', [{ path: formatPath(path), message }]);
 }
 
+/** `CONFLICT` of a copy between stores: the target holds a newer version than the source, and copying would take it back. */
+export function copyWouldGoBack(kind: StoredKind, id: string, source: number, target: number): InstancePlanError {
+  return new InstancePlanError(
+    'CONFLICT',
+    `The target store holds ${kind} ${JSON.stringify(id)} at version ${target}, newer than the source's ${source}: copying would take it back, so nothing of it was written. Copy from the store that has the newer version.`,
+    { kind, id, source_version: source, target_version: target },
+  );
+}
+
 // NOT_FOUND
 
 /** `NOT_FOUND`, also for records outside the caller's scope (they are not told apart). */

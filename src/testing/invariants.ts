@@ -3,6 +3,7 @@ import type { HistoryEvent, StorageAdapter } from '../adapters/contract';
 import { cloneJson } from '../adapters/clone';
 import { instanceLogic, planLogic, stepLogic, type CompiledMachine } from '../machines';
 import { replay } from '../manager/history';
+import { canonicalJson } from '../stores/canonical';
 import type { PlanManager } from '../manager/plan-manager';
 import type { Instance, Plan, RecordKind, StoredRecord } from '../schemas/records';
 
@@ -147,11 +148,4 @@ async function* recordsOf(source: PlanManager | StorageAdapter): AsyncGenerator<
 
 const PAGE = 500;
 
-/** JSON with sorted keys: equality of records regardless of key order. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    inner && typeof inner === 'object' && !Array.isArray(inner)
-      ? Object.fromEntries(Object.keys(inner).sort().map((key) => [key, (inner as Record<string, unknown>)[key]]))
-      : inner,
-  );
-}
+const canonical = canonicalJson;

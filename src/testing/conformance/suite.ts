@@ -6,6 +6,7 @@ import { changeFeed } from './change-feed';
 import { compareAndSet } from './compare-and-set';
 import { concurrency } from './concurrency';
 import { connections } from './connections';
+import { copying } from './copying';
 import type { ConformanceContext, Harness } from './harness';
 import { history } from './history';
 import { largeRecords } from './large-records';
@@ -103,6 +104,7 @@ export function adapterConformance(options: ConformanceOptions): void {
     recovery(harness);
     awkwardIds(harness);
     history(harness);
+    copying(harness);
     largeRecords(harness, options.limits);
     changeFeed(harness);
     connections(harness);

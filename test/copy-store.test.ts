@@ -1,0 +1,130 @@
+// Copying between stores and dumps: a copy interrupted halfway is finished by running it again, a
+// second run copies just what changed (also across pruned history), a target ahead of the source
+// is refused, and a dump reads back what was written. The conformance suite copies into and out
+// of every adapter.
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { copyStore, dumpStore, loadDump, memoryAdapter, PlanManager, replay, type StorageAdapter } from '../src';
+import { migrate, sqliteAdapter, type SqliteDatabase } from '../src/adapters/sqlite/index';
+import { checkInvariants } from '../src/testing/invariants';
+import { expectRejection } from './support/core-fixtures';
+
+async function lines(adapter: StorageAdapter): Promise<string[]> {
+  const out: string[] = [];
+  for await (const line of dumpStore(adapter)) out.push(line);
+  return out;
+}
+
+/** A source store with `instances` instances, each with a plan worked on a few times. */
+async function source(instances = 5, retention: { events: number } | 'all' = 'all') {
+  const adapter = memoryAdapter();
+  let now = Date.UTC(2026, 0, 1);
+  const manager = new PlanManager({ adapter, retention, clock: () => new Date((now += 1_000)) });
+  const plans = [];
+  for (let i = 0; i < instances; i++) {
+    const instance = await manager.createInstance({ organization_id: 'org-1', agent_type_id: `agent-${i}` });
+    await manager.transitionInstance(instance.id, { status: 'running' });
+    const plan = await manager.createPlan({ instance_id: instance.id, title: `Plan ${i}`, steps: [{ title: 'Search', type: 'tool_call' }] });
+    await manager.executeStep({ plan_id: plan.id, step_id: plan.steps[0]!.id, step_status: 'in_progress' });
+    plans.push(plan);
+  }
+  return { adapter, manager, plans };
+}
+
+/** An adapter whose commits fail from the `failAt`-th on, as a copy cut off halfway would see. */
+function failingAfter(inner: StorageAdapter, failAt: number) {
+  let commits = 0;
+  const adapter: StorageAdapter = {
+    get: (kind, id) => inner.get(kind, id),
+    list: (kind, query) => inner.list(kind, query),
+    history: (id, page) => inner.history(id, page),
+    commit: async (batch) => {
+      if (++commits >= failAt) throw new Error('the connection dropped');
+      return inner.commit(batch);
+    },
+  };
+  return adapter;
+}
+
+describe('copyStore', () => {
+  it('an interrupted copy is finished by running it again: nothing lost, nothing written twice', async () => {
+    const { adapter: from } = await source(6);
+    const to = memoryAdapter();
+    await expect(copyStore(from, failingAfter(to, 5))).rejects.toThrow('the connection dropped');
+    const resumed = await copyStore(from, to);
+    expect(resumed.instances.skipped + resumed.plans.skipped).toBe(4);
+    expect(resumed.instances.written + resumed.plans.written).toBe(8);
+    expect(await lines(to)).toEqual(await lines(from));
+    expect(await checkInvariants(to)).toEqual([]);
+  });
+
+  it('a second run after the source changed brings the target up to date, also where the source pruned its history', async () => {
+    const { adapter: from, manager, plans } = await source(2, { events: 3 });
+    const to = memoryAdapter();
+    await copyStore(from, to);
+    // Many changes: the source drops events the target has, so the target's catch-up starts at a snapshot.
+    for (let n = 0; n < 9; n++) await manager.executeStep({ plan_id: plans[0]!.id, step_id: plans[0]!.steps[0]!.id, step_status: n % 2 === 0 ? 'failed' : 'in_progress', ...(n % 2 === 0 && { step_output: `try ${n}` }) });
+    const progress: string[] = [];
+    const report = await copyStore(from, to, { onProgress: ({ kind, outcome, done, total }) => progress.push(`${kind} ${outcome} ${done}/${total}`) });
+    expect(report.plans).toEqual({ written: 0, updated: 1, skipped: 1 });
+    expect(report.instances).toEqual({ written: 0, updated: 0, skipped: 2 });
+    expect(progress).toEqual(['instance skipped 1/2', 'instance skipped 2/2', 'plan skipped 1/2', 'plan updated 2/2']);
+    expect(await lines(to)).toEqual(await lines(from));
+    const events = await to.history(plans[0]!.id);
+    expect(events[0]!.snapshot).toBeDefined();
+    expect(replay(events)).toEqual(await from.get('plan', plans[0]!.id));
+  });
+
+  it('refuses to take a record back: a target ahead of the source is CONFLICT naming both versions, and that record is untouched', async () => {
+    const { adapter: from, plans } = await source(1);
+    const to = memoryAdapter();
+    await copyStore(from, to);
+    await new PlanManager({ adapter: to }).updatePlan({ plan_id: plans[0]!.id, title: 'Changed on the target' });
+    const before = await to.get('plan', plans[0]!.id);
+    const error = await expectRejection(copyStore(from, to), 'CONFLICT');
+    expect(error.details).toEqual({ kind: 'plan', id: plans[0]!.id, source_version: 2, target_version: 3 });
+    expect(await to.get('plan', plans[0]!.id)).toEqual(before);
+  });
+
+  it('copies from the memory adapter to a SQLite file and on to another, the histories replaying on each', async () => {
+    const { adapter: from } = await source(4, { events: 2 });
+    const files = [new Database(':memory:'), new Database(':memory:')].map((database) => {
+      migrate(database as unknown as SqliteDatabase);
+      return sqliteAdapter({ database: database as unknown as SqliteDatabase });
+    });
+    await copyStore(from, files[0]!);
+    await copyStore(files[0]!, files[1]!, { pageSize: 1, historyPageSize: 1 });
+    expect(await lines(files[1]!)).toEqual(await lines(from));
+    expect(await checkInvariants(files[1]!)).toEqual([]);
+  });
+
+  it('refuses bad options with a TypeError naming them', async () => {
+    for (const options of [{ pageSize: 0 }, { historyPageSize: 1.5 }]) {
+      await expect(copyStore(memoryAdapter(), memoryAdapter(), options)).rejects.toThrow(TypeError);
+    }
+  });
+});
+
+describe('dumps', () => {
+  it('a dump loads back into the same records, histories and leases', async () => {
+    const { adapter, manager } = await source(3);
+    const [first] = (await manager.listInstances()).instances;
+    await manager.acquireLease(first!.id, { owner: 'worker-1', ttl_ms: 60_000 });
+    const dumped = await lines(adapter);
+    expect(JSON.parse(dumped[0]!)).toEqual({ format: 'instance-plan dump', version: 1 });
+    const loaded = await loadDump(dumped);
+    expect(await lines(loaded)).toEqual(dumped);
+    expect(await loaded.get('lease', first!.id)).toEqual(await adapter.get('lease', first!.id));
+  });
+
+  it('refuses what is not a dump, a malformed line, and a dump newer than the library, naming the line or both versions', async () => {
+    const refusal = async (text: string[]) => (await expectRejection(loadDump(text), 'STORAGE_ERROR')).details;
+    expect(await refusal([])).toMatchObject({ reason: 'not_a_dump' });
+    expect(await refusal(['{"records":[]}'])).toMatchObject({ reason: 'not_a_dump', line: 1 });
+    expect(await refusal(['{"format":"instance-plan dump","version":2}'])).toMatchObject({ reason: 'version_too_new', stored_version: 2, code_version: 1 });
+    const header = '{"format":"instance-plan dump","version":1}';
+    expect(await refusal([header, 'not json'])).toMatchObject({ reason: 'malformed', line: 2 });
+    expect(await refusal([header, '{"kind":"event","event":{}}'])).toMatchObject({ reason: 'malformed', line: 2 });
+    expect(await refusal([header, '', '{"kind":"step","record":{}}'])).toMatchObject({ reason: 'malformed', line: 3 });
+  });
+});
