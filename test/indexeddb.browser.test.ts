@@ -9,6 +9,7 @@ import { describeIndexedDBAdapter, expectFault, rawOpen } from './support/idb-be
 import { deleteDatabase, freshName } from './support/idb-harness';
 import { crashAndRecover, type StepWorkerHandle } from './support/crash-recovery';
 import type { StepWorkerLine } from './support/step-worker';
+import { expectWhat010Wrote, restoreIndexedDB } from './support/fixtures-0.1.0';
 
 describeIndexedDBAdapter('Chromium');
 
@@ -182,6 +183,18 @@ describe('indexedDBAdapter, only in a real browser', () => {
     } finally {
       await adapter.close();
       await laterAdapter.close();
+      await deleteDatabase(name);
+    }
+  });
+
+  it('a database written by 0.1.0 in Chromium opens and reads back exactly what 0.1.0 wrote', async () => {
+    const name = freshName('from-0.1.0');
+    await restoreIndexedDB(indexedDB, name);
+    const adapter = indexedDBAdapter({ name });
+    try {
+      await expectWhat010Wrote(adapter);
+    } finally {
+      await adapter.close();
       await deleteDatabase(name);
     }
   });

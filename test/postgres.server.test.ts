@@ -19,6 +19,7 @@ import { createBatch, leaseRecord, planRecord, updateOf } from '../src/testing/c
 import { dropSchema, freshSchema, pgConformance } from './support/pg-harness';
 import type { LeaseRaceResult, PlanRaceResult, WorkerConfig } from './support/pg-worker';
 import { crashAndRecover, processHandle, type StepWorkerProcess } from './support/crash-recovery';
+import { expectWhat010Wrote, postgresDumpInto } from './support/fixtures-0.1.0';
 
 const url = process.env.DATABASE_URL;
 const skipped = url ? '' : ' (skipped: DATABASE_URL is not set; .ci/run starts a server and sets it)';
@@ -76,6 +77,22 @@ function report(title: string, figures: Record<string, unknown>) {
 }
 
 describe.skipIf(!url)(`PostgreSQL server faults${skipped}`, () => {
+  it('a schema written by 0.1.0 (its pg_dump) is migrated to this version and reads back exactly what 0.1.0 wrote', async () => {
+    const schema = freshSchema('from_0_1_0');
+    const client = await pools[0]!.connect();
+    try {
+      await client.query(postgresDumpInto(schema));
+    } finally {
+      client.release(true); // the dump set this connection's search_path: do not hand it back to the pool
+    }
+    try {
+      expect(await migrate(pools[0]!, { schema })).toEqual({ version: SCHEMA_VERSION });
+      await expectWhat010Wrote(postgresAdapter({ client: pools[0]!, schema }));
+    } finally {
+      await dropSchema(pools[0]!, schema);
+    }
+  });
+
   it('under a stricter default isolation a race is a serialization failure: STORAGE_ERROR "serialization", nothing written', async () => {
     // The adapter expects READ COMMITTED, PostgreSQL's default; a database set to REPEATABLE READ
     // reports a concurrent update of the same row as SQLSTATE 40001 instead.
