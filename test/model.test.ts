@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { memoryAdapter, PlanManager } from '../src';
+import { memoryAdapter, PlanManager, type StorageAdapter } from '../src';
 import { checkInvariants } from '../src/testing/invariants';
 import { ModelMismatch, planManagerCommands, runPlanManagerModel } from '../src/testing/model';
 
@@ -11,32 +11,49 @@ import { ModelMismatch, planManagerCommands, runPlanManagerModel } from '../src/
  */
 const RUNS = 1_000;
 
-function deterministicManager() {
+function deterministicManager(retention: 'all' | { events: number } = 'all') {
   let tick = 0;
   let next = 0;
   const adapter = memoryAdapter();
-  const manager = new PlanManager({
-    adapter,
-    clock: () => new Date(Date.UTC(2026, 0, 1) + tick++ * 1000),
-    ids: () => `id-${++next}`,
-  });
-  return { adapter, manager };
+  // A restarted process (or one over a copy) goes on with the same clock and ids, and the same retention.
+  const open = (store: StorageAdapter) =>
+    new PlanManager({
+      adapter: store,
+      retention,
+      clock: () => new Date(Date.UTC(2026, 0, 1) + tick++ * 1000),
+      ids: () => `id-${++next}`,
+    });
+  return { adapter, manager: open(adapter), open };
 }
 
 describe('PlanManager against the reference model', () => {
   it(`agrees with the model and keeps every invariant over ${RUNS} random command sequences`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.commands(planManagerCommands(), { maxCommands: 50, size: 'max' }), async (commands) => {
-        let adapter: ReturnType<typeof memoryAdapter> | undefined;
-        await runPlanManagerModel(() => {
-          const built = deterministicManager();
-          adapter = built.adapter;
-          return built.manager;
-        }, commands);
+        let built: ReturnType<typeof deterministicManager> | undefined;
+        await runPlanManagerModel(
+          () => (built = deterministicManager()).manager,
+          commands,
+          () => ({ adapter: built!.adapter, open: built!.open }),
+        );
         // The kit checks the records it knows after each command; the whole store once more at the end.
-        expect(await checkInvariants(adapter!)).toEqual([]);
+        expect(await checkInvariants(built!.adapter)).toEqual([]);
       }),
       { numRuns: RUNS },
+    );
+  });
+
+  it('agrees with the model with bounded history (retention { events: 2 }), across restarts, recoveries and copies', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.commands(planManagerCommands(), { maxCommands: 50, size: 'max' }), async (commands) => {
+        let built: ReturnType<typeof deterministicManager> | undefined;
+        await runPlanManagerModel(
+          () => (built = deterministicManager({ events: 2 })).manager,
+          commands,
+          () => ({ adapter: built!.adapter, open: built!.open }),
+        );
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -58,7 +58,8 @@ describe('PlanManager on the SQLite adapter', () => {
         migrate(database);
         const adapter = sqliteAdapter({ database });
         try {
-          await runPlanManagerModel(() => new PlanManager({ adapter }), commands);
+          // Restarts open a new adapter on the same handle, as a restarted process opens the file again.
+          await runPlanManagerModel(() => new PlanManager({ adapter }), commands, { adapter, open: (store) => new PlanManager({ adapter: store === adapter ? sqliteAdapter({ database }) : store }) });
           expect(await checkInvariants(adapter)).toEqual([]);
         } finally {
           database.close();

@@ -60,7 +60,9 @@ export function checkRecordInvariants(kind: RecordKind, record: StoredRecord, ev
   }
 
   // 2 and 3: the facts that must hold in every state.
-  let everRunning = false;
+  // A history that starts at a snapshot (older events dropped) knows the past only from it.
+  const start = events[0]?.snapshot as Instance | undefined;
+  let everRunning = kind === 'instance' && start !== undefined && start.started_at !== null;
   for (const [index, snapshot] of states.entries()) {
     const at = `after event #${index + 1}`;
     if (kind === 'instance') {

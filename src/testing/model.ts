@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import { InstancePlanError, type ErrorCode } from '../errors';
 import { instanceLogic, planLogic, stepLogic } from '../machines';
-import type { PlanManager } from '../manager/plan-manager';
+import type { StorageAdapter } from '../adapters/contract';
+import { memoryAdapter } from '../adapters/memory';
+import { PlanManager } from '../manager/plan-manager';
+import { copyStore } from '../stores/copy';
 import type { InstanceStatus, PlanStatus, StepStatus, StepType } from '../schemas/enums';
 import { checkRecordInvariants, type InvariantViolation } from './invariants';
 
@@ -52,6 +55,18 @@ export interface PlanManagerModel {
 
 export interface PlanManagerSystem {
   manager: PlanManager;
+  /** The store under `manager`, when the run was given one (see `ModelOptions`). */
+  adapter?: StorageAdapter;
+  /** A new manager over a store, as a restarted process makes one. */
+  open?: (adapter: StorageAdapter) => PlanManager | Promise<PlanManager>;
+}
+
+/** Lets a run exercise crashes and copies: without a store, those commands only compare. */
+export interface ModelOptions {
+  /** The store `createManager`'s manager uses. */
+  adapter?: StorageAdapter;
+  /** A new manager over a store (default `new PlanManager({ adapter })`): made after a restart, and over a copy. */
+  open?: (adapter: StorageAdapter) => PlanManager | Promise<PlanManager>;
 }
 
 export type ModelCommand = fc.AsyncCommand<PlanManagerModel, PlanManagerSystem>;
@@ -335,6 +350,67 @@ class ListPlans implements ModelCommand {
   toString = () => `listPlans(#${this.pick}, ${this.status}, limit ${this.limit})`;
 }
 
+/**
+ * The process dies between two commits and starts again: a new manager over the same store
+ * finds exactly what was committed (nothing of a manager is kept but the store).
+ */
+class Restart implements ModelCommand {
+  check = () => true;
+  async run(model: PlanManagerModel, system: PlanManagerSystem) {
+    if (system.adapter) system.manager = await (system.open ?? ((adapter) => new PlanManager({ adapter })))(system.adapter);
+    await compare(model, system);
+  }
+  toString = () => 'restart()';
+}
+
+/** The store is copied (`copyStore`) to a new memory adapter, and the run goes on with the copy. */
+class CopyAndContinue implements ModelCommand {
+  check = () => true;
+  async run(model: PlanManagerModel, system: PlanManagerSystem) {
+    if (system.adapter) {
+      const copy = memoryAdapter();
+      await copyStore(system.adapter, copy);
+      system.adapter = copy;
+      system.manager = await (system.open ?? ((adapter) => new PlanManager({ adapter })))(copy);
+    }
+    await compare(model, system);
+    const broken = await violations(model, system);
+    if (broken.length > 0) throw new ModelMismatch(`${this.toString()}: invariants broken on the copy: ${JSON.stringify(broken)}`);
+  }
+  toString = () => 'copyAndContinue()';
+}
+
+/** What `recover()` writes into an interrupted step (no lease: no holder to name). */
+const INTERRUPTED = 'Interrupted: the process running it stopped before reporting a result. Execute the step again to retry it.';
+
+/**
+ * A restart of a runtime without leases: `recover()` fails every step left in_progress in the
+ * plans of non-terminal instances (cancelled plans are final), one change per plan.
+ */
+class Recover implements ModelCommand {
+  check = () => true;
+  async run(model: PlanManagerModel, system: PlanManagerSystem) {
+    const open = new Set(model.instances.filter((instance) => !instanceLogic.isFinal(instance.status)).map((instance) => instance.id));
+    const settled = model.plans.filter((plan) => open.has(plan.instanceId) && !planLogic.isFinal(plan.status) && plan.steps.some((step) => step.status === 'in_progress'));
+    let answered: { steps: { plan_id: string; status: string }[] }[] = [];
+    await runChecked(this.toString(), settled.length > 0 ? 'changed' : 'unchanged', model, system, async () => {
+      answered = await system.manager.recover();
+    });
+    const expected = settled.flatMap((plan) => plan.steps.filter((step) => step.status === 'in_progress').map(() => plan.id)).sort();
+    agree(`${this.toString()} steps recovered`, answered.flatMap((recovery) => recovery.steps.map((step) => step.plan_id)).sort(), expected);
+    for (const plan of settled) {
+      for (const step of plan.steps) {
+        if (step.status !== 'in_progress') continue;
+        step.status = 'failed';
+        step.output = INTERRUPTED;
+      }
+      plan.version += 1;
+    }
+    await compare(model, system);
+  }
+  toString = () => 'recover()';
+}
+
 const STEP_TYPES: StepType[] = ['tool_call', 'process', 'review', 'discussion', 'user_input'];
 
 /**
@@ -386,16 +462,29 @@ export function planManagerCommands(): fc.Arbitrary<ModelCommand>[] {
     fc
       .tuple(fc.nat(), fc.option(planStatus, { nil: undefined }), fc.integer({ min: 1, max: 3 }))
       .map(([pick, status, limit]): ModelCommand => new ListPlans(pick, status, limit)),
+    fc.constant<ModelCommand>(new Restart()),
+    fc.constant<ModelCommand>(new Recover()),
+    fc.constant<ModelCommand>(new CopyAndContinue()),
   ];
 }
 
-/** Runs one command sequence against a fresh manager from `createManager` and a fresh model. */
+/**
+ * Runs one command sequence against a fresh manager from `createManager` and a fresh model. With
+ * `options.adapter` (the store that manager uses), the sequence also restarts the manager between
+ * commits and copies the store to go on with the copy.
+ */
 export async function runPlanManagerModel(
   createManager: () => PlanManager | Promise<PlanManager>,
   commands: Iterable<ModelCommand>,
+  options: ModelOptions | (() => ModelOptions) = {},
 ): Promise<void> {
-  await fc.asyncModelRun(async () => ({
-    model: { instances: [], plans: [] } as PlanManagerModel,
-    real: { manager: await createManager() },
-  }), commands);
+  await fc.asyncModelRun(async () => {
+    const manager = await createManager();
+    // Read after createManager: a factory may make the store there.
+    const { adapter, open } = typeof options === 'function' ? options() : options;
+    const real: PlanManagerSystem = { manager };
+    if (adapter) real.adapter = adapter;
+    if (open) real.open = open;
+    return { model: { instances: [], plans: [] } as PlanManagerModel, real };
+  }, commands);
 }
