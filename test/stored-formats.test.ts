@@ -5,7 +5,9 @@
 import 'fake-indexeddb/auto';
 import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { loadDump } from 'instance-plan';
+import { migrate as migrateSqlite, sqliteAdapter, type SqliteDatabase } from 'instance-plan/sqlite';
 import { indexedDBAdapter, SCHEMA_VERSION as IDB_VERSION } from 'instance-plan/indexeddb';
 import { migrate, postgresAdapter, SCHEMA_VERSION as PG_VERSION } from 'instance-plan/postgres';
 import { expectWhat010Wrote, INDEXEDDB_EXPORT, MEMORY_DUMP, postgresDumpInto, restoreIndexedDB } from './support/fixtures-0.1.0';
@@ -15,6 +17,16 @@ describe('stores written by 0.1.0', () => {
   it('the memory adapter\'s dump loads, and reads back exactly', async () => {
     expect(JSON.parse(MEMORY_DUMP[0]!)).toEqual({ format: 'instance-plan dump', version: 1 });
     await expectWhat010Wrote(await loadDump(MEMORY_DUMP));
+  });
+
+  it('the memory adapter\'s dump loads into a SQLite file (an adapter 0.1.0 did not have), and reads back exactly', async () => {
+    const database = new Database(':memory:') as unknown as SqliteDatabase & { close(): void };
+    try {
+      migrateSqlite(database);
+      await expectWhat010Wrote(await loadDump(MEMORY_DUMP, sqliteAdapter({ database })));
+    } finally {
+      database.close();
+    }
   });
 
   it('its IndexedDB database opens (upgraded where the layout grew) and reads back exactly', async () => {
