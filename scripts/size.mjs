@@ -15,10 +15,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * holder skips, the one-transaction path, freezing along immer's patches, the step index, and since then the refusal of a repeated report with another output and the check of key text (0.3 KB together). Measured
  * ways back: the details schema's z.record(z.json()) costs 0.9 KB gzipped (a walk of our own already
  * checks the same input, but the tool's JSON Schema is generated from it), and the tool's
- * `handle` with its guidance 2.1 KB before gzip (it could move to instance-plan/tool). Until then: 26.5 KB.
+ * `handle` with its guidance 2.1 KB before gzip (it could move to instance-plan/tool). Then
+ * recovery (acquireLease's takeover, recover(), findStale()), bounded history (retention,
+ * snapshots, history pages) and STORAGE_ERROR answers reduced to their reason took it from
+ * 26.4 to 28.8 KB (measured 2026-12-01), and the HTTP and testing entries, which carry the core,
+ * by as much. Until the ways back above are taken: 29.5 KB.
  */
 export const entries = [
-  { name: "core: { PlanManager, memoryAdapter } from 'instance-plan'", code: "export { PlanManager, memoryAdapter } from 'instance-plan';", budget: 26.5 * 1024 },
+  { name: "core: { PlanManager, memoryAdapter } from 'instance-plan'", code: "export { PlanManager, memoryAdapter } from 'instance-plan';", budget: 29.5 * 1024 },
   { name: "instance-plan (everything)", code: "export * from 'instance-plan';", budget: 48 * 1024 },
   { name: 'instance-plan/adapter', code: "export * from 'instance-plan/adapter';", budget: 3 * 1024 },
   { name: 'instance-plan/machines', code: "export * from 'instance-plan/machines';", budget: 3 * 1024 },
@@ -26,9 +30,9 @@ export const entries = [
   { name: 'instance-plan/postgres', code: "export * from 'instance-plan/postgres';", budget: 12 * 1024 },
   { name: 'instance-plan/sqlite', code: "export * from 'instance-plan/sqlite';", budget: 10 * 1024 },
   { name: 'instance-plan/tool', code: "export * from 'instance-plan/tool';", budget: 30 * 1024 },
-  { name: 'instance-plan/http', code: "export * from 'instance-plan/http';", budget: 30 * 1024 },
+  { name: 'instance-plan/http', code: "export * from 'instance-plan/http';", budget: 33 * 1024 },
   { name: 'instance-plan/http/node', code: "export * from 'instance-plan/http/node';", budget: 4 * 1024, platform: 'node' },
-  { name: 'instance-plan/testing (fast-check not included)', code: "export * from 'instance-plan/testing';", budget: 48 * 1024, external: ['fast-check'] },
+  { name: 'instance-plan/testing (fast-check not included)', code: "export * from 'instance-plan/testing';", budget: 51 * 1024, external: ['fast-check'] },
 ];
 
 export async function measureEntry({ code, platform = 'browser', external = [] }) {

@@ -1,4 +1,4 @@
-import { InstancePlanError } from './errors';
+import { InstancePlanError, type ErrorCode } from './errors';
 import { planLogic } from './machines/plan';
 import { formatPath, type InputIssue } from './schemas/issues';
 import type { StoredKind } from './adapters/contract';
@@ -248,6 +248,35 @@ export function storageError(message: string, cause: unknown, details: Record<st
 export function unexpectedFailure(error: unknown): InstancePlanError {
   const reason = error instanceof Error ? error.message : String(error);
   return storageError(`Unexpected failure: ${reason}. Nothing was changed; try again.`, error);
+}
+
+/** Reasons of a failed commit after which the store may hold the change all the same (the answer was lost, not the write). */
+const OUTCOME_UNKNOWN = new Set<unknown>(['connection', 'timeout', 'failed', undefined]);
+
+/**
+ * A failed commit as `STORAGE_ERROR` with `may_have_landed`: true when the store may have
+ * stored the batch all the same (the connection dropped, or the fault is unknown), false when
+ * it says it stored nothing.
+ */
+export function commitFault(error: unknown): InstancePlanError {
+  const fault = asStorageError(error, 'commit');
+  if (fault.code !== 'STORAGE_ERROR' || 'may_have_landed' in fault.details) return fault;
+  return new InstancePlanError('STORAGE_ERROR', fault.message, { ...fault.details, may_have_landed: OUTCOME_UNKNOWN.has(fault.details.reason) }, { cause: fault.cause });
+}
+
+/**
+ * A refusal as the tool and the HTTP API answer it. A `STORAGE_ERROR` says only its reason and
+ * whether the change may have landed: the store's own words (addresses, SQL, table names, advice
+ * for operators) stay in the error the operator's `onError` hook receives.
+ */
+export function answerOf(error: InstancePlanError): { code: ErrorCode; message: string } & Record<string, unknown> {
+  if (error.code !== 'STORAGE_ERROR') return error.toJSON();
+  const reason = typeof error.details.reason === 'string' ? error.details.reason : 'failed';
+  const landed = error.details.may_have_landed === true;
+  const message = landed
+    ? `The store failed before it could confirm this change (reason: ${reason}); it may have been stored. Read the record again before you retry.`
+    : `The store could not do this (reason: ${reason}); nothing was changed. Try again later.`;
+  return { code: 'STORAGE_ERROR', message, reason, may_have_landed: landed };
 }
 
 /** Any fault of the store that is not already one of ours becomes `STORAGE_ERROR`, cause attached. */

@@ -427,18 +427,29 @@ describe('faults of the server side: 500, with nothing of its internals', () => 
     return client(started.url);
   }
 
-  test('a store that fails: 500 STORAGE_ERROR, and the refusal says nothing changed', async () => {
+  test('a store that fails: 500 STORAGE_ERROR with its reason; the store\'s own words reach onError only', async () => {
     const base = memoryAdapter();
     const setup = new PlanManager({ adapter: base, scope: { organization_id: 'acme' } });
     const instance = await setup.createInstance({ agent_type_id: 'x' });
-    const failing: StorageAdapter = { ...base, commit: async () => Promise.reject(new Error('disk I/O error')) };
-    const post = await serve(scopedManagers({ adapter: failing }));
+    const failing: StorageAdapter = { ...base, commit: async () => Promise.reject(new Error('disk I/O error at 10.0.0.7:5432')) };
+    const handlerErrors = vi.fn();
+    const managerErrors = vi.fn();
+    const post = await serve(scopedManagers({ adapter: failing, onError: managerErrors }), { onError: handlerErrors });
     const answer = await post(`/agents/instances/${instance.id}/transition`, { status: 'running' });
     expect(answer.status).toBe(500);
-    expect(answer.body.error).toMatchObject({ code: 'STORAGE_ERROR', message: expect.stringContaining('Nothing was changed') });
+    const wire = {
+      code: 'STORAGE_ERROR',
+      message: 'The store failed before it could confirm this change (reason: failed); it may have been stored. Read the record again before you retry.',
+      reason: 'failed',
+      may_have_landed: true,
+    };
+    expect(answer.body.error).toEqual(wire);
+    expect(handlerErrors).toHaveBeenCalledWith(expect.objectContaining({ code: 'STORAGE_ERROR', message: expect.stringContaining('disk I/O error at 10.0.0.7:5432') }));
     const tool = await post(`${TOOL}/create`, { instance_id: instance.id, title: 'T', steps: [] });
     expect(tool.status).toBe(500);
-    expect(tool.body.error.code).toBe('STORAGE_ERROR');
+    expect(tool.body.error).toEqual(wire);
+    expect(managerErrors).toHaveBeenCalledWith(expect.objectContaining({ message: expect.stringContaining('disk I/O error at 10.0.0.7:5432') }), { operation: 'handle', action: 'create' });
+    expect(JSON.stringify([answer.body, tool.body])).not.toContain('10.0.0.7');
   });
 
   test('authenticate that throws: 500 INTERNAL_ERROR; the reason goes to onError, not to the caller', async () => {

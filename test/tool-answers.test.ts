@@ -25,7 +25,10 @@ describe('the Instance Plan tool never throws', () => {
     const instance = await runningInstance(manager);
     broken = true;
     const answer = await manager.forInstance(instance.id).handle({ action: 'create', title: 'P', steps: [] });
-    expect(answer).toEqual({ success: false, error: { code: 'STORAGE_ERROR', message: expect.stringContaining('id generator exhausted') } });
+    expect(answer).toEqual({
+      success: false,
+      error: { code: 'STORAGE_ERROR', message: 'The store could not do this (reason: failed); nothing was changed. Try again later.', reason: 'failed', may_have_landed: false },
+    });
     broken = false;
     expect((await manager.listPlans({ instance_id: instance.id })).total).toBe(0);
   });
@@ -104,22 +107,26 @@ describe('next_step and message tell the agent what to do next (docs/tool.md, "W
 });
 
 describe('a failure that is none of the library\'s still gets an answer', () => {
-  it('an id generator that throws is answered as a storage fault naming the reason, and nothing is stored', async () => {
+  it('an id generator that throws is answered as a storage fault, the reason reaching onError, and nothing is stored', async () => {
     let fail: unknown = new Error('no ids left');
+    const heard: string[] = [];
     const manager = new PlanManager({
       ids: () => {
         throw fail;
       },
+      onError: (error, context) => heard.push(`${context.action}: ${error.message}`),
     });
-    expect(await manager.handle({ action: 'create', instance_id: 'i-1', title: 'P', steps: [] })).toEqual({
+    const answer = {
       success: false,
-      error: { code: 'STORAGE_ERROR', message: 'Unexpected failure: no ids left. Nothing was changed; try again.' },
-    });
+      error: { code: 'STORAGE_ERROR', message: 'The store could not do this (reason: failed); nothing was changed. Try again later.', reason: 'failed', may_have_landed: false },
+    };
+    expect(await manager.handle({ action: 'create', instance_id: 'i-1', title: 'P', steps: [] })).toEqual(answer);
     fail = 'a thrown string';
-    expect(await manager.handle({ action: 'create', instance_id: 'i-1', title: 'P', steps: [] })).toEqual({
-      success: false,
-      error: { code: 'STORAGE_ERROR', message: 'Unexpected failure: a thrown string. Nothing was changed; try again.' },
-    });
+    expect(await manager.handle({ action: 'create', instance_id: 'i-1', title: 'P', steps: [] })).toEqual(answer);
+    expect(heard).toEqual([
+      'create: Unexpected failure: no ids left. Nothing was changed; try again.',
+      'create: Unexpected failure: a thrown string. Nothing was changed; try again.',
+    ]);
     expect(await manager.handle({ action: 'list', instance_id: 'i-1' })).toEqual({ success: true, plans: [], total: 0 });
   });
 });

@@ -574,8 +574,10 @@ describe('answers a model can act on', async () => {
       });
       return broken.execute({ action: 'update', plan_id: p.id, title: 'Renamed' });
     }, (error) => {
-      expect(error.message).toContain('disk full');
-      expect(error.message).toContain('try again');
+      // The store's words stay with the operator (onError); the model hears the reason and what to do.
+      expect(error.message).not.toContain('disk full');
+      expect(error).toMatchObject({ reason: 'failed', may_have_landed: true });
+      expect(error.message).toContain('Read the record again before you retry');
     }],
   ];
   test.each(cases)('%s says what was wrong and what to do next, in a short text', async (code, run, details) => {

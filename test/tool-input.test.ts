@@ -704,8 +704,13 @@ describe('the exact shapes of answers', () => {
     const before = await snapshotStore(inner);
     const result = await manager.handle({ action: 'execute_step', plan_id: plan.id, step_id: plan.steps[0]!.id, step_status: 'in_progress' });
     const error = expectFailureShape(result);
-    expect(error.code).toBe('STORAGE_ERROR');
-    expect(error.message).toContain('disk on fire');
+    expect(error).toEqual({
+      code: 'STORAGE_ERROR',
+      message: 'The store failed before it could confirm this change (reason: failed); it may have been stored. Read the record again before you retry.',
+      reason: 'failed',
+      may_have_landed: true,
+    });
+    expect(JSON.stringify(result)).not.toContain('disk on fire');
     expect(await snapshotStore(inner)).toEqual(before);
   });
 });

@@ -4,6 +4,7 @@ import { readJsonBody, type BodyLimits } from './body';
 import { transitionInstanceView } from './instance-view';
 import { managerFor, type ManagerSource } from './managers';
 import { HttpRefusal, invalidBody, jsonResponse, refusalResponse } from './refusal';
+import { answerOf } from '../refusals';
 import { matchRoute, ROUTES, type Route } from './routes';
 import { STATUS_BY_CODE } from './status';
 import { asWebRequest, web } from './web';
@@ -56,7 +57,7 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
     if (scope === null || scope === undefined) throw rejectedToken();
     const manager = managerFor(managers, callerScope(scope));
     const body = await readJsonBody(incoming, limits);
-    return route.kind === 'tool' ? callTool(manager, route.action, body) : transition(manager, route.instanceId, body);
+    return route.kind === 'tool' ? callTool(manager, route.action, body) : transition(manager, route.instanceId, body, report);
   }
 
   const report = (error: unknown) => {
@@ -110,14 +111,16 @@ async function callTool(manager: PlanManager, action: string, body: unknown): Pr
 }
 
 /** The Transition Instance endpoint: `{ status }` in, the instance record out. */
-async function transition(manager: PlanManager, instanceId: string, body: unknown): Promise<Response> {
+async function transition(manager: PlanManager, instanceId: string, body: unknown, report: (error: unknown) => void): Promise<Response> {
   try {
     // The manager validates the body (a strict `{ status }`); the type only says what it expects.
     const instance = await manager.transitionInstance(instanceId, body as TransitionInstanceInput);
     return jsonResponse(200, transitionInstanceView(instance));
   } catch (error) {
     if (!InstancePlanError.is(error)) throw error;
-    return jsonResponse(STATUS_BY_CODE[error.code], { success: false, error: error.toJSON() });
+    // A fault of the store: the caller hears its reason, the operator (onError) its words.
+    if (error.code === 'STORAGE_ERROR') report(error);
+    return jsonResponse(STATUS_BY_CODE[error.code], { success: false, error: answerOf(error) });
   }
 }
 

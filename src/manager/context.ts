@@ -1,5 +1,6 @@
 import type { Immer } from 'immer';
 import type { CommittedChange, StorageAdapter } from '../adapters/contract';
+import type { InstancePlanError } from '../errors';
 import type { InputSchemas } from '../schemas/inputs';
 import type { Limits } from '../schemas/limits';
 import type { Fence } from './leases';
@@ -24,6 +25,8 @@ export interface ManagerContext {
   immer: Immer;
   /** Tells this manager's subscribers about a commit (used when the adapter has no feed of its own). */
   announce(change: CommittedChange): void;
+  /** The operator's hook: hears every `STORAGE_ERROR` the tool answers, with the store's own words (see `PlanManagerOptions.onError`). */
+  onError?: (error: InstancePlanError, context: { operation: string; action?: string }) => void;
   /** The lease this manager writes under (`PlanManager#withLease`); absent on a plain manager. */
   fence?: Fence;
 }

@@ -1,5 +1,6 @@
 import { enablePatches, Immer } from 'immer';
 import type { CommittedChange, HistoryEvent, HistoryPage, StorageAdapter } from '../adapters/contract';
+import type { InstancePlanError } from '../errors';
 import { memoryAdapter } from '../adapters/memory';
 import { createInputSchemas } from '../schemas/inputs';
 import type {
@@ -50,6 +51,13 @@ export interface PlanManagerOptions {
    * writes the next snapshot.
    */
   retention?: Retention;
+  /**
+   * The operator's hook for faults of the store: every `STORAGE_ERROR` the tool (`handle`,
+   * `forInstance`) answers reaches it with the store's own words and its cause, while the answer
+   * (read by a model or an HTTP caller) carries only the reason and whether the change may have
+   * landed. A hook that throws is ignored.
+   */
+  onError?: (error: InstancePlanError, context: { operation: string; action?: string }) => void;
 }
 
 export type ChangeListener = (change: CommittedChange) => void;
@@ -73,6 +81,17 @@ interface ViewSource {
  * length of one `new PlanManager()`, so no public option can make a view.
  */
 let pendingView: ViewSource | undefined;
+
+/** A hook whose own fault must not change the answer it was told about. */
+function quietly<A extends unknown[]>(hook: (...args: A) => void): (...args: A) => void {
+  return (...args) => {
+    try {
+      hook(...args);
+    } catch {
+      // the operator's hook failed: the caller's answer stands
+    }
+  };
+}
 
 function createView(source: ViewSource): PlanManager {
   pendingView = source;
@@ -132,6 +151,7 @@ export class PlanManager {
       schemas: createInputSchemas(limits),
       retries,
       retention: resolveRetention(options.retention),
+      ...(options.onError && { onError: quietly(options.onError) }),
       immer: new Immer({ autoFreeze: false }),
       announce: (change) => {
         if (!adapter.subscribe) this.#deliver(change);

@@ -5,7 +5,7 @@ import type { ManagerContext } from './context';
 import { executeStep } from './execute-step';
 import { guidance, nextStep } from './next-step';
 import { createPlan, listPlans, updatePlan } from './plans';
-import { fieldError, unexpectedFailure } from '../refusals';
+import { answerOf, fieldError, unexpectedFailure } from '../refusals';
 import { parseInput } from './validate';
 
 /** The tool's answer to `create`, `update` and `execute_step`: the plan, the next step, and what to do. */
@@ -71,7 +71,20 @@ export async function handleTool(context: ManagerContext, input: unknown, tool: 
       }
     }
   } catch (error) {
-    return { success: false, error: toolError(error) };
+    const refusal = InstancePlanError.is(error) ? error : unexpectedFailure(error);
+    // The operator hears the store's own words; the caller (a model) only the reason.
+    if (refusal.code === 'STORAGE_ERROR') context.onError?.(refusal, { operation: 'handle', action: actionOf(input) });
+    return { success: false, error: answerOf(refusal) };
+  }
+}
+
+/** The action a call named, for the operator's report (undefined when it named none we know). */
+function actionOf(input: unknown): string | undefined {
+  try {
+    const action = (input as { action?: unknown } | null)?.action;
+    return typeof action === 'string' ? action.slice(0, 40) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -93,5 +106,5 @@ function instanceIdFor(given: string | undefined, tool: ToolContext): string {
 
 /** Any failure as the tool's error object; something unexpected still answers, as a storage fault. */
 export function toolError(error: unknown): { code: ErrorCode; message: string } & Record<string, unknown> {
-  return (InstancePlanError.is(error) ? error : unexpectedFailure(error)).toJSON();
+  return answerOf(InstancePlanError.is(error) ? error : unexpectedFailure(error));
 }
