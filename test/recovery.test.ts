@@ -165,6 +165,33 @@ describe('acquireLease over an abandoned lease', () => {
     expect(replay(await b.history(plan.id))).toEqual(now);
   });
 
+  it('a step the old holder starts between the recovery\'s read and its commit is settled too (the plan\'s version is checked)', async () => {
+    const { a, b, advance, beforeNextCommit, instance, plan, step } = await leaseWorld();
+    const dead = a.withLease(await a.acquireLease(instance.id, { owner: 'worker-a', ttl_ms: 1_000 }));
+    advance(1_000, 'b'); // only b's clock moves: worker-a still believes its lease runs
+    beforeNextCommit(() => dead.executeStep({ plan_id: plan.id, step_id: step(0), step_status: 'in_progress' }));
+    const lease = await b.acquireLease(instance.id, { owner: 'worker-b', ttl_ms: 1_000 });
+    expect(lease.recovered!.steps.map((s) => [s.title, s.status])).toEqual([['One', 'failed']]);
+    expect((await b.getPlan(plan.id)).steps[0]).toMatchObject({ status: 'failed', attempts: 1 });
+    await expectRejection(dead.executeStep({ plan_id: plan.id, step_id: step(0), step_status: 'completed', step_output: 'late' }), 'LEASE_LOST');
+  });
+
+  it('a plan the old holder creates and starts after the listing is found by a second look under the new lease, and settled', async () => {
+    const { a, b, advance, beforeNextCommit, instance } = await leaseWorld();
+    const dead = a.withLease(await a.acquireLease(instance.id, { owner: 'worker-a', ttl_ms: 1_000 }));
+    advance(1_000, 'b');
+    let created: Plan | undefined;
+    beforeNextCommit(async () => {
+      created = await dead.createPlan({ instance_id: instance.id, title: 'Late plan', steps: [{ title: 'Late step', type: 'process' }] });
+      await dead.executeStep({ plan_id: created.id, step_id: created.steps[0]!.id, step_status: 'in_progress' });
+    });
+    const lease = await b.acquireLease(instance.id, { owner: 'worker-b', ttl_ms: 1_000 });
+    expect(lease.recovered!.steps.map((s) => [s.plan_id, s.title, s.status])).toEqual([[created!.id, 'Late step', 'failed']]);
+    const settled = await b.getPlan(created!.id);
+    expect(settled.steps[0]).toMatchObject({ status: 'failed', attempts: 1 });
+    expect((await b.history(created!.id)).at(-1)).toMatchObject({ type: 'plan.recovered', recovery: { previous_owner: 'worker-a', previous_token: 1, owner: 'worker-b', token: 2 } });
+  });
+
   it('refuses a recovery policy it does not know, naming the policies, and changes nothing', async () => {
     const { adapter, b, instance, plan } = await leaseWorld();
     const before = await recordsOf(adapter, [instance.id], [plan.id]);

@@ -97,7 +97,7 @@ export async function acquireLease(context: ManagerContext, instanceId: string, 
   let planIds: string[] | undefined;
   for (;;) {
     try {
-      return await mutate<AcquiredLease>(context, async (reader) => {
+      const acquired = await mutate<AcquiredLease>(context, async (reader) => {
         await visibleInstance(context, id, reader);
         const current = await reader.lease(id);
         const now = context.now();
@@ -121,13 +121,34 @@ export async function acquireLease(context: ManagerContext, instanceId: string, 
         const recovery = { previous_owner: current.owner, previous_token: current.token, owner, token: next.token };
         const settled = await settle(context, reader, planIds, policy, recovery, current.expires_at, now);
         const recovered = { instance_id: id, previous_owner: current.owner, previous_token: current.token, expired_at: current.expires_at, policy, steps: settled.result };
-        return { writes: [write, ...settled.writes], events: settled.events, result: deepFreeze({ ...next, recovered }) };
+        return { writes: [write, ...settled.writes], events: settled.events, checks: settled.checks, result: deepFreeze({ ...next, recovered }) };
       });
+      return acquired.recovered === null ? acquired : await sweepNewPlans(context, acquired, planIds ?? [], policy);
     } catch (error) {
       if (error !== PLANS_NEEDED || planIds !== undefined) throw error;
       planIds = await planIdsOf(context, id);
     }
   }
+}
+
+/**
+ * After a takeover: plans of the instance created between the listing and the commit (by the old
+ * holder, whose lease had run out by its own clock but not yet been taken) were not read by the
+ * recovery. Now that the new lease is stored nobody else can write them: they are read and
+ * settled as the others were, in one more commit under the new lease.
+ */
+async function sweepNewPlans(context: ManagerContext, acquired: AcquiredLease, listed: readonly string[], policy: RecoveryPolicy): Promise<AcquiredLease> {
+  const { recovered: report, ...lease } = acquired;
+  const known = new Set(listed);
+  const missed = (await planIdsOf(context, lease.instance_id)).filter((planId) => !known.has(planId));
+  if (missed.length === 0 || report === null) return acquired;
+  const holder: ManagerContext = { ...context, fence: { lease, remembered: new Map() } };
+  const recovery = { previous_owner: report.previous_owner, previous_token: report.previous_token, owner: lease.owner, token: lease.token };
+  const steps = await mutate(holder, async (reader) => {
+    const settled = await settle(holder, reader, missed, policy, recovery, report.expired_at, context.now());
+    return { writes: settled.writes, events: settled.events, checks: settled.checks, result: settled.result };
+  });
+  return deepFreeze({ ...lease, recovered: { ...report, steps: [...report.steps, ...steps] } });
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { CommitBatch, HistoryEvent, RecordCheck, RecordWrite } from '../adapters/contract';
 import { deepFreeze } from '../adapters/freeze';
 import { InstancePlanError } from '../errors';
-import { asStorageError, conflictAfterRetries } from '../refusals';
+import { commitFault, conflictAfterRetries } from '../refusals';
 import type { ManagerContext } from './context';
 import { leaseGuard } from './leases';
 import { withRetention } from './retention';
@@ -12,6 +12,8 @@ export interface Mutation<R> {
   writes: RecordWrite[];
   events: HistoryEvent[];
   result: R;
+  /** Versions of records read but not written that must still hold when the writes commit. */
+  checks?: RecordCheck[];
 }
 
 /**
@@ -54,7 +56,7 @@ export async function mutate<R>(context: ManagerContext, attempt: (reader: Reade
           return { batch, result: proposed };
         }).catch((error: unknown) => {
           // A refusal of the operation itself leaves as it is; anything else is the store's.
-          throw error === refused ? error : asStorageError(error, 'commit');
+          throw error === refused ? error : commitFault(error);
         });
       } else {
         mutation ??= await attempt(reading(context.reader)).catch((error: unknown) => {
@@ -65,7 +67,7 @@ export async function mutate<R>(context: ManagerContext, attempt: (reader: Reade
         checks = await guard.checks(mutation.writes, context.reader.lease);
         batch = batchOf(context, mutation, checks);
         await adapter.commit(batch).catch((error: unknown) => {
-          throw asStorageError(error, 'commit');
+          throw commitFault(error);
         });
       }
     } catch (error) {
@@ -90,8 +92,9 @@ export async function mutate<R>(context: ManagerContext, attempt: (reader: Reade
   }
 }
 
-function batchOf(context: ManagerContext, mutation: Mutation<unknown>, checks: RecordCheck[]): CommitBatch {
+function batchOf(context: ManagerContext, mutation: Mutation<unknown>, leaseChecks: RecordCheck[]): CommitBatch {
   const batch: CommitBatch = { writes: mutation.writes, events: mutation.events };
+  const checks = [...leaseChecks, ...(mutation.checks ?? [])];
   if (checks.length > 0) batch.checks = checks;
   return withRetention(batch, context.retention);
 }

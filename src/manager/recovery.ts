@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import type { HistoryEvent, RecordWrite } from '../adapters/contract';
+import type { HistoryEvent, RecordCheck, RecordWrite } from '../adapters/contract';
 import { applyEdge } from '../machines/effects';
 import { instanceLogic } from '../machines/instance';
 import { planLogic } from '../machines/plan';
@@ -103,7 +103,9 @@ export function interruptedOutput(recovery: NonNullable<HistoryEvent['recovery']
 /**
  * Settles the `in_progress` steps of the plans `planIds`, read through `reader` (inside the
  * commit's transaction, if any): with `fail`, one write and one `plan.recovered` event per plan
- * changed. Cancelled plans are final and left as they are.
+ * changed. Every plan read and left as it is gets a check of the version read, so a step started
+ * in it meanwhile makes the commit conflict and the recovery run again. Cancelled plans are final
+ * and left as they are.
  */
 export async function settle(
   context: ManagerContext,
@@ -114,16 +116,18 @@ export async function settle(
   expiredAt: string | null,
   now: string,
 ): Promise<Mutation<InterruptedStep[]>> {
-  const settled: Mutation<InterruptedStep[]> = { writes: [], events: [], result: [] };
+  const settled: Mutation<InterruptedStep[]> & { checks: RecordCheck[] } = { writes: [], events: [], result: [], checks: [] };
   const status: InterruptedStep['status'] = policy === 'fail' ? 'failed' : 'in_progress';
   const move: StepEvent = { type: 'failed', output: interruptedOutput(recovery, expiredAt), at: now };
   for (const id of planIds) {
     const plan = await reader.plan(id);
-    if (!plan || planLogic.isFinal(plan.status)) continue;
-    const interrupted = plan.steps.flatMap((step, index) => (step.status === 'in_progress' ? [index] : []));
-    if (interrupted.length === 0) continue;
+    if (!plan) continue;
+    const interrupted = planLogic.isFinal(plan.status) ? [] : plan.steps.flatMap((step, index) => (step.status === 'in_progress' ? [index] : []));
     settled.result.push(...interrupted.map((index) => ({ plan_id: plan.id, step_id: plan.steps[index]!.id, title: plan.steps[index]!.title, status })));
-    if (policy === 'keep') continue;
+    if (interrupted.length === 0 || policy === 'keep') {
+      settled.checks.push({ kind: 'plan', id: plan.id, expected_version: plan.version });
+      continue;
+    }
     const mutation = planMutation(
       context,
       plan,
@@ -173,7 +177,7 @@ async function recoverInstance(context: ManagerContext, instanceId: string, poli
       policy,
       steps: settled.result,
     };
-    return { writes, events: settled.events, result };
+    return { writes, events: settled.events, checks: settled.checks, result };
   });
 }
 
