@@ -39,6 +39,15 @@ export function copyWouldGoBack(kind: StoredKind, id: string, source: number, ta
   );
 }
 
+/** `CONFLICT` of a copy between stores: the target changed the record on its own since an earlier copy, and copying would overwrite that change. */
+export function copyDiverged(kind: StoredKind, id: string, version: number): InstancePlanError {
+  return new InstancePlanError(
+    'CONFLICT',
+    `The target store changed ${kind} ${JSON.stringify(id)} on its own: its version ${version} is not the source's version ${version}, so copying would overwrite that change; nothing of it was written. Reconcile the two stores, or copy into an empty one.`,
+    { kind, id, target_version: version, reason: 'diverged' },
+  );
+}
+
 // NOT_FOUND
 
 /** `NOT_FOUND`, also for records outside the caller's scope (they are not told apart). */

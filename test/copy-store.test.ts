@@ -86,6 +86,40 @@ describe('copyStore', () => {
     expect(await to.get('plan', plans[0]!.id)).toEqual(before);
   });
 
+  it('refuses to overwrite a change the target made on its own since the last copy (CONFLICT "diverged"), and leaves it', async () => {
+    const { adapter: from, manager, plans } = await source(1);
+    const to = memoryAdapter();
+    await copyStore(from, to);
+    await new PlanManager({ adapter: to }).updatePlan({ plan_id: plans[0]!.id, title: 'Changed on the target' });
+    await manager.updatePlan({ plan_id: plans[0]!.id, title: 'Changed on the source' });
+    await manager.updatePlan({ plan_id: plans[0]!.id, title: 'Changed on the source again' });
+    const before = await to.get('plan', plans[0]!.id);
+    const error = await expectRejection(copyStore(from, to), 'CONFLICT');
+    expect(error.details).toEqual({ kind: 'plan', id: plans[0]!.id, target_version: 3, reason: 'diverged' });
+    expect(await to.get('plan', plans[0]!.id)).toEqual(before);
+  });
+
+  it('copies a history that managers of different retentions pruned: from its latest snapshot, replaying on the target', async () => {
+    const adapter = memoryAdapter();
+    const windowed = new PlanManager({ adapter, retention: { events: 2 } });
+    const keepsAll = new PlanManager({ adapter });
+    const instance = await windowed.createInstance({ organization_id: 'org-1', agent_type_id: 'a' });
+    let plan = await windowed.createPlan({ instance_id: instance.id, title: 'P', steps: [] });
+    // Seq 3 (a window start) written without a snapshot, seq 5 with one that prunes before seq 3.
+    plan = await windowed.updatePlan({ plan_id: plan.id, title: 't2' });
+    plan = await keepsAll.updatePlan({ plan_id: plan.id, title: 't3' });
+    plan = await windowed.updatePlan({ plan_id: plan.id, title: 't4' });
+    plan = await windowed.updatePlan({ plan_id: plan.id, title: 't5' });
+    expect((await adapter.history(plan.id)).map((event) => [event.seq, event.snapshot !== undefined])).toEqual([[3, false], [4, false], [5, true]]);
+    const to = memoryAdapter();
+    await copyStore(adapter, to);
+    expect((await to.history(plan.id)).map((event) => event.seq)).toEqual([5]);
+    expect(replay(await to.history(plan.id))).toEqual(plan);
+    expect(await checkInvariants(to)).toEqual([]);
+    // The source's own history is reported, not a crash.
+    expect((await checkInvariants(adapter)).map((violation) => violation.rule)).toEqual([4]);
+  });
+
   it('copies from the memory adapter to a SQLite file and on to another, the histories replaying on each', async () => {
     const { adapter: from } = await source(4, { events: 2 });
     const files = [new Database(':memory:'), new Database(':memory:')].map((database) => {
@@ -122,9 +156,36 @@ describe('dumps', () => {
     expect(await refusal([])).toMatchObject({ reason: 'not_a_dump' });
     expect(await refusal(['{"records":[]}'])).toMatchObject({ reason: 'not_a_dump', line: 1 });
     expect(await refusal(['{"format":"instance-plan dump","version":2}'])).toMatchObject({ reason: 'version_too_new', stored_version: 2, code_version: 1 });
+    expect(await refusal(['{"format":"instance-plan dump","version":0}'])).toMatchObject({ reason: 'not_a_dump', line: 1 });
     const header = '{"format":"instance-plan dump","version":1}';
     expect(await refusal([header, 'not json'])).toMatchObject({ reason: 'malformed', line: 2 });
     expect(await refusal([header, '{"kind":"event","event":{}}'])).toMatchObject({ reason: 'malformed', line: 2 });
     expect(await refusal([header, '', '{"kind":"step","record":{}}'])).toMatchObject({ reason: 'malformed', line: 3 });
+  });
+
+  it('refuses a dump cut short, a record without its whole history, events of another record, and lines after the end', async () => {
+    const { adapter, manager } = await source(2);
+    const [first] = (await manager.listInstances()).instances;
+    await manager.acquireLease(first!.id, { owner: 'worker-1', ttl_ms: 60_000 });
+    const whole = await lines(adapter);
+    const refusal = async (text: string[]) => (await expectRejection(loadDump(text), 'STORAGE_ERROR')).details;
+    expect(JSON.parse(whole.at(-1)!)).toEqual({ kind: 'end', records: 5 });
+    // Cut at any line boundary: never read as whole.
+    for (let cut = 1; cut < whole.length; cut++) {
+      const details = await refusal(whole.slice(0, cut));
+      expect(['truncated', 'malformed'], `cut after line ${cut}`).toContain(details.reason);
+    }
+    const recordLine = whole.findIndex((line) => line.startsWith('{"kind":"plan"'));
+    const withoutAnEvent = whole.filter((_, i) => i !== recordLine + 2);
+    expect(await refusal(withoutAnEvent)).toMatchObject({ reason: 'malformed', line: recordLine + 1 });
+    const leaseLine = whole.findIndex((line) => line.startsWith('{"kind":"lease"'));
+    const eventAfterLease = [...whole.slice(0, leaseLine + 1), whole[leaseLine - 1]!, ...whole.slice(leaseLine + 1)];
+    expect(await refusal(eventAfterLease)).toMatchObject({ reason: 'malformed', line: leaseLine + 2 });
+    expect(await refusal([...whole, whole[1]!])).toMatchObject({ reason: 'malformed', line: whole.length + 1 });
+    expect(await refusal([...whole.slice(0, -1), '{"kind":"end","records":4}'])).toMatchObject({ reason: 'malformed', line: whole.length });
+  });
+
+  it('dumpStore refuses a page size that is not a whole number of at least 1', async () => {
+    await expect(dumpStore(memoryAdapter(), { pageSize: 0 }).next()).rejects.toThrow(new TypeError('dumpStore: pageSize must be a whole number of at least 1, got 0'));
   });
 });

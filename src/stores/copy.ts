@@ -1,7 +1,7 @@
 import type { CommitBatch, HistoryEvent, StorageAdapter, StoredKind } from '../adapters/contract';
 import { InstancePlanError } from '../errors';
 import { replay } from '../manager/history';
-import { copyWouldGoBack, storageError } from '../refusals';
+import { copyDiverged, copyWouldGoBack, storageError } from '../refusals';
 import type { Lease, RecordKind, StoredRecord } from '../schemas/records';
 import { canonicalJson } from './canonical';
 
@@ -83,7 +83,15 @@ export async function copyStore(from: StorageAdapter, to: StorageAdapter, option
     if (held && held.version === record.version) return 'skipped';
     if (held && held.version > record.version) throw copyWouldGoBack(kind, record.id, record.version, held.version);
     const since = held?.version ?? 0;
-    const events = await historyOf(from, record.id, since, record.version, historyPageSize);
+    if (held) await checkSameLineage(from, to, kind, record, held);
+    let events = await historyOf(from, record.id, since, record.version, historyPageSize);
+    // A history pruned by managers of different retentions may start without a snapshot: it
+    // replays from its latest snapshot, and so does the copy (what precedes it cannot be replayed).
+    if (events[0] && events[0].seq !== since + 1 && events[0].snapshot === undefined) {
+      let latest = events.length - 1;
+      while (latest > 0 && events[latest]!.snapshot === undefined) latest--;
+      if (latest > 0) events = events.slice(latest);
+    }
     const first = events[0]?.seq;
     // A history that starts later than the target needs must start at a snapshot (events were pruned).
     if (first !== since + 1 && events[0]?.snapshot === undefined) {
@@ -115,6 +123,20 @@ export async function copyStore(from: StorageAdapter, to: StorageAdapter, option
     }
   }
   return report;
+}
+
+/**
+ * A target behind the source must hold a version the source went through, not one of its own:
+ * the event that made the target's version must be the source's event of that seq (when the
+ * source still has it; a pruned source cannot tell, and is trusted).
+ */
+async function checkSameLineage(from: StorageAdapter, to: StorageAdapter, kind: RecordKind, record: StoredRecord, held: StoredRecord): Promise<void> {
+  const page = { after_seq: held.version - 1, limit: 1 };
+  const [theirs] = (await from.history(record.id, page)).filter((event) => event.seq === held.version);
+  const [ours] = (await to.history(record.id, page)).filter((event) => event.seq === held.version);
+  if (theirs && ours && canonicalJson({ ...theirs, snapshot: undefined }) !== canonicalJson({ ...ours, snapshot: undefined })) {
+    throw copyDiverged(kind, record.id, held.version);
+  }
 }
 
 /** The lease of an instance (leases are not listed: found by the instance's id), unless the target has it already. */

@@ -15,7 +15,10 @@ import type { StoredRecord } from '../schemas/records';
  *   {"kind":"lease","record":{...}}
  *   {"kind":"plan","record":{...}}
  *   ...
+ *   {"kind":"end","records":5}
  *
+ * The last line counts the records (instances, plans and leases), so a dump cut short is told
+ * from a whole one.
  * The version is that of the records' shape: a dump of an earlier version is read and brought
  * forward; one newer than this library is refused, naming both versions.
  */
@@ -24,16 +27,23 @@ export const DUMP_FORMAT = 'instance-plan dump';
 /** The version of the records' shape this library writes (the shape of 0.1.0 is version 1). */
 export const DUMP_VERSION = 1;
 
-type Line = { format: string; version: number } | { kind: 'instance' | 'plan' | 'lease'; record: StoredRecord } | { kind: 'event'; event: HistoryEvent };
+type Line =
+  | { format: string; version: number }
+  | { kind: 'instance' | 'plan' | 'lease'; record: StoredRecord }
+  | { kind: 'event'; event: HistoryEvent }
+  | { kind: 'end'; records: number };
 
 /** Writes every record of `adapter` (newest first, a page at a time), its retained events and leases, as the lines above. */
 export async function* dumpStore(adapter: StorageAdapter, options: { pageSize?: number } = {}): AsyncGenerator<string> {
   const pageSize = options.pageSize ?? 100;
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new TypeError(`dumpStore: pageSize must be a whole number of at least 1, got ${String(pageSize)}`);
   yield JSON.stringify({ format: DUMP_FORMAT, version: DUMP_VERSION });
+  let written = 0;
   for (const kind of ['instance', 'plan'] as const) {
     for (let offset = 0; ; offset += pageSize) {
       const { records, total } = await adapter.list(kind, { where: {}, limit: pageSize, offset });
       for (const record of records) {
+        written++;
         yield JSON.stringify({ kind, record });
         for (let after = 0; after < record.version; ) {
           const page = (await adapter.history(record.id, { after_seq: after, limit: 1_000 })).filter((event) => event.seq > after && event.seq <= record.version);
@@ -43,12 +53,16 @@ export async function* dumpStore(adapter: StorageAdapter, options: { pageSize?: 
         }
         if (kind === 'instance') {
           const lease = await adapter.get('lease', record.id);
-          if (lease) yield JSON.stringify({ kind: 'lease', record: lease });
+          if (lease) {
+            written++;
+            yield JSON.stringify({ kind: 'lease', record: lease });
+          }
         }
       }
       if (records.length === 0 || offset + records.length >= total) break;
     }
   }
+  yield JSON.stringify({ kind: 'end', records: written });
 }
 
 const refused = (message: string, details: Record<string, unknown>) => storageError(message, undefined, details);
@@ -61,14 +75,20 @@ const refused = (message: string, details: Record<string, unknown>) => storageEr
 export async function loadDump(lines: Iterable<string> | AsyncIterable<string>, into: StorageAdapter = memoryAdapter()): Promise<StorageAdapter> {
   let number = 0;
   let header = false;
-  let pending: CommitBatch | undefined;
+  let ended = false;
+  let records = 0;
+  /** The record being read, with its events so far and the line it started on. */
+  let pending: { batch: CommitBatch; line: number } | undefined;
   const flush = async () => {
-    if (pending) await into.commit(pending);
+    if (!pending) return;
+    checkHistoryOf(pending.batch, pending.line);
+    await into.commit(pending.batch);
     pending = undefined;
   };
   for await (const text of lines) {
     number++;
     if (text.trim() === '') continue;
+    if (ended) throw refused(`line ${number} of the dump comes after its end line`, { reason: 'malformed', line: number });
     let line: Line;
     try {
       line = JSON.parse(text) as Line;
@@ -76,7 +96,7 @@ export async function loadDump(lines: Iterable<string> | AsyncIterable<string>, 
       throw refused(`line ${number} of the dump is not JSON`, { reason: 'malformed', line: number });
     }
     if (!header) {
-      if (typeof line !== 'object' || line === null || !('format' in line) || line.format !== DUMP_FORMAT || !Number.isSafeInteger(line.version)) {
+      if (typeof line !== 'object' || line === null || !('format' in line) || line.format !== DUMP_FORMAT || !Number.isSafeInteger(line.version) || line.version < 1) {
         throw refused(`line 1 of the dump must be {"format":"${DUMP_FORMAT}","version":n}: this is not a dump of instance-plan`, { reason: 'not_a_dump', line: number });
       }
       if (line.version > DUMP_VERSION) {
@@ -90,18 +110,50 @@ export async function loadDump(lines: Iterable<string> | AsyncIterable<string>, 
       continue;
     }
     const kind = (line as { kind?: unknown }).kind;
-    if (kind === 'event' && pending && 'event' in line && typeof line.event === 'object' && line.event !== null) {
-      pending.events.push(line.event);
+    const given = line as { record?: unknown; event?: unknown; records?: unknown };
+    if (kind === 'event' && pending && pending.batch.writes[0]!.kind !== 'lease' && isObject(given.event)) {
+      pending.batch.events.push(given.event as HistoryEvent);
       continue;
     }
-    if ((kind === 'instance' || kind === 'plan' || kind === 'lease') && 'record' in line && typeof line.record === 'object' && line.record !== null) {
+    if ((kind === 'instance' || kind === 'plan' || kind === 'lease') && isObject(given.record)) {
       await flush();
-      pending = { writes: [{ kind: kind as StoredKind, record: line.record, expected_version: null }], events: [] };
+      records++;
+      pending = { batch: { writes: [{ kind: kind as StoredKind, record: given.record as StoredRecord, expected_version: null }], events: [] }, line: number };
       continue;
     }
-    throw refused(`line ${number} of the dump is neither a record nor an event of the record before it`, { reason: 'malformed', line: number });
+    if (kind === 'end' && Number.isSafeInteger(given.records)) {
+      await flush();
+      if (given.records !== records) {
+        throw refused(`the dump's end line counts ${String(given.records)} records, but ${records} came before it: the dump is damaged`, { reason: 'malformed', line: number });
+      }
+      ended = true;
+      continue;
+    }
+    throw refused(`line ${number} of the dump is neither a record, an event of the record before it, nor the end line`, { reason: 'malformed', line: number });
   }
   if (!header) throw refused('the dump is empty: its first line must name the format', { reason: 'not_a_dump', line: 0 });
-  await flush();
+  if (!ended) throw refused(`the dump ends at line ${number} without its end line: it was cut short; nothing after the last whole record was read`, { reason: 'truncated', line: number });
   return into;
+}
+
+const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A record's events must be its own, in order, up to its version, from its creation or a snapshot. */
+function checkHistoryOf(batch: CommitBatch, line: number): void {
+  const { record, kind } = batch.writes[0]!;
+  if (kind === 'lease') return;
+  const events = batch.events;
+  const fine =
+    typeof record.id === 'string' &&
+    Number.isSafeInteger(record.version) &&
+    events.length > 0 &&
+    events.every((event, i) => event.record_id === record.id && event.seq === events[0]!.seq + i) &&
+    events.at(-1)!.seq === record.version &&
+    (events[0]!.seq === 1 || events[0]!.snapshot !== undefined);
+  if (!fine) {
+    throw refused(`the ${kind} on line ${line} of the dump is not followed by its history (its own events, in order, up to its version, from its creation or a snapshot)`, {
+      reason: 'malformed',
+      line,
+    });
+  }
 }
