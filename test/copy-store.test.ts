@@ -161,6 +161,7 @@ describe('dumps', () => {
     expect(await refusal([header, 'not json'])).toMatchObject({ reason: 'malformed', line: 2 });
     expect(await refusal([header, '{"kind":"event","event":{}}'])).toMatchObject({ reason: 'malformed', line: 2 });
     expect(await refusal([header, '', '{"kind":"step","record":{}}'])).toMatchObject({ reason: 'malformed', line: 3 });
+    expect(await refusal([header, '{"kind":"plan","record":{"id":"p","created_at":"x","version":7}}'])).toMatchObject({ reason: 'malformed', line: 2 });
   });
 
   it('refuses a dump cut short, a record without its whole history, events of another record, and lines after the end', async () => {

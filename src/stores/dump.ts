@@ -1,7 +1,7 @@
 import type { CommitBatch, HistoryEvent, StorageAdapter, StoredKind } from '../adapters/contract';
 import { memoryAdapter } from '../adapters/memory';
 import { storageError } from '../refusals';
-import type { StoredRecord } from '../schemas/records';
+import { Instance, Lease, Plan, type StoredRecord } from '../schemas/records';
 
 /**
  * A store as text: JSON lines that any store's content can be written to and read back from,
@@ -69,7 +69,8 @@ const refused = (message: string, details: Record<string, unknown>) => storageEr
 
 /**
  * Reads a dump (its lines, as strings: split a file on newlines) into a new memory adapter, or into
- * `into`, one commit per record with its events. A line that is not part of a dump is refused,
+ * `into` (an empty store: a record it holds already is a `CONFLICT`; to bring a store up to date
+ * from a dump, `copyStore(await loadDump(lines), store)`), one commit per record with its events. A line that is not part of a dump is refused,
  * naming the line; so is a dump newer than this library, naming both versions.
  */
 export async function loadDump(lines: Iterable<string> | AsyncIterable<string>, into: StorageAdapter = memoryAdapter()): Promise<StorageAdapter> {
@@ -116,6 +117,9 @@ export async function loadDump(lines: Iterable<string> | AsyncIterable<string>, 
       continue;
     }
     if ((kind === 'instance' || kind === 'plan' || kind === 'lease') && isObject(given.record)) {
+      if (!SCHEMAS[kind].safeParse(given.record).success) {
+        throw refused(`line ${number} of the dump is not a whole ${kind} record (a field is missing, unknown or of the wrong type)`, { reason: 'malformed', line: number });
+      }
       await flush();
       records++;
       pending = { batch: { writes: [{ kind: kind as StoredKind, record: given.record as StoredRecord, expected_version: null }], events: [] }, line: number };
@@ -135,6 +139,8 @@ export async function loadDump(lines: Iterable<string> | AsyncIterable<string>, 
   if (!ended) throw refused(`the dump ends at line ${number} without its end line: it was cut short; nothing after the last whole record was read`, { reason: 'truncated', line: number });
   return into;
 }
+
+const SCHEMAS = { instance: Instance, plan: Plan, lease: Lease } as const;
 
 const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null && !Array.isArray(value);
 
