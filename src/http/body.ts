@@ -1,5 +1,6 @@
 import { HttpRefusal, invalidBody } from './refusal';
 import { jsonDepth } from './json-depth';
+import { duplicateKey } from './json-keys';
 import { notJsonBecause } from './media-type';
 import { web, type WebRequest } from './web';
 
@@ -13,7 +14,7 @@ export interface BodyLimits {
 /**
  * The request's JSON body, checked in the order that costs least: the media type, the declared
  * length, the bytes as they arrive (never more than `maxBodyBytes` held), UTF-8, the nesting
- * depth, and only then `JSON.parse`.
+ * depth, then `JSON.parse`, and a key named twice in one object (refused: the parse keeps one).
  */
 export async function readJsonBody(request: WebRequest, limits: BodyLimits): Promise<unknown> {
   const notJson = notJsonBecause(request.headers.get('content-type'));
@@ -36,11 +37,18 @@ export async function readJsonBody(request: WebRequest, limits: BodyLimits): Pro
   if (jsonDepth(text, limits.maxDepth) > limits.maxDepth) {
     throw invalidBody(`nests deeper than ${limits.maxDepth} levels of objects and arrays (the maxDepth limit)`, { limit: limits.maxDepth });
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    parsed = JSON.parse(text) as unknown;
   } catch (error) {
     throw invalidBody(`is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
   }
+  const repeated = duplicateKey(text);
+  if (repeated !== undefined) {
+    const shown = repeated.length > 100 ? `${repeated.slice(0, 100)}…` : repeated;
+    throw invalidBody(`names the key ${JSON.stringify(shown)} twice in one object: send each key once`, { key: shown });
+  }
+  return parsed;
 }
 
 async function readCapped(request: WebRequest, max: number): Promise<Uint8Array> {

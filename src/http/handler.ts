@@ -5,7 +5,7 @@ import { transitionInstanceView } from './instance-view';
 import { managerFor, type ManagerSource } from './managers';
 import { HttpRefusal, invalidBody, jsonResponse, refusalResponse } from './refusal';
 import { answerOf } from '../refusals';
-import { matchRoute, ROUTES, type Route } from './routes';
+import { matchRoute, rawPathRefusal, ROUTES, type Route } from './routes';
 import { STATUS_BY_CODE } from './status';
 import { asWebRequest, web } from './web';
 
@@ -84,7 +84,10 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
 }
 
 function routeOf(url: string): Route {
-  const route = matchRoute(new web.URL(url).pathname);
+  const pathname = new web.URL(url).pathname;
+  const refusal = rawPathRefusal(pathname);
+  if (refusal) throw refusal;
+  const route = matchRoute(pathname);
   if (!route) {
     throw new HttpRefusal(404, 'NOT_FOUND', `No such endpoint. The endpoints are: POST ${ROUTES.join(', POST ')}.`, {
       kind: 'route',

@@ -3,6 +3,8 @@
 // members used of `IncomingMessage` and `ServerResponse` are written out below.
 
 import { asWebResponse, web, type StreamController, type WebReadableStream } from './web';
+import { refusalResponse } from './refusal';
+import { rawPathRefusal } from './routes';
 
 /** The members of `http.IncomingMessage` used. */
 export interface NodeRequestLike {
@@ -52,7 +54,9 @@ async function respond(handler: (request: Request) => Promise<Response>, req: No
   let headers: [string, string][] = [['content-type', 'application/json; charset=utf-8']];
   let payload: Uint8Array | string = JSON.stringify({ success: false, error: { code: 'INTERNAL_ERROR', message: 'Internal error; nothing was changed. Try again later.' } });
   try {
-    const response = asWebResponse(await handler(toRequest(req, options.origin, body?.stream)));
+    // Checked as sent: building the URL would resolve dot segments (see rawPathRefusal).
+    const refusal = rawPathRefusal(req.url ?? '/');
+    const response = asWebResponse(refusal ? refusalResponse(refusal) : await handler(toRequest(req, options.origin, body?.stream)));
     const read: [string, string][] = [];
     response.headers.forEach((value, name) => read.push([name, value]));
     payload = new Uint8Array(await response.arrayBuffer());

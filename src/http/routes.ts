@@ -30,3 +30,27 @@ export function matchRoute(pathname: string): Route | undefined {
     });
   }
 }
+
+/**
+ * Refuses a request path (as sent, before any URL parsing) with dot segments ("." or "..", also
+ * percent-encoded) or empty segments ("//"): a URL parser resolves them, so
+ * "/agents/instances/%2e%2e/%2e%2e/api/.../get" would reach "/api/.../get" past any proxy rule
+ * keyed on path prefixes. Such a path is refused (400), never routed elsewhere.
+ */
+export function rawPathRefusal(target: string): HttpRefusal | undefined {
+  const end = target.search(/[?#]/);
+  const path = end === -1 ? target : target.slice(0, end);
+  if (path === '/') return undefined;
+  const segments = path.split('/');
+  const bad = !path.startsWith('/')
+    ? 'does not start with "/"'
+    : segments.slice(1).some((segment) => segment === '')
+      ? 'has an empty segment ("//")'
+      : segments.some((segment) => /^(\.|%2e){1,2}$/i.test(segment))
+        ? 'has a "." or ".." segment'
+        : undefined;
+  if (bad === undefined) return undefined;
+  return new HttpRefusal(400, 'VALIDATION_ERROR', `Invalid path: it ${bad}; send the endpoint's path as it is listed (POST ${ROUTES.join(', POST ')}).`, {
+    issues: [{ path: '(path)', message: bad }],
+  });
+}

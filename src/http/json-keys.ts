@@ -1,0 +1,54 @@
+/**
+ * The first key that an object of the JSON text names twice, or undefined. `JSON.parse` keeps
+ * the last of two equal keys and drops the first without a word (`{"plan_id": A, "plan_id": B}`
+ * would update B), so a body is refused before that. One pass over text that `JSON.parse`
+ * accepted; keys are compared after their escapes are decoded ("a" and "\u0061" are one key).
+ */
+export function duplicateKey(text: string): string | undefined {
+  // One entry per open object or array: the keys of an object, null for an array.
+  const open: (Set<string> | null)[] = [];
+  // Whether the next string in the innermost object is a key (after `{` or `,`).
+  let expectKey = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text.charCodeAt(index);
+    if (char === QUOTE) {
+      const start = index;
+      let escaped = false;
+      for (index++; index < text.length; index++) {
+        const inner = text.charCodeAt(index);
+        if (inner === BACKSLASH) {
+          escaped = true;
+          index++;
+        } else if (inner === QUOTE) break;
+      }
+      const keys = open.at(-1);
+      if (expectKey && keys) {
+        const raw = text.slice(start, index + 1);
+        const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+    } else if (char === OPEN_BRACE) {
+      open.push(new Set());
+      expectKey = true;
+    } else if (char === OPEN_BRACKET) {
+      open.push(null);
+      expectKey = false;
+    } else if (char === CLOSE_BRACE || char === CLOSE_BRACKET) {
+      open.pop();
+      expectKey = false;
+    } else if (char === COMMA) {
+      expectKey = open.at(-1) instanceof Set;
+    }
+  }
+  return undefined;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
