@@ -17,12 +17,12 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * checks the same input, but the tool's JSON Schema is generated from it), and the tool's
  * `handle` with its guidance 2.1 KB before gzip (it could move to instance-plan/tool). Then
  * recovery (acquireLease's takeover, recover(), findStale()), bounded history (retention,
- * snapshots, history pages) and STORAGE_ERROR answers reduced to their reason took it from
- * 26.4 to 28.8 KB (measured 2026-12-01), and the HTTP and testing entries, which carry the core,
- * by as much. Until the ways back above are taken: 29.5 KB.
+ * snapshots, history pages), STORAGE_ERROR answers reduced to their reason and the per-plan text
+ * limit took it from 26.4 to 29.4 KB (measured 2026-12-01), and the HTTP and testing entries,
+ * which carry the core, by as much. Until the ways back above are taken: 30 KB.
  */
 export const entries = [
-  { name: "core: { PlanManager, memoryAdapter } from 'instance-plan'", code: "export { PlanManager, memoryAdapter } from 'instance-plan';", budget: 29.5 * 1024 },
+  { name: "core: { PlanManager, memoryAdapter } from 'instance-plan'", code: "export { PlanManager, memoryAdapter } from 'instance-plan';", budget: 30 * 1024 },
   { name: "instance-plan (everything)", code: "export * from 'instance-plan';", budget: 48 * 1024 },
   { name: 'instance-plan/adapter', code: "export * from 'instance-plan/adapter';", budget: 3 * 1024 },
   { name: 'instance-plan/machines', code: "export * from 'instance-plan/machines';", budget: 3 * 1024 },

@@ -268,7 +268,7 @@ describe('sample calls against the emitted schemas and the manager', () => {
 
 describe('the union schema and the zod schema accept the same calls (property)', () => {
   // Small limits, so that generated values often sit on a boundary.
-  const limits: Limits = { maxSteps: 2, maxTitleLength: 4, maxDescriptionLength: 5, maxOutputLength: 5, maxDetailsLength: 40, maxIdLength: 3 };
+  const limits: Limits = { maxSteps: 2, maxTitleLength: 4, maxDescriptionLength: 5, maxOutputLength: 5, maxDetailsLength: 40, maxIdLength: 3, maxPlanTextLength: 1_000 };
   const { union, portable } = toolJsonSchemas(limits);
   const checkUnion = validator(union);
   const checkPortable = validator(portable);

@@ -64,6 +64,7 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
       now,
       'plan.step_executed',
       { step: { id: step.id, from, to } },
+      data.step_output === undefined || data.step_output === null ? undefined : 'step_output',
     );
     carryStepIndex(plan.steps, mutation.result.steps);
     if (to === 'in_progress' && instance) {

@@ -15,6 +15,7 @@ import { mutate, type Mutation } from './mutate';
 import { produceFrozen } from './produce';
 import { read } from './reader';
 import { carryStepIndex } from './step-index';
+import { hasPlanText, nextPlanText, planText } from './plan-text';
 import type { ManagerContext } from './context';
 import { creationChanges, historyEvent } from './history';
 import { instanceInScope, scopedField, visiblePlan } from './scope';
@@ -48,6 +49,7 @@ export async function createPlan(context: ManagerContext, input: CreatePlanInput
       updated_at: now,
       version: 1,
     });
+    checkPlanText(context, planText(plan), 'steps');
     return {
       writes: [{ kind: 'plan', record: plan, expected_version: null }],
       events: [historyEvent(plan, 'plan', 'plan.created', null, creationChanges(plan), now)],
@@ -145,6 +147,8 @@ export async function updatePlan(context: ManagerContext, input: UpdatePlanInput
       },
       now,
       'plan.updated',
+      undefined,
+      newSteps.length > 0 ? 'steps' : data.description !== undefined ? 'description' : data.summary !== undefined ? 'summary' : 'title',
     );
     const next = mutation.result;
     carryStepIndex(plan.steps, next.steps);
@@ -167,6 +171,8 @@ export function planMutation(
   now: string,
   type: 'plan.updated' | 'plan.step_executed' | 'plan.recovered',
   about?: Pick<HistoryEvent, 'step' | 'recovery'>,
+  /** The input field named when the change would take the plan past `maxPlanTextLength` (none: the change cannot grow it). */
+  grows?: string,
 ): Mutation<Plan> {
   const [next, changes] = produceFrozen(context.immer, plan, (draft) => {
     recipe(draft);
@@ -176,11 +182,26 @@ export function planMutation(
     }
   });
   if (changes.length === 0) return { writes: [], events: [], result: plan };
+  if (grows !== undefined) checkPlanText(context, nextPlanText(plan, next, changes), grows, planText(plan));
+  // A change that cannot add text still carries a known total along (O(what changed)), so the next one finds it.
+  else if (hasPlanText(plan)) nextPlanText(plan, next, changes);
   return {
     writes: [{ kind: 'plan', record: next, expected_version: plan.version }],
     events: [historyEvent(next, 'plan', type, plan.status, changes, now, about)],
     result: next,
   };
+}
+
+/**
+ * Refuses a change that takes a plan's text past `maxPlanTextLength`, naming the field that
+ * brought it there. A change that does not add text passes (a plan over a limit lowered since
+ * can still shrink, complete and be read).
+ */
+function checkPlanText(context: ManagerContext, total: number, field: string, before = 0): void {
+  const limit = context.limits.maxPlanTextLength;
+  if (total > limit && total > before) {
+    throw fieldError([field], `would give the plan ${total} characters of text in all; at most ${limit} are allowed (the maxPlanTextLength limit): keep outputs and descriptions shorter, or start another plan`);
+  }
 }
 
 function newStep(context: ManagerContext, input: StepInput): Step {

@@ -15,6 +15,12 @@ export interface Limits {
   maxDetailsLength: number;
   /** Characters in any id (plan, step, instance, organization, agent type, task, session, site, user, agent). */
   maxIdLength: number;
+  /**
+   * Characters of text one plan may hold in all: its title, description and summary, and each
+   * step's title, description, output and details (as JSON). The fields' own limits bound each
+   * one; this bounds their sum, so no plan grows past it however its steps are filled.
+   */
+  maxPlanTextLength: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -24,6 +30,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxOutputLength: 100_000,
   maxDetailsLength: 20_000,
   maxIdLength: 200,
+  maxPlanTextLength: 4_000_000,
 });
 
 /** The most records one list call returns, and the default page. */

@@ -10,9 +10,16 @@ function text(length: number, seed: number): string {
   return unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
 }
 
+/** How many steps with every text at its limit fit in one plan: `maxSteps`, or fewer where `maxPlanTextLength` binds first. */
+function fullSteps(limits: Limits): number {
+  const own = limits.maxTitleLength + 2 * limits.maxDescriptionLength;
+  const step = limits.maxTitleLength + limits.maxDescriptionLength + limits.maxOutputLength + limits.maxDetailsLength;
+  return Math.max(0, Math.min(limits.maxSteps, Math.floor((limits.maxPlanTextLength - own) / step)));
+}
+
 /** The largest plan a manager with these limits accepts: every step full, every text at its limit. */
 export function largestPlan(limits: Limits): Plan {
-  const steps = Array.from({ length: limits.maxSteps }, (_, i) =>
+  const steps = Array.from({ length: fullSteps(limits) }, (_, i) =>
     stepRecord({
       id: `step-${i}`,
       title: text(limits.maxTitleLength, i),
@@ -34,7 +41,7 @@ export function largestPlan(limits: Limits): Plan {
 
 export function largeRecords(h: Harness, limits: Limits = DEFAULT_LIMITS): void {
   h.describe('large records', () => {
-    h.it(`a plan at the limits (${limits.maxSteps} full steps) round-trips through get, list, history and an update`, async ({ adapter }) => {
+    h.it(`a plan at the limits (${fullSteps(limits)} full steps) round-trips through get, list, history and an update`, async ({ adapter }) => {
       const plan = largestPlan(limits);
       const created = createBatch(['plan', plan]);
       await adapter.commit(created);
