@@ -74,7 +74,7 @@ describe('maxPlanTextLength', () => {
           const { manager, instance } = await world(1_000_000);
           let plan: Plan = await manager.createPlan({ instance_id: instance.id, title: 'P', ordering: 'free', steps: [{ title: 'S', type: 'process' }] });
           for (const change of changes) {
-            if (change.kind === 'append') plan = await manager.updatePlan({ plan_id: plan.id, steps: [{ title: 'N', type: 'process', description: change.description, details: change.details }] });
+            if (change.kind === 'append') plan = await manager.updatePlan({ plan_id: plan.id, steps: [{ title: 'N', type: 'process', description: change.description, details: change.details as never }] });
             else if (change.kind === 'rename' && change.title.trim() !== '') plan = await manager.updatePlan({ plan_id: plan.id, title: change.title });
             else if (change.kind === 'report') {
               const step = plan.steps[change.pick % plan.steps.length]!;

@@ -21,6 +21,7 @@ const LIMITS: Limits = {
   maxOutputLength: 32,
   maxDetailsLength: 48,
   maxIdLength: 24,
+  maxPlanTextLength: 100_000,
 };
 
 const ACTIONS = ['create', 'list', 'update', 'execute_step'] as const;
