@@ -118,6 +118,9 @@ describe('copyStore', () => {
     expect(await checkInvariants(to)).toEqual([]);
     // The source's own history is reported, not a crash.
     expect((await checkInvariants(adapter)).map((violation) => violation.rule)).toEqual([4]);
+    // Its dump is written from the latest snapshot too, and loads back.
+    const loaded = await loadDump(await lines(adapter));
+    expect(replay(await loaded.history(plan.id))).toEqual(plan);
   });
 
   it('copies from the memory adapter to a SQLite file and on to another, the histories replaying on each', async () => {

@@ -38,8 +38,9 @@ function post(target: string): Promise<{ status: number; body: { error?: { code:
 }
 
 describe('paths as sent', () => {
-  it('the listed path answers', async () => {
+  it('the listed path answers, in origin form and in absolute form', async () => {
     expect((await post('/api/agents/tools/instance_plan/get')).status).toBe(200);
+    expect((await post(`http://127.0.0.1:${port}/api/agents/tools/instance_plan/get`)).status).toBe(200);
   });
 
   it.each([
@@ -50,6 +51,9 @@ describe('paths as sent', () => {
     ['/api/agents/tools/instance_plan/.%2e/instance_plan/get', 'has a "." or ".." segment'],
     ['//evil/api/agents/tools/instance_plan/get', 'has an empty segment ("//")'],
     ['/api/agents//tools/instance_plan/get', 'has an empty segment ("//")'],
+    ['/agents/instances/x/..\\..\\..\\api/agents/tools/instance_plan/get', 'has a backslash (a URL parser reads it as "/")'],
+    ['/agents/instances\\..\\..\\api/agents/tools/instance_plan/get', 'has a backslash (a URL parser reads it as "/")'],
+    ['http://127.0.0.1/agents/instances/%2e%2e/%2e%2e/api/agents/tools/instance_plan/get', 'has a "." or ".." segment'],
   ])('%s is refused with 400 naming why, and routed nowhere', async (target, why) => {
     const answer = await post(target);
     expect(answer.status).toBe(400);

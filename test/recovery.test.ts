@@ -192,6 +192,21 @@ describe('acquireLease over an abandoned lease', () => {
     expect((await b.history(created!.id)).at(-1)).toMatchObject({ type: 'plan.recovered', recovery: { previous_owner: 'worker-a', previous_token: 1, owner: 'worker-b', token: 2 } });
   });
 
+  it('never takes a plan past maxPlanTextLength: where the sentence would, the interrupted steps keep their last output', async () => {
+    const { a, b, manager, advance, instance } = await leaseWorld();
+    const tight = manager('tight', { limits: { maxPlanTextLength: 300 } });
+    const plan = await a.createPlan({ instance_id: instance.id, title: 'P', ordering: 'free', steps: Array.from({ length: 10 }, (_, i) => ({ title: `s${i}`, type: 'process' as const })) });
+    const owner = `worker-${'w'.repeat(150)}`;
+    const dead = a.withLease(await a.acquireLease(instance.id, { owner, ttl_ms: 1_000 }));
+    for (const step of plan.steps) await dead.executeStep({ plan_id: plan.id, step_id: step.id, step_status: 'in_progress' });
+    advance(2_000);
+    const lease = await tight.acquireLease(instance.id, { owner: 'worker-b', ttl_ms: 1_000 });
+    expect(lease.recovered!.steps).toHaveLength(10);
+    const settled = await b.getPlan(plan.id);
+    expect(settled.steps.every((step) => step.status === 'failed' && step.output === null)).toBe(true);
+    expect((await b.history(plan.id)).at(-1)).toMatchObject({ type: 'plan.recovered', recovery: { previous_owner: owner } });
+  });
+
   it('refuses a recovery policy it does not know, naming the policies, and changes nothing', async () => {
     const { adapter, b, instance, plan } = await leaseWorld();
     const before = await recordsOf(adapter, [instance.id], [plan.id]);

@@ -80,4 +80,20 @@ describe('STORAGE_ERROR answers carry only the reason', () => {
     const { answer, heard } = await answerAfter(adapter, () => adapter.close());
     expect(expectOnlyTheReason(answer, heard, ['IndexedDB', 'IDB'])).toMatchObject({ reason: 'closed', may_have_landed: false });
   });
+
+  it('an onError hook that throws, or rejects, changes nothing of the answer and is no unhandled rejection', async () => {
+    const inner = memoryAdapter();
+    let broken = false;
+    const adapter: StorageAdapter = { ...inner, commit: (batch) => (broken ? Promise.reject(new Error('gone')) : inner.commit(batch)) };
+    const seed = new PlanManager({ adapter });
+    const instance = await seed.createInstance({ organization_id: 'org-1', agent_type_id: 'agent' });
+    broken = true;
+    for (const onError of [() => { throw new Error('log sink down'); }, async () => { throw new Error('log sink down'); }]) {
+      const manager = new PlanManager({ adapter, onError });
+      const answer = await manager.handle({ action: 'create', instance_id: instance.id, title: 'P', steps: [] });
+      expect(answer).toMatchObject({ success: false, error: { code: 'STORAGE_ERROR', reason: 'failed' } });
+    }
+    // Let a rejection surface, if one were left unhandled (vitest fails the run on one).
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  });
 });

@@ -62,7 +62,9 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
 
   const report = (error: unknown) => {
     try {
-      options.onError?.(error);
+      // An async hook's rejection is caught too: unhandled, it would end a Node process.
+      const returned: unknown = options.onError?.(error);
+      if (returned instanceof Promise) returned.catch(() => undefined);
     } catch {
       // A failing logger must not turn an answer into a crash.
     }

@@ -63,7 +63,8 @@ async function respond(handler: (request: Request) => Promise<Response>, req: No
     [status, headers] = [response.status, read];
   } catch (error) {
     try {
-      options.onError?.(error);
+      const returned: unknown = options.onError?.(error);
+      if (returned instanceof Promise) returned.catch(() => undefined);
     } catch {
       // A failing logger must not keep the client waiting.
     }

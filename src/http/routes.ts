@@ -38,17 +38,22 @@ export function matchRoute(pathname: string): Route | undefined {
  * keyed on path prefixes. Such a path is refused (400), never routed elsewhere.
  */
 export function rawPathRefusal(target: string): HttpRefusal | undefined {
-  const end = target.search(/[?#]/);
-  const path = end === -1 ? target : target.slice(0, end);
+  // The absolute form ("http://host/path", which a server must accept) is checked by its path.
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\\]*/i.exec(target);
+  const rest = absolute ? target.slice(absolute[0].length) || '/' : target;
+  const end = rest.search(/[?#]/);
+  const path = end === -1 ? rest : rest.slice(0, end);
   if (path === '/') return undefined;
   const segments = path.split('/');
   const bad = !path.startsWith('/')
     ? 'does not start with "/"'
-    : segments.slice(1).some((segment) => segment === '')
-      ? 'has an empty segment ("//")'
-      : segments.some((segment) => /^(\.|%2e){1,2}$/i.test(segment))
-        ? 'has a "." or ".." segment'
-        : undefined;
+    : path.includes("\\")
+      ? 'has a backslash (a URL parser reads it as "/")'
+      : segments.slice(1).some((segment) => segment === '')
+        ? 'has an empty segment ("//")'
+        : segments.some((segment) => /^(\.|%2e){1,2}$/i.test(segment))
+          ? 'has a "." or ".." segment'
+          : undefined;
   if (bad === undefined) return undefined;
   return new HttpRefusal(400, 'VALIDATION_ERROR', `Invalid path: it ${bad}; send the endpoint's path as it is listed (POST ${ROUTES.join(', POST ')}).`, {
     issues: [{ path: '(path)', message: bad }],

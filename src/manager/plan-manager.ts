@@ -86,7 +86,9 @@ let pendingView: ViewSource | undefined;
 function quietly<A extends unknown[]>(hook: (...args: A) => void): (...args: A) => void {
   return (...args) => {
     try {
-      hook(...args);
+      // An async hook's rejection is caught too: unhandled, it would end a Node process.
+      const returned: unknown = hook(...args);
+      if (returned instanceof Promise) returned.catch(() => undefined);
     } catch {
       // the operator's hook failed: the caller's answer stands
     }

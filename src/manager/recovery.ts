@@ -15,6 +15,7 @@ import { listPlans, planMutation } from './plans';
 import type { Reader } from './reader';
 import { visibleInstance } from './scope';
 import { carryStepIndex } from './step-index';
+import { planText } from './plan-text';
 import { parseInput } from './validate';
 
 /**
@@ -128,19 +129,24 @@ export async function settle(
       settled.checks.push({ kind: 'plan', id: plan.id, expected_version: plan.version });
       continue;
     }
-    const mutation = planMutation(
-      context,
-      plan,
-      (draft) => {
-        for (const index of interrupted) {
-          // The step machine's own in_progress -> failed edge, effects and all.
-          applyEdge(stepEffects, stepLogic.resolve('in_progress', move)!, draft.steps[index]!, move);
-        }
-      },
-      now,
-      'plan.recovered',
-      { recovery },
-    );
+    const fail = (event: StepEvent) =>
+      planMutation(
+        context,
+        plan,
+        (draft) => {
+          for (const index of interrupted) {
+            // The step machine's own in_progress -> failed edge, effects and all.
+            applyEdge(stepEffects, stepLogic.resolve('in_progress', event)!, draft.steps[index]!, event);
+          }
+        },
+        now,
+        'plan.recovered',
+        { recovery },
+      );
+    let mutation = fail(move);
+    // A recovery is never refused, and never takes a plan past its text limit: where the
+    // sentence would, the steps keep their last output (the event's `recovery` says what happened).
+    if (planText(mutation.result) > context.limits.maxPlanTextLength && planText(mutation.result) > planText(plan)) mutation = fail({ type: 'failed', at: now });
     carryStepIndex(plan.steps, mutation.result.steps);
     settled.writes.push(...mutation.writes);
     settled.events.push(...mutation.events);

@@ -18,7 +18,8 @@ export interface Limits {
   /**
    * Characters of text one plan may hold in all: its title, description and summary, and each
    * step's title, description, output and details (as JSON). The fields' own limits bound each
-   * one; this bounds their sum, so no plan grows past it however its steps are filled.
+   * one; this bounds their sum: a change that would take a plan past it is refused (recovery
+   * keeps the steps' last output instead of growing one past it).
    */
   maxPlanTextLength: number;
 }

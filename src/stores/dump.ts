@@ -45,12 +45,7 @@ export async function* dumpStore(adapter: StorageAdapter, options: { pageSize?: 
       for (const record of records) {
         written++;
         yield JSON.stringify({ kind, record });
-        for (let after = 0; after < record.version; ) {
-          const page = (await adapter.history(record.id, { after_seq: after, limit: 1_000 })).filter((event) => event.seq > after && event.seq <= record.version);
-          if (page.length === 0) break;
-          for (const event of page) yield JSON.stringify({ kind: 'event', event });
-          after = page.at(-1)!.seq;
-        }
+        for (const event of await replayableHistory(adapter, record)) yield JSON.stringify({ kind: 'event', event });
         if (kind === 'instance') {
           const lease = await adapter.get('lease', record.id);
           if (lease) {
@@ -63,6 +58,27 @@ export async function* dumpStore(adapter: StorageAdapter, options: { pageSize?: 
     }
   }
   yield JSON.stringify({ kind: 'end', records: written });
+}
+
+/**
+ * A record's retained events, up to its version, a page at a time: from its creation, or from a
+ * snapshot. A history that managers of different retentions pruned may start without one; it is
+ * written from its latest snapshot, where replay starts anyway.
+ */
+async function replayableHistory(adapter: StorageAdapter, record: StoredRecord): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  for (let after = 0; after < record.version; ) {
+    const page = (await adapter.history(record.id, { after_seq: after, limit: 1_000 })).filter((event) => event.seq > after && event.seq <= record.version);
+    if (page.length === 0) break;
+    events.push(...page);
+    after = page.at(-1)!.seq;
+  }
+  if (events[0] && events[0].seq !== 1 && events[0].snapshot === undefined) {
+    let latest = events.length - 1;
+    while (latest > 0 && events[latest]!.snapshot === undefined) latest--;
+    return events.slice(latest);
+  }
+  return events;
 }
 
 const refused = (message: string, details: Record<string, unknown>) => storageError(message, undefined, details);
