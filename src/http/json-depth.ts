@@ -1,3 +1,5 @@
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './json-chars';
+
 /**
  * How deep the JSON text nests, counted without parsing it: `{}` and `[]` at the top are depth
  * 1. Stops as soon as `max` is passed and returns `max + 1`. Runs before `JSON.parse` and the
@@ -24,10 +26,3 @@ export function jsonDepth(text: string, max: number): number {
   }
   return deepest;
 }
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;

@@ -1,3 +1,5 @@
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './json-chars';
+
 /**
  * The first key that an object of the JSON text names twice, or undefined. `JSON.parse` keeps
  * the last of two equal keys and drops the first without a word (`{"plan_id": A, "plan_id": B}`
@@ -44,11 +46,3 @@ export function duplicateKey(text: string): string | undefined {
   }
   return undefined;
 }
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
