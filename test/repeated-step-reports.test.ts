@@ -47,6 +47,26 @@ describe.each([
     expect(await manager.history(plan.id)).toHaveLength(plan.version);
   });
 
+  it('the refusal shows each output up to 200 characters, cuts a longer one, and says when there is none', async () => {
+    const manager = make();
+    const { plan, step } = await failedStep(manager);
+    const exact = 'e'.repeat(200);
+    const long = `${'l'.repeat(200)}tail`;
+    const refusal = (await manager.executeStep({ plan_id: plan.id, step_id: step.id, step_status: 'failed', step_output: long }).catch((e: unknown) => e)) as InstancePlanError;
+    expect(refusal.message).toContain(`this report says "failed" with output "${'l'.repeat(200)}…"`);
+    expect(refusal.message).not.toContain('tail');
+    const whole = (await manager.executeStep({ plan_id: plan.id, step_id: step.id, step_status: 'failed', step_output: exact }).catch((e: unknown) => e)) as InstancePlanError;
+    expect(whole.message).toContain(`with output "${exact}". Nothing was changed`);
+    // A step in progress has no output yet: reporting it in progress with one is another report.
+    const started = await manager.executeStep({ plan_id: plan.id, step_id: step.id, step_status: 'in_progress' });
+    const fresh = started.steps.find((s) => s.id === step.id)!;
+    expect(fresh.output).toBe('timed out'); // in_progress keeps the last output
+    const other = await manager.createPlan({ instance_id: plan.instance_id, title: 'Q', steps: [{ title: 'Q1', type: 'process' }] });
+    await manager.executeStep({ plan_id: other.id, step_id: other.steps[0]!.id, step_status: 'in_progress' });
+    const none = (await manager.executeStep({ plan_id: other.id, step_id: other.steps[0]!.id, step_status: 'in_progress', step_output: 'x' }).catch((e: unknown) => e)) as InstancePlanError;
+    expect(none.message).toContain('is already "in_progress" with output no output; this report says "in_progress" with output "x"');
+  });
+
   it('the tool answers the refusal to the model, with the stored output to read', async () => {
     const manager = make();
     const { plan, step } = await failedStep(manager);
