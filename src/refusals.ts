@@ -253,9 +253,18 @@ export function storageError(message: string, cause: unknown, details: Record<st
   return new InstancePlanError('STORAGE_ERROR', message, details, { cause });
 }
 
+/** Words for a thrown value that never throw themselves (a null-prototype object, a message getter that throws). */
+export function describeThrown(thrown: unknown): string {
+  try {
+    return thrown instanceof Error ? String(thrown.message) : String(thrown);
+  } catch {
+    return 'a thrown value that cannot be described';
+  }
+}
+
 /** A failure that is none of ours (a bug, a fault outside the store), answered as a storage fault. */
 export function unexpectedFailure(error: unknown): InstancePlanError {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = describeThrown(error);
   return storageError(`Unexpected failure: ${reason}. Nothing was changed; try again.`, error);
 }
 
@@ -291,6 +300,6 @@ export function answerOf(error: InstancePlanError): { code: ErrorCode; message: 
 /** Any fault of the store that is not already one of ours becomes `STORAGE_ERROR`, cause attached. */
 export function asStorageError(error: unknown, operation: string): InstancePlanError {
   if (InstancePlanError.is(error)) return error;
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = describeThrown(error);
   return storageError(`Storage ${operation} failed: ${reason}. Nothing was changed; try again.`, error);
 }

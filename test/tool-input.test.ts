@@ -666,15 +666,15 @@ describe('the exact shapes of answers', () => {
       return value;
     };
 
-    it('beyond maxDetailsLength they are refused as VALIDATION_ERROR naming the limit, not answered as a crash', async () => {
+    it('nested 10,000 levels deep they are refused as VALIDATION_ERROR naming the depth, not answered as a crash', async () => {
       const { manager, adapter, instanceId } = await world();
       const before = await snapshotStore(adapter);
-      // 10,000 levels of {"a": ...}: about 50,000 characters as JSON, far beyond maxDetailsLength
+      // 10,000 levels of {"a": ...}: refused as the call is first read, before any check walks it.
       const details = nest(10_000, (inner) => ({ a: inner }));
       const result = await manager.handle({ action: 'create', instance_id: instanceId, title: 'P', steps: [{ title: 'S', type: 'tool_call', details }] });
       const error = expectFailureShape(result);
       expect(error.code, error.message).toBe('VALIDATION_ERROR');
-      expect(error.issues).toEqual([{ path: 'steps[0].details', message: expect.stringContaining('maxDetailsLength') }]);
+      expect(error.issues).toEqual([{ path: 'steps[0].details', message: 'nests deeper than 64 levels (or refers to itself)' }]);
       expect(await snapshotStore(adapter)).toEqual(before);
     });
 

@@ -7,6 +7,7 @@ import { guidance, nextStep } from './next-step';
 import { createPlan, listPlans, updatePlan } from './plans';
 import { answerOf, fieldError, unexpectedFailure } from '../refusals';
 import { parseInput } from './validate';
+import { plainInput } from './plain-input';
 
 /** The tool's answer to `create`, `update` and `execute_step`: the plan, the next step, and what to do. */
 export interface PlanToolResult {
@@ -47,8 +48,12 @@ export interface ToolContext {
  * The Instance Plan tool: one JSON value in, one JSON value out. Every refusal is
  * `{ success: false, error: { code, message, ... } }` so a model can read it and correct itself.
  */
-export async function handleTool(context: ManagerContext, input: unknown, tool: ToolContext = {}): Promise<ToolResult> {
+export async function handleTool(context: ManagerContext, given: unknown, tool: ToolContext = {}): Promise<ToolResult> {
+  let input: unknown;
   try {
+    // Read once, into plain data, before anything looks at it: hostile getters, Proxies and
+    // huge sparse arrays are refused here, and nothing later reads the caller's objects again.
+    input = plainInput(given, { maxArrayLength: Math.max(context.limits.maxSteps, context.limits.maxDetailsLength), maxDepth: 64 });
     const call = parseInput(context.schemas.tool, input, 'instance_plan call');
     switch (call.action) {
       case 'create': {
