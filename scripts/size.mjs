@@ -17,20 +17,21 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * checks the same input, but the tool's JSON Schema is generated from it), and the tool's
  * `handle` with its guidance 2.1 KB before gzip (it could move to instance-plan/tool). Then
  * recovery (acquireLease's takeover, recover(), findStale()), bounded history (retention,
- * snapshots, history pages), STORAGE_ERROR answers reduced to their reason and the per-plan text
- * limit took it from 26.4 to 29.4 KB (measured 2026-12-01), and the HTTP and testing entries,
- * which carry the core, by as much. Until the ways back above are taken: 30 KB.
+ * snapshots, history pages), STORAGE_ERROR answers reduced to their reason, the per-plan text
+ * limit and reading the tool's input once into plain data took it from 26.4 to 30.0 KB (measured
+ * 2026-12-01), and the HTTP and testing entries, which carry the core, by as much. Until the ways
+ * back above are taken: 31 KB.
  */
 export const entries = [
-  { name: "core: { PlanManager, memoryAdapter } from 'instance-plan'", code: "export { PlanManager, memoryAdapter } from 'instance-plan';", budget: 30 * 1024 },
+  { name: "core: { PlanManager, memoryAdapter } from 'instance-plan'", code: "export { PlanManager, memoryAdapter } from 'instance-plan';", budget: 31 * 1024 },
   { name: "instance-plan (everything)", code: "export * from 'instance-plan';", budget: 48 * 1024 },
   { name: 'instance-plan/adapter', code: "export * from 'instance-plan/adapter';", budget: 3 * 1024 },
   { name: 'instance-plan/machines', code: "export * from 'instance-plan/machines';", budget: 3 * 1024 },
   { name: 'instance-plan/indexeddb', code: "export * from 'instance-plan/indexeddb';", budget: 12 * 1024 },
   { name: 'instance-plan/postgres', code: "export * from 'instance-plan/postgres';", budget: 12 * 1024 },
   { name: 'instance-plan/sqlite', code: "export * from 'instance-plan/sqlite';", budget: 10 * 1024 },
-  { name: 'instance-plan/tool', code: "export * from 'instance-plan/tool';", budget: 30 * 1024 },
-  { name: 'instance-plan/http', code: "export * from 'instance-plan/http';", budget: 33 * 1024 },
+  { name: 'instance-plan/tool', code: "export * from 'instance-plan/tool';", budget: 31 * 1024 },
+  { name: 'instance-plan/http', code: "export * from 'instance-plan/http';", budget: 35 * 1024 },
   { name: 'instance-plan/http/node', code: "export * from 'instance-plan/http/node';", budget: 4 * 1024, platform: 'node' },
   { name: 'instance-plan/testing (fast-check not included)', code: "export * from 'instance-plan/testing';", budget: 51 * 1024, external: ['fast-check'] },
 ];
