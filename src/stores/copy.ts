@@ -59,7 +59,7 @@ function whole(name: string, value: number | undefined, fallback: number): numbe
 }
 
 /** Every retained event of a record after `after_seq` and up to `until` (its version as read), a page at a time. */
-async function historyOf(adapter: StorageAdapter, id: string, after: number, until: number, pageSize: number): Promise<HistoryEvent[]> {
+export async function historyOf(adapter: StorageAdapter, id: string, after: number, until: number, pageSize: number): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
   for (let cursor = after; cursor < until; ) {
     const page = await adapter.history(id, { after_seq: cursor, limit: pageSize });
@@ -69,6 +69,18 @@ async function historyOf(adapter: StorageAdapter, id: string, after: number, unt
     cursor = wanted.at(-1)!.seq;
   }
   return events;
+}
+
+/**
+ * Events that follow seq `since` (0: from nothing), as replay can use them: a history pruned by
+ * managers of different retentions may start later without a snapshot; it replays from its latest
+ * snapshot, so it is cut there (what precedes that cannot be replayed).
+ */
+export function replayableFrom(events: HistoryEvent[], since: number): HistoryEvent[] {
+  if (!events[0] || events[0].seq === since + 1 || events[0].snapshot !== undefined) return events;
+  let latest = events.length - 1;
+  while (latest > 0 && events[latest]!.snapshot === undefined) latest--;
+  return latest > 0 ? events.slice(latest) : events;
 }
 
 /** Copies `from` into `to` (see above); answers what it did. Refuses to take any record back (`CONFLICT`). */
@@ -84,14 +96,7 @@ export async function copyStore(from: StorageAdapter, to: StorageAdapter, option
     if (held && held.version > record.version) throw copyWouldGoBack(kind, record.id, record.version, held.version);
     const since = held?.version ?? 0;
     if (held) await checkSameLineage(from, to, kind, record, held);
-    let events = await historyOf(from, record.id, since, record.version, historyPageSize);
-    // A history pruned by managers of different retentions may start without a snapshot: it
-    // replays from its latest snapshot, and so does the copy (what precedes it cannot be replayed).
-    if (events[0] && events[0].seq !== since + 1 && events[0].snapshot === undefined) {
-      let latest = events.length - 1;
-      while (latest > 0 && events[latest]!.snapshot === undefined) latest--;
-      if (latest > 0) events = events.slice(latest);
-    }
+    const events = replayableFrom(await historyOf(from, record.id, since, record.version, historyPageSize), since);
     const first = events[0]?.seq;
     // A history that starts later than the target needs must start at a snapshot (events were pruned).
     if (first !== since + 1 && events[0]?.snapshot === undefined) {

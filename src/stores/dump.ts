@@ -1,5 +1,6 @@
 import type { CommitBatch, HistoryEvent, StorageAdapter, StoredKind } from '../adapters/contract';
 import { memoryAdapter } from '../adapters/memory';
+import { historyOf, replayableFrom } from './copy';
 import { storageError } from '../refusals';
 import { Instance, Lease, Plan, type StoredRecord } from '../schemas/records';
 
@@ -66,19 +67,7 @@ export async function* dumpStore(adapter: StorageAdapter, options: { pageSize?: 
  * written from its latest snapshot, where replay starts anyway.
  */
 async function replayableHistory(adapter: StorageAdapter, record: StoredRecord): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  for (let after = 0; after < record.version; ) {
-    const page = (await adapter.history(record.id, { after_seq: after, limit: 1_000 })).filter((event) => event.seq > after && event.seq <= record.version);
-    if (page.length === 0) break;
-    events.push(...page);
-    after = page.at(-1)!.seq;
-  }
-  if (events[0] && events[0].seq !== 1 && events[0].snapshot === undefined) {
-    let latest = events.length - 1;
-    while (latest > 0 && events[latest]!.snapshot === undefined) latest--;
-    return events.slice(latest);
-  }
-  return events;
+  return replayableFrom(await historyOf(adapter, record.id, 0, record.version, 1_000), 0);
 }
 
 const refused = (message: string, details: Record<string, unknown>) => storageError(message, undefined, details);
