@@ -24,6 +24,8 @@ const MEANINGS = {
     stopAsking: '`needs_input` becomes false',
     countTurn: '`turn_count` grows by 1 and `tokens_total` by the turn\'s tokens',
     describeStep: '`current_step` is set (free text, or the title of a step that went `in_progress`)',
+    noteReason: '`status_reason` becomes the reason the library moved the instance for (`awaiting_input`, `budget_exhausted`), or null when the runtime moved it',
+    budget: '`max_turns` and `max_tokens` take the limits the event names (null: no limit); a limit it leaves out is kept',
     recordStep: 'the step moves along the step machine, with the step machine\'s effects',
     addSteps: 'the new steps are appended after the existing ones (none is replaced or removed)',
     reopen: 'the plan is back at work: `summary` is cleared unless the same update sets one (the old one stays in history)',

@@ -19,11 +19,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * recovery (acquireLease's takeover, recover(), findStale()), bounded history (retention,
  * snapshots, history pages), STORAGE_ERROR answers reduced to their reason, the per-plan text
  * limit and reading the tool's input once into plain data took it from 26.4 to 30.0 KB (measured
- * 2026-12-01), and the HTTP and testing entries, which carry the core, by as much. Until the ways
- * back above are taken: 31 KB.
+ * 2026-12-01), and the HTTP and testing entries, which carry the core, by as much. Human in the
+ * loop and budgets (questions that make the instance wait, the inbox, answer(), setBudget, the
+ * pause at a budget, their refusals and the records' shape 2) took it from 30.0 to 31.6 KB, the
+ * HTTP entry from 33.3 to 35.1 KB and the testing entry (the model learnt them) from 50.7 to
+ * 54.1 KB (measured 2026-12-01). Until the ways back above are taken: 32 KB.
  */
 export const entries = [
-  { name: "core: { PlanManager, memoryAdapter } from 'instance-plan'", code: "export { PlanManager, memoryAdapter } from 'instance-plan';", budget: 31 * 1024 },
+  { name: "core: { PlanManager, memoryAdapter } from 'instance-plan'", code: "export { PlanManager, memoryAdapter } from 'instance-plan';", budget: 32 * 1024 },
   { name: "instance-plan (everything)", code: "export * from 'instance-plan';", budget: 48 * 1024 },
   { name: 'instance-plan/adapter', code: "export * from 'instance-plan/adapter';", budget: 3 * 1024 },
   { name: 'instance-plan/machines', code: "export * from 'instance-plan/machines';", budget: 3 * 1024 },
@@ -31,9 +34,9 @@ export const entries = [
   { name: 'instance-plan/postgres', code: "export * from 'instance-plan/postgres';", budget: 12 * 1024 },
   { name: 'instance-plan/sqlite', code: "export * from 'instance-plan/sqlite';", budget: 10 * 1024 },
   { name: 'instance-plan/tool', code: "export * from 'instance-plan/tool';", budget: 31 * 1024 },
-  { name: 'instance-plan/http', code: "export * from 'instance-plan/http';", budget: 35 * 1024 },
+  { name: 'instance-plan/http', code: "export * from 'instance-plan/http';", budget: 36 * 1024 },
   { name: 'instance-plan/http/node', code: "export * from 'instance-plan/http/node';", budget: 4 * 1024, platform: 'node' },
-  { name: 'instance-plan/testing (fast-check not included)', code: "export * from 'instance-plan/testing';", budget: 51 * 1024, external: ['fast-check'] },
+  { name: 'instance-plan/testing (fast-check not included)', code: "export * from 'instance-plan/testing';", budget: 56 * 1024, external: ['fast-check'] },
 ];
 
 export async function measureEntry({ code, platform = 'browser', external = [] }) {

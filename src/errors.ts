@@ -16,6 +16,10 @@ export const ERROR_CODES = [
   'INVALID_TRANSITION',
   'STEP_ORDER',
   'PLAN_CLOSED',
+  // Human in the loop: the instance waits for a person's answer, and only that answer executes.
+  'AWAITING_INPUT',
+  // Budgets: a counter of the instance reached its limit, and its steps wait for a raise.
+  'BUDGET_EXCEEDED',
   'CONFLICT',
   'STORAGE_ERROR',
   // Leases (PlanManager#acquireLease): another owner holds the instance, or this one's lease is gone.

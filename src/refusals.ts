@@ -161,6 +161,78 @@ export function instanceClosed(instance: Instance): InstancePlanError {
   );
 }
 
+// AWAITING_INPUT
+
+/** The step a waiting instance's question is, where it was found. */
+export interface AwaitedStep {
+  plan_id: string;
+  step_id: string;
+  title: string;
+}
+
+/**
+ * `AWAITING_INPUT`: the instance waits for a person, and `step` (in plan `plan_id`) is not the
+ * answer. `awaited` is the question's step, when known; without one the runtime moved it to waiting.
+ */
+export function awaitingInput(
+  instance: Pick<Instance, 'id' | 'current_step'>,
+  plan_id: string,
+  step: Pick<Step, 'id' | 'title'>,
+  awaited: AwaitedStep | null,
+): InstancePlanError {
+  const question = awaited?.title ?? instance.current_step;
+  const asked = question === null ? 'a person' : `a person's answer to ${JSON.stringify(question)}`;
+  const what = awaited
+    ? `Ask the person ${JSON.stringify(awaited.title)} and wait; then execute step ${JSON.stringify(awaited.step_id)} of plan ${JSON.stringify(awaited.plan_id)} with step_status "completed" and their answer as step_output.`
+    : 'Its runtime moved it to "waiting"; no step executes until the instance moves back to "running".';
+  return new InstancePlanError(
+    'AWAITING_INPUT',
+    `Step ${JSON.stringify(step.id)} ("${step.title}") cannot execute: instance ${JSON.stringify(instance.id)} is waiting for ${asked}. ${what}`,
+    { instance_id: instance.id, plan_id, step_id: step.id, step_title: step.title, question, awaiting: awaited },
+  );
+}
+
+/** `NOT_FOUND`: `answer` was called for an instance with no question open. */
+export function noQuestion(instance: Instance): InstancePlanError {
+  return new InstancePlanError(
+    'NOT_FOUND',
+    `Instance ${JSON.stringify(instance.id)} has no question waiting for an answer: none of its plans has a user_input step in progress (it is "${instance.status}").`,
+    { kind: 'step', instance_id: instance.id, status: instance.status },
+  );
+}
+
+// BUDGET_EXCEEDED
+
+/** One budget of an instance and what it has used: `counter` names it, `field` the instance field that holds the limit. */
+export interface BudgetUse {
+  counter: 'turns' | 'tokens';
+  field: 'max_turns' | 'max_tokens';
+  used: number;
+  limit: number;
+}
+
+/**
+ * `BUDGET_EXCEEDED`: `use` is the counter that reached its limit (null: the budget was raised,
+ * but the instance is still paused for it). `action` says what was refused.
+ */
+export function budgetExceeded(instance: Instance, use: BudgetUse | null, action: string): InstancePlanError {
+  const spent = use
+    ? `has used ${use.used} of its ${use.limit} ${use.counter} (${use.field})`
+    : 'is paused because its budget was exhausted';
+  const allowed = use
+    ? `Stop here: the budget must be raised (setBudget, ${use.field} above ${use.used}) and the instance resumed (transition to "running") before it does more.`
+    : 'Resume the instance (transition to "running") first.';
+  return new InstancePlanError('BUDGET_EXCEEDED', `Cannot ${action}: instance ${JSON.stringify(instance.id)} ${spent}. ${allowed}`, {
+    instance_id: instance.id,
+    status: instance.status,
+    status_reason: instance.status_reason,
+    counter: use?.counter ?? null,
+    field: use?.field ?? null,
+    used: use?.used ?? null,
+    limit: use?.limit ?? null,
+  });
+}
+
 // CONFLICT
 
 /** The error every adapter throws when an expected version does not match. */

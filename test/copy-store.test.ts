@@ -148,7 +148,7 @@ describe('dumps', () => {
     const [first] = (await manager.listInstances()).instances;
     await manager.acquireLease(first!.id, { owner: 'worker-1', ttl_ms: 60_000 });
     const dumped = await lines(adapter);
-    expect(JSON.parse(dumped[0]!)).toEqual({ format: 'instance-plan dump', version: 1 });
+    expect(JSON.parse(dumped[0]!)).toEqual({ format: 'instance-plan dump', version: 2 });
     const loaded = await loadDump(dumped);
     expect(await lines(loaded)).toEqual(dumped);
     expect(await loaded.get('lease', first!.id)).toEqual(await adapter.get('lease', first!.id));
@@ -158,9 +158,9 @@ describe('dumps', () => {
     const refusal = async (text: string[]) => (await expectRejection(loadDump(text), 'STORAGE_ERROR')).details;
     expect(await refusal([])).toMatchObject({ reason: 'not_a_dump' });
     expect(await refusal(['{"records":[]}'])).toMatchObject({ reason: 'not_a_dump', line: 1 });
-    expect(await refusal(['{"format":"instance-plan dump","version":2}'])).toMatchObject({ reason: 'version_too_new', stored_version: 2, code_version: 1 });
+    expect(await refusal(['{"format":"instance-plan dump","version":3}'])).toMatchObject({ reason: 'version_too_new', stored_version: 3, code_version: 2 });
     expect(await refusal(['{"format":"instance-plan dump","version":0}'])).toMatchObject({ reason: 'not_a_dump', line: 1 });
-    const header = '{"format":"instance-plan dump","version":1}';
+    const header = '{"format":"instance-plan dump","version":2}';
     expect(await refusal([header, 'not json'])).toMatchObject({ reason: 'malformed', line: 2 });
     expect(await refusal([header, '{"kind":"event","event":{}}'])).toMatchObject({ reason: 'malformed', line: 2 });
     expect(await refusal([header, '', '{"kind":"step","record":{}}'])).toMatchObject({ reason: 'malformed', line: 3 });

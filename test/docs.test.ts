@@ -58,7 +58,7 @@ function withWildcards(documented: unknown): unknown {
   return documented;
 }
 
-type Store = 'memory' | 'conflicting' | 'failing' | 'leased' | 'taken';
+type Store = 'memory' | 'conflicting' | 'failing' | 'leased' | 'taken' | 'asking' | 'spent';
 
 /** The store every example starts from, as docs/tool.md describes it. */
 async function prepare(store: Store): Promise<PlanManager> {
@@ -93,6 +93,18 @@ async function prepare(store: Store): Promise<PlanManager> {
   if (store === 'leased') await setup.acquireLease('instance-1', { owner: 'worker-2', ttl_ms: 60_000 });
   const ours = store === 'taken' ? await setup.acquireLease('instance-1', { owner: 'worker-1', ttl_ms: 1_000 }) : undefined;
   if (ours) await setup.acquireLease('instance-1', { owner: 'worker-2', ttl_ms: 60_000 });
+  // Human in the loop: another plan of the instance asked the person a question, still open.
+  if (store === 'asking') {
+    names.push('plan-3', 'step-5');
+    await setup.createPlan({ instance_id: 'instance-1', title: 'Book the trip', steps: [{ title: 'Which train should I book?', type: 'user_input' }] });
+    await setup.executeStep({ plan_id: 'plan-3', step_id: 'step-5', step_status: 'in_progress' });
+  }
+  // Budgets: two turns allowed, two spent.
+  if (store === 'spent') {
+    await setup.setBudget('instance-1', { max_turns: 2 });
+    await setup.recordTurn('instance-1', { tokens: 900 });
+    await setup.recordTurn('instance-1', { tokens: 700 });
+  }
 
   const faults: Record<Store, StorageAdapter['commit'] | undefined> = {
     memory: undefined,
@@ -106,6 +118,8 @@ async function prepare(store: Store): Promise<PlanManager> {
     },
     leased: undefined,
     taken: undefined,
+    asking: undefined,
+    spent: undefined,
   };
   const commit = faults[store];
   const manager = new PlanManager({ adapter: commit ? { ...base, commit } : base, ...options });
@@ -116,7 +130,7 @@ async function answer(example: Example): Promise<unknown> {
   const [kind, argument = ''] = example.marker.split(/\s+/);
   if (kind === 'request') {
     const store = (/^store=(\w+)$/.exec(argument)?.[1] ?? 'memory') as Store;
-    expect(['memory', 'conflicting', 'failing', 'leased', 'taken']).toContain(store);
+    expect(['memory', 'conflicting', 'failing', 'leased', 'taken', 'asking', 'spent']).toContain(store);
     return (await prepare(store)).forInstance('instance-1').handle(example.request);
   }
   const manager = await prepare('memory');

@@ -72,7 +72,7 @@ const statusEvents = (machine: AnyStateMachine) => compileMachine<string>(machin
 
 describe('every transition of every machine, exercised through the manager', () => {
   it('instance lifecycle', async () => {
-    const events = [...statusEvents(instanceMachine), { type: 'recordTurn' }, { type: 'setCurrentStep' }];
+    const events = [...statusEvents(instanceMachine), { type: 'recordTurn' }, { type: 'setCurrentStep' }, { type: 'setBudget' }];
     const walks = walksOf(instanceMachine, events);
     expectEveryTransitionCovered(instanceMachine, walks);
     for (const walk of walks) {
@@ -83,6 +83,7 @@ describe('every transition of every machine, exercised through the manager', () 
         const before = instance;
         if (event.type === 'recordTurn') instance = await manager.recordTurn(instance.id, { tokens: 7 });
         else if (event.type === 'setCurrentStep') instance = await manager.setCurrentStep(instance.id, `doing ${instance.version}`);
+        else if (event.type === 'setBudget') instance = await manager.setBudget(instance.id, { max_tokens: 1_000_000 + instance.version });
         else instance = await manager.transitionInstance(instance.id, { status: event.type as InstanceStatus });
         expect(instance.status, `${from} --${event.type}--> ${to}`).toBe(to);
         expect(instance.version).toBe(before.version + 1);

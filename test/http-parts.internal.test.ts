@@ -16,8 +16,11 @@ describe('tables', () => {
     expect(Object.keys(STATUS_BY_CODE).sort()).toEqual([...ERROR_CODES].sort());
   });
 
-  test('the Transition Instance endpoint\'s fields are the instance record without version', () => {
-    expect(new Set(TRANSITION_INSTANCE_FIELDS)).toEqual(new Set(Object.keys(Instance.shape).filter((key) => key !== 'version')));
+  test('the Transition Instance endpoint\'s fields are the instance record without version and the library\'s own fields', () => {
+    // The endpoint answers exactly its published fields; the reason and the budgets are the library's.
+    const libraryOnly = ['version', 'status_reason', 'max_turns', 'max_tokens'];
+    expect(TRANSITION_INSTANCE_FIELDS).toHaveLength(15);
+    expect(new Set(TRANSITION_INSTANCE_FIELDS)).toEqual(new Set(Object.keys(Instance.shape).filter((key) => !libraryOnly.includes(key))));
   });
 });
 

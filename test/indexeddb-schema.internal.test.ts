@@ -1,6 +1,7 @@
 // The IndexedDB schema's versions: a database that an earlier release wrote must open after an
 // upgrade, keeping what it holds. Version 2 adds the `leases` store, version 3 the `counts` store
-// (its counters filled from the records already stored). The older databases are built here with
+// (its counters filled from the records already stored), version 4 brings instances to the
+// records' shape 2 (proved on the database 0.1.0 wrote: test/stored-formats.test.ts). The older databases are built here with
 // the release's own migrations (MIGRATIONS, internal) and order keys (orderKey, internal), as the
 // earlier releases built them.
 import 'fake-indexeddb/auto';
@@ -30,11 +31,11 @@ function done(request: IDBRequest | IDBTransaction): Promise<void> {
 }
 
 describe('IndexedDB schema versions', () => {
-  it(`the release is at schema version ${SCHEMA_VERSION} and ships one migration per version, the counters' (3) being the last, after the leases' (2)`, () => {
+  it(`the release is at schema version ${SCHEMA_VERSION} and ships one migration per version, the records' shape 2 (4) being the last, after the counters' (3) and the leases' (2)`, () => {
     expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(2);
     expect(MIGRATIONS).toHaveLength(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(3);
-    expect(MIGRATIONS).toHaveLength(3);
+    expect(SCHEMA_VERSION).toBe(4);
+    expect(MIGRATIONS).toHaveLength(4);
   });
 });
 

@@ -165,7 +165,7 @@ describe('renewLease and releaseLease', () => {
 });
 
 describe('writing under a lease (withLease)', () => {
-  it('every write of the holder carries the lease check: steps, plan updates, new plans, the instance, the tool', async () => {
+  it('every write of the holder carries the lease check: steps, plan updates, new plans, the instance, its budget, the tool', async () => {
     const { batches, a, instance, plan, step } = await setup();
     const lease = await a.acquireLease(instance.id, { owner: 'worker-a', ttl_ms: 60_000 });
     const worker = a.withLease(lease);
@@ -176,11 +176,12 @@ describe('writing under a lease (withLease)', () => {
     await worker.createPlan({ instance_id: instance.id, title: 'Another', steps: [{ title: 'Only', type: 'review' }] });
     await worker.recordTurn(instance.id, { tokens: 10 });
     await worker.setCurrentStep(instance.id, 'Thinking');
-    await worker.transitionInstance(instance.id, { status: 'waiting' });
+    await worker.transitionInstance(instance.id, { status: 'paused' });
+    await worker.setBudget(instance.id, { max_turns: 50 });
     const answer = await worker.forInstance(instance.id).handle({ action: 'execute_step', plan_id: plan.id, step_id: step(1), step_status: 'completed', step_output: 'ok' });
     expect(answer.success).toBe(true);
     const written = batches.slice(from);
-    expect(written).toHaveLength(7);
+    expect(written).toHaveLength(8);
     for (const batch of written) expect(batch.checks).toEqual([{ kind: 'lease', id: instance.id, expected_version: lease.version }]);
   });
 

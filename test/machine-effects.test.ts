@@ -26,18 +26,23 @@ const stamp = fc.option(fc.constantFrom('2026-11-30T09:00:00.000Z', '2026-12-01T
 const text = fc.option(fc.string({ maxLength: 6 }), { nil: null });
 const count = fc.nat({ max: 1000 });
 
+const limit = fc.option(fc.integer({ min: 1, max: 1000 }), { nil: null });
 const instanceContext = fc.record({
+  status_reason: fc.constantFrom(null, 'awaiting_input', 'budget_exhausted'),
   started_at: stamp,
   ended_at: stamp,
   needs_input: fc.boolean(),
   turn_count: count,
   tokens_total: count,
+  max_turns: limit,
+  max_tokens: limit,
   current_step: text,
 });
 
 const instanceEvent = fc.oneof(
-  fc.record({ type: fc.constantFrom<string>(...InstanceStatus.options), at }),
+  fc.record({ type: fc.constantFrom<string>(...InstanceStatus.options), reason: fc.constantFrom('awaiting_input', 'budget_exhausted'), at }, { requiredKeys: ['type', 'at'] }),
   fc.record({ type: fc.constant('recordTurn'), tokens: count, at }),
+  fc.record({ type: fc.constant('setBudget'), max_turns: fc.option(limit, { nil: undefined }), max_tokens: fc.option(limit, { nil: undefined }), at }, { requiredKeys: ['type', 'at'] }),
   fc.record({ type: fc.constant('setCurrentStep'), text, at }),
   fc.record({ type: fc.constantFrom('executeStep', 'appendSteps', 'nonsense'), at }),
 );
@@ -161,15 +166,35 @@ describe('what the effects do to a record', () => {
 
 describe('an XState actor of a machine keeps the record as the manager does', () => {
   it('createActor(instanceMachine, { input: instance }) moves the instance\'s fields with its status', () => {
-    const instance = { id: 'i-1', started_at: null, ended_at: null, needs_input: false, turn_count: 2, tokens_total: 10, current_step: null };
+    const instance = {
+      id: 'i-1',
+      status_reason: null,
+      started_at: null,
+      ended_at: null,
+      needs_input: false,
+      turn_count: 2,
+      tokens_total: 10,
+      max_turns: null,
+      max_tokens: null,
+      current_step: null,
+    };
     const actor = createActor(instanceMachine, { input: instance }).start();
     actor.send({ type: 'running', at: 't1' });
     actor.send({ type: 'recordTurn', tokens: 5, at: 't2' });
-    actor.send({ type: 'waiting', at: 't3' });
+    actor.send({ type: 'setBudget', max_turns: 10, at: 't2' });
+    actor.send({ type: 'waiting', reason: 'awaiting_input', at: 't3' });
     expect(actor.getSnapshot().value).toBe('waiting');
-    expect(actor.getSnapshot().context).toEqual({ ...instance, started_at: 't1', turn_count: 3, tokens_total: 15, needs_input: true });
+    expect(actor.getSnapshot().context).toEqual({
+      ...instance,
+      started_at: 't1',
+      turn_count: 3,
+      tokens_total: 15,
+      max_turns: 10,
+      needs_input: true,
+      status_reason: 'awaiting_input',
+    });
     actor.send({ type: 'stopped', at: 't4' });
-    expect(actor.getSnapshot().context).toMatchObject({ needs_input: false, ended_at: 't4', started_at: 't1' });
+    expect(actor.getSnapshot().context).toMatchObject({ needs_input: false, ended_at: 't4', started_at: 't1', status_reason: null });
     expect(actor.getSnapshot().status).toBe('done');
   });
 });

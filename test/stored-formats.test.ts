@@ -4,6 +4,7 @@
 // test/postgres.server.test.ts). The fixtures were written by 0.1.0 itself (scripts/fixtures).
 import 'fake-indexeddb/auto';
 import { PGlite } from '@electric-sql/pglite';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { loadDump } from 'instance-plan';
@@ -15,6 +16,7 @@ import { deleteDatabase, freshName } from './support/idb-harness';
 
 describe('stores written by 0.1.0', () => {
   it('the memory adapter\'s dump loads, and reads back exactly', async () => {
+    // A dump of version 1 (the records' shape of 0.1.0) is brought forward as it is read.
     expect(JSON.parse(MEMORY_DUMP[0]!)).toEqual({ format: 'instance-plan dump', version: 1 });
     await expectWhat010Wrote(await loadDump(MEMORY_DUMP));
   });
@@ -24,6 +26,18 @@ describe('stores written by 0.1.0', () => {
     try {
       migrateSqlite(database);
       await expectWhat010Wrote(await loadDump(MEMORY_DUMP, sqliteAdapter({ database })));
+    } finally {
+      database.close();
+    }
+  });
+
+  it('a SQLite file of format 1 (written before the records\' shape 2) migrates, and reads back exactly', async () => {
+    const database = new Database(':memory:') as unknown as SqliteDatabase & { close(): void; exec(sql: string): void };
+    try {
+      database.exec(readFileSync(new URL('./fixtures/sqlite-format-1/sqlite.sql', import.meta.url), 'utf8'));
+      expect(migrateSqlite(database)).toEqual({ from: 1, to: 2 });
+      await expectWhat010Wrote(sqliteAdapter({ database }));
+      expect(migrateSqlite(database)).toEqual({ from: 2, to: 2 });
     } finally {
       database.close();
     }

@@ -115,12 +115,15 @@ describe('instance lifecycle: every (from, to) pair through transitionInstance',
       agent_type_id: 'researcher',
       task_id: 'task-9',
       status: instanceLogic.initial,
+      status_reason: null,
       created_at: now,
       updated_at: now,
       started_at: null,
       ended_at: null,
       turn_count: 0,
       tokens_total: 0,
+      max_turns: null,
+      max_tokens: null,
       needs_input: false,
       current_step: null,
       last_action_at: null,
@@ -776,6 +779,8 @@ function expectedRefusals(plan: Plan, instance: Instance, op: PlanOp): string[] 
       const codes: string[] = [];
       if (!EXECUTABLE_PLAN_STATES.includes(plan.status)) codes.push('PLAN_CLOSED');
       if (isTerminalInstance(instance.status)) codes.push('PLAN_CLOSED');
+      // A waiting instance waits for a person's answer: these steps (no questions) wait with it.
+      if (instance.status === 'waiting') codes.push('AWAITING_INPUT');
       if (!spec.step.allows(step.status, op.to)) codes.push('INVALID_TRANSITION');
       if (plan.ordering === 'strict' && ORDERED_STEP_TARGETS.includes(op.to) && plan.steps.slice(0, index).some((s) => s.status !== 'completed')) {
         codes.push('STEP_ORDER');

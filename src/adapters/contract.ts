@@ -159,6 +159,7 @@ export type HistoryEventType =
   | 'instance.transitioned'
   | 'instance.turn_recorded'
   | 'instance.current_step_set'
+  | 'instance.budget_set'
   | 'plan.created'
   | 'plan.updated'
   | 'plan.step_executed'

@@ -11,6 +11,9 @@ export const STATUS_BY_CODE = {
   INVALID_TRANSITION: 409,
   STEP_ORDER: 409,
   PLAN_CLOSED: 409,
+  // The instance waits for a person's answer, or has spent its budget: not now, in this state.
+  AWAITING_INPUT: 409,
+  BUDGET_EXCEEDED: 409,
   CONFLICT: 409,
   // Another worker holds the instance's lease, or the caller's own lease was taken over.
   LEASE_HELD: 409,

@@ -7,7 +7,9 @@ import type { Plan } from '../schemas/records';
 import type { StepStatus } from '../schemas/enums';
 import { mutate } from './mutate';
 import type { ManagerContext } from './context';
-import { currentStepMutation } from './instances';
+import { changeInstance, currentStepMutation } from './instances';
+import { assertWithinBudget } from './budget';
+import { assertNotAwaiting, inputMoves, withQuestionNamed } from './human-input';
 import { assertInstanceOpen, planMutation } from './plans';
 import { visiblePlanWithInstance } from './scope';
 import { carryStepIndex, indexOfStep } from './step-index';
@@ -16,7 +18,9 @@ import { parseInput } from './validate';
 /**
  * Records the execution of one step: moves it along the step machine, checks the plan takes
  * work (the plan machine's `executeStep`) and the ordering, and stores the output. A step
- * going `in_progress` also becomes its instance's `current_step`, in the same atomic batch.
+ * going `in_progress` also becomes its instance's `current_step`, in the same atomic batch; a
+ * `user_input` step is a question, and moves its instance to `waiting` and back (human-input.ts).
+ * No step executes while its instance waits for another answer or is held by its budget.
  * Reporting the status a step already has succeeds and changes nothing.
  */
 export async function executeStep(context: ManagerContext, input: ExecuteStepInput): Promise<Plan> {
@@ -25,7 +29,7 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
   if ((to === 'completed' || to === 'failed') && (data.step_output === undefined || data.step_output === null)) {
     throw fieldError(['step_output'], `is required when step_status is "${to}": say what the step produced or why it failed`);
   }
-  return mutate(context, async (reader) => {
+  const executed = mutate(context, async (reader) => {
     // The plan and its instance in one read: the instance is checked open, and may be changed too.
     const { plan, instance } = await visiblePlanWithInstance(context, data.plan_id, reader);
     const index = indexOfStep(plan.steps, data.step_id);
@@ -51,6 +55,11 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
       }
     }
     assertInstanceOpen(instance);
+    if (instance) {
+      assertWithinBudget(instance, `execute step ${JSON.stringify(step.id)} ("${step.title}")`);
+      assertNotAwaiting(instance, plan, step, to);
+    }
+    const moves = instance ? inputMoves(instance, step, to) : [];
 
     const now = context.now();
     const mutation = planMutation(
@@ -67,11 +76,13 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
       data.step_output === undefined || data.step_output === null ? undefined : 'step_output',
     );
     carryStepIndex(plan.steps, mutation.result.steps);
-    if (to === 'in_progress' && instance) {
-      const current = currentStepMutation(context, instance, step.title, now);
-      mutation.writes.push(...current.writes);
-      mutation.events.push(...current.events);
+    if (instance && (moves.length > 0 || to === 'in_progress')) {
+      const type = moves.some(([edge]) => edge.target !== undefined) ? 'instance.transitioned' : 'instance.current_step_set';
+      const changed = moves.length > 0 ? changeInstance(context, instance, type, moves, now) : currentStepMutation(context, instance, step.title, now);
+      mutation.writes.push(...changed.writes);
+      mutation.events.push(...changed.events);
     }
     return mutation;
   });
+  return executed.catch((error: unknown) => withQuestionNamed(context, error));
 }

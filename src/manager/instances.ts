@@ -3,7 +3,7 @@ import { INDEXED_FIELDS } from '../adapters/contract';
 import { applyEdge } from '../machines/effects';
 import type { Edge } from '../machines/lookup';
 import { instanceEffects, instanceLogic, type InstanceEvent } from '../machines/instance';
-import type { CreateInstanceInput, ListInstancesInput, RecordTurnInput, TransitionInstanceInput } from '../schemas/inputs';
+import type { CreateInstanceInput, ListInstancesInput, RecordTurnInput, SetBudgetInput, TransitionInstanceInput } from '../schemas/inputs';
 import { LIST_DEFAULT_LIMIT } from '../schemas/limits';
 import type { Instance } from '../schemas/records';
 import { deepFreeze } from '../adapters/freeze';
@@ -13,7 +13,8 @@ import { read } from './reader';
 import type { ManagerContext } from './context';
 import { creationChanges, historyEvent } from './history';
 import { scopedField, visibleInstance } from './scope';
-import { actionNotAllowed, fieldError, invalidTransition } from '../refusals';
+import { actionNotAllowed, budgetExceeded, fieldError, invalidTransition } from '../refusals';
+import { exhaustedBudget } from './budget';
 import { parseInput } from './validate';
 
 /** The states of the instance machine that handle `event`: where an action is allowed. */
@@ -31,12 +32,15 @@ export async function createInstance(context: ManagerContext, input: CreateInsta
       agent_type_id: data.agent_type_id,
       task_id: data.task_id ?? null,
       status: instanceLogic.initial,
+      status_reason: null,
       created_at: now,
       updated_at: now,
       started_at: null,
       ended_at: null,
       turn_count: 0,
       tokens_total: 0,
+      max_turns: data.max_turns ?? null,
+      max_tokens: data.max_tokens ?? null,
       needs_input: false,
       current_step: null,
       last_action_at: null,
@@ -62,6 +66,17 @@ export async function listInstances(
   const data = parseInput(context.schemas.listInstances, input, 'listInstances input');
   const where: Partial<Record<(typeof INDEXED_FIELDS.instance)[number], string>> = {};
   if (data.status !== undefined) where.status = data.status;
+  // needs_input is true exactly while waiting, so the inbox is the status index's "waiting";
+  // false is every other status, which one index cannot list: it takes a status beside it.
+  if (data.needs_input === true) {
+    if (data.status !== undefined && data.status !== 'waiting') return { instances: [], total: 0 };
+    where.status = 'waiting';
+  } else if (data.needs_input === false) {
+    if (data.status === undefined) {
+      throw fieldError(['needs_input'], 'may be false only beside a status (every status but "waiting" has needs_input false); true lists the instances waiting for input');
+    }
+    if (data.status === 'waiting') return { instances: [], total: 0 };
+  }
   if (data.agent_type_id !== undefined) where.agent_type_id = data.agent_type_id;
   if (data.task_id !== undefined) where.task_id = data.task_id;
   if (context.scope.organization_id !== undefined) where.organization_id = context.scope.organization_id;
@@ -84,7 +99,10 @@ export async function transitionInstance(context: ManagerContext, id: string, in
     if (from === to) return { writes: [], events: [], result: instance };
     const edge = instanceLogic.resolve(from, { type: to });
     if (edge?.target !== to) throw invalidTransition('instance', instanceId, from, to, instanceLogic.targets(from));
-    return changeInstance(context, instance, 'instance.transitioned', edge, { type: to });
+    // An instance over its budget stays out of the states that spend it until the budget is raised.
+    const use = (to === 'running' || to === 'waiting') && exhaustedBudget(instance);
+    if (use) throw budgetExceeded(instance, use, `move the instance to "${to}"`);
+    return changeInstance(context, instance, 'instance.transitioned', [[edge, { type: to }]]);
   });
 }
 
@@ -104,7 +122,27 @@ export async function recordTurn(context: ManagerContext, id: string, input: Rec
         `would bring tokens_total to ${instance.tokens_total + tokens}, past the largest exact integer (${Number.MAX_SAFE_INTEGER})`,
       );
     }
-    return changeInstance(context, instance, 'instance.turn_recorded', edge, { type: 'recordTurn', tokens });
+    return changeInstance(context, instance, 'instance.turn_recorded', [[edge, { type: 'recordTurn', tokens }]]);
+  });
+}
+
+/**
+ * Sets the instance's budgets (`max_turns`, `max_tokens`; null: no limit; a field left out keeps
+ * its limit). A budget at or below what the instance has used pauses a running or waiting
+ * instance in the same commit, as a turn reaching it would.
+ */
+export async function setBudget(context: ManagerContext, id: string, input: SetBudgetInput): Promise<Instance> {
+  const instanceId = parseInput(context.schemas.id, id, 'instance id');
+  const budget = parseInput(context.schemas.setBudget, input, 'setBudget input');
+  return mutate(context, async (reader) => {
+    const instance = await visibleInstance(context, instanceId, reader);
+    const edge = instanceLogic.resolve(instance.status, { type: 'setBudget' });
+    if (!edge) throw actionNotAllowed('instance', instanceId, instance.status, 'set a budget', statesHandling('setBudget'));
+    const unchanged =
+      (budget.max_turns === undefined || budget.max_turns === instance.max_turns) &&
+      (budget.max_tokens === undefined || budget.max_tokens === instance.max_tokens);
+    if (unchanged) return { writes: [], events: [], result: instance };
+    return changeInstance(context, instance, 'instance.budget_set', [[edge, { type: 'setBudget', ...budget }]]);
   });
 }
 
@@ -125,23 +163,31 @@ export function currentStepMutation(context: ManagerContext, instance: Instance,
     throw actionNotAllowed('instance', instance.id, instance.status, 'set the current step', statesHandling('setCurrentStep'));
   }
   if (instance.current_step === text) return { writes: [], events: [], result: instance };
-  return changeInstance(context, instance, 'instance.current_step_set', edge, { type: 'setCurrentStep', text }, now);
+  return changeInstance(context, instance, 'instance.current_step_set', [[edge, { type: 'setCurrentStep', text }]], now);
 }
 
+/** One move of an instance: the lifecycle edge and the event that takes it. */
+export type InstanceMove = readonly [Edge, InstanceEvent];
+
 /**
- * Produces the next version of an instance with immer: the lifecycle edge is taken with its
- * effects, and every change moves the timestamps. Returns the write and its event.
+ * Produces the next version of an instance with immer: the lifecycle edges are taken in order
+ * with their effects, and every change moves the timestamps. A running or waiting instance that
+ * the change leaves at a budget moves on to `paused` (reason `budget_exhausted`) in the same
+ * version: a turn is always recorded, and the budget stops what comes after it. Returns the write
+ * and its event.
  */
-function changeInstance(
+export function changeInstance(
   context: ManagerContext,
   instance: Instance,
-  type: 'instance.transitioned' | 'instance.turn_recorded' | 'instance.current_step_set',
-  edge: Edge,
-  event: InstanceEvent,
+  type: 'instance.transitioned' | 'instance.turn_recorded' | 'instance.current_step_set' | 'instance.budget_set',
+  moves: readonly InstanceMove[],
   now = context.now(),
 ): Mutation<Instance> {
   const [next, patches] = produceFrozen(context.immer, instance, (draft: Draft<Instance>) => {
-    applyEdge(instanceEffects, edge, draft, { ...event, at: now });
+    for (const [edge, event] of moves) applyEdge(instanceEffects, edge, draft, { ...event, at: now });
+    if ((draft.status === 'running' || draft.status === 'waiting') && exhaustedBudget(draft)) {
+      applyEdge(instanceEffects, instanceLogic.resolve(draft.status, { type: 'paused' })!, draft, { type: 'paused', reason: 'budget_exhausted', at: now });
+    }
     draft.updated_at = now;
     draft.last_action_at = now;
     draft.version = instance.version + 1;

@@ -33,6 +33,13 @@ export function guidance(plan: Plan): string {
   if (next.status === 'failed') {
     return `Step ${JSON.stringify(next.id)} ("${next.title}") failed. Retry it with action "execute_step", or mark the plan "failed" with a summary.`;
   }
+  // A user_input step is a question to a person: asking it makes the instance wait for the answer.
+  if (next.type === 'user_input' && next.status === 'in_progress') {
+    return `Ask the person: "${next.title}", and wait for the answer (the instance is waiting for it). Then execute step ${JSON.stringify(next.id)} with step_status "completed" and the answer as step_output.`;
+  }
+  if (next.type === 'user_input') {
+    return `Step ${JSON.stringify(next.id)} ("${next.title}") asks the person: start it with action "execute_step" and step_status "in_progress", ask, and wait for the answer.`;
+  }
   const verb = next.status === 'in_progress' ? 'Finish' : 'Execute';
   return `${verb} step ${JSON.stringify(next.id)} ("${next.title}", ${next.type}) with action "execute_step".`;
 }

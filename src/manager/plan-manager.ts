@@ -10,6 +10,7 @@ import type {
   ListInstancesInput,
   ListPlansInput,
   RecordTurnInput,
+  SetBudgetInput,
   TransitionInstanceInput,
   UpdatePlanInput,
 } from '../schemas/inputs';
@@ -22,7 +23,8 @@ import type { Scope } from './scope';
 import { findStale, recover, type AcquiredLease, type Recovery, type RecoveryPolicy, type StaleInstance } from './recovery';
 import { acquireLease, parseHeldLease, releaseLease, renewLease, type AcquireLeaseOptions, type Fence, type RenewLeaseOptions } from './leases';
 import { executeStep } from './execute-step';
-import { createInstance, getInstance, listInstances, recordTurn, setCurrentStep, transitionInstance } from './instances';
+import { createInstance, getInstance, listInstances, recordTurn, setBudget, setCurrentStep, transitionInstance } from './instances';
+import { questionOf } from './human-input';
 import { createPlan, getPlan, listPlans, updatePlan } from './plans';
 import { historyPage } from './history-page';
 import { resolveRetention, type Retention } from './retention';
@@ -200,6 +202,32 @@ export class PlanManager {
   /** Sets the description of what the instance is doing now (or null). */
   setCurrentStep(id: string, text: string | null): Promise<Instance> {
     return setCurrentStep(this.#context, id, text);
+  }
+
+  /**
+   * Sets the instance's budgets: `max_turns`, `max_tokens` (null: no limit; a field left out is
+   * kept). A turn that reaches a budget pauses the instance (`status_reason` `budget_exhausted`)
+   * and its steps are refused with `BUDGET_EXCEEDED` until the budget is raised and the instance
+   * resumed; a budget set at or below what was used pauses it now.
+   */
+  setBudget(id: string, budget: SetBudgetInput): Promise<Instance> {
+    return setBudget(this.#context, id, budget);
+  }
+
+  /**
+   * Answers the instance's open question: completes its `user_input` step in progress with `text`
+   * as the step's output, which moves a waiting instance back to `running` in the same commit.
+   * Returns the plan of the question; `NOT_FOUND` when no question is open.
+   *
+   * @example
+   * const { instances } = await manager.listInstances({ needs_input: true }); // the inbox
+   * await manager.answer(instances[0].id, 'Yes, book the 9:40 train');
+   */
+  async answer(instanceId: string, text: string): Promise<Plan> {
+    const context = this.#context;
+    const answer = parseInput(context.schemas.answer, text, 'answer');
+    const question = await questionOf(context, parseInput(context.schemas.id, instanceId, 'instance id'));
+    return executeStep(context, { plan_id: question.plan_id, step_id: question.step_id, step_status: 'completed', step_output: answer });
   }
 
   // Plans (the Instance Plan tool's actions, as methods that throw)

@@ -25,7 +25,9 @@ import { parseInput } from './validate';
  * next acquisition of the instance settles every step left `in_progress` in the instance's plans
  * by policy, in the same commit as the new lease: `fail` (the default) moves each to `failed`
  * along the step machine with an output saying it was interrupted, so the retry is explicit and
- * counted in `attempts`; `keep` leaves them for the new holder to finish. Each plan changed gets a
+ * counted in `attempts`; `keep` leaves them for the new holder to finish. A question (a
+ * `user_input` step in progress) waits for a person, not for the worker, and stays open either
+ * way. Each plan changed gets a
  * `plan.recovered` event naming the old and the new holding. A runtime without leases recovers
  * every non-terminal instance at start (`recover`), and a sweeper finds the instances whose
  * holder died or that saw no action for a while (`findStale`).
@@ -123,7 +125,10 @@ export async function settle(
   for (const id of planIds) {
     const plan = await reader.plan(id);
     if (!plan) continue;
-    const interrupted = planLogic.isFinal(plan.status) ? [] : plan.steps.flatMap((step, index) => (step.status === 'in_progress' ? [index] : []));
+    // A question (a user_input step in progress) waits for a person, not for the worker: it stays open.
+    const interrupted = planLogic.isFinal(plan.status)
+      ? []
+      : plan.steps.flatMap((step, index) => (step.status === 'in_progress' && step.type !== 'user_input' ? [index] : []));
     settled.result.push(...interrupted.map((index) => ({ plan_id: plan.id, step_id: plan.steps[index]!.id, title: plan.steps[index]!.title, status })));
     if (interrupted.length === 0 || policy === 'keep') {
       settled.checks.push({ kind: 'plan', id: plan.id, expected_version: plan.version });

@@ -4,6 +4,15 @@ import * as z from 'zod/mini';
 export const InstanceStatus = z.enum(['starting', 'running', 'waiting', 'paused', 'completed', 'error', 'stopped']);
 export type InstanceStatus = z.infer<typeof InstanceStatus>;
 
+/**
+ * Why the library (not the runtime) moved an instance to its status: a `user_input` step asked
+ * a person (`awaiting_input`), a counter reached its budget (`budget_exhausted`); `recovered`
+ * is kept for a recovery that moves the instance (0.x recovery settles steps only). Null after
+ * any other transition.
+ */
+export const StatusReason = z.enum(['awaiting_input', 'budget_exhausted', 'recovered']);
+export type StatusReason = z.infer<typeof StatusReason>;
+
 /** Status of a plan. */
 export const PlanStatus = z.enum(['pending', 'in_progress', 'completed', 'failed', 'cancelled', 'paused']);
 export type PlanStatus = z.infer<typeof PlanStatus>;

@@ -94,15 +94,24 @@ export function createInputSchemas(limits: Limits) {
     step_output: z.optional(z.nullable(text(limits.maxOutputLength, 'maxOutputLength'))),
   };
 
+  // A budget: a whole number of turns or tokens, at least 1; null (or absent) is no limit.
+  const budget = z.optional(z.nullable(z.int().check(z.minimum(1))));
+  const budgetShape = { max_turns: budget, max_tokens: budget };
+
   return {
     createInstance: z.strictObject({
       organization_id: z.optional(id),
       agent_type_id: id,
       task_id: z.optional(z.nullable(id)),
       session_id: z.optional(z.nullable(id)),
+      ...budgetShape,
     }),
+    setBudget: z.strictObject(budgetShape),
+    answer: nonBlank(limits.maxOutputLength, 'maxOutputLength'),
     listInstances: z.strictObject({
       status: z.optional(InstanceStatus),
+      // needs_input is true exactly while the instance is waiting: the inbox of questions.
+      needs_input: z.optional(z.boolean()),
       agent_type_id: z.optional(id),
       task_id: z.optional(id),
       limit,
@@ -181,6 +190,7 @@ export type CreateInstanceInput = z.output<typeof defaults.createInstance>;
 export type ListInstancesInput = z.output<typeof defaults.listInstances>;
 export type TransitionInstanceInput = z.output<typeof defaults.transitionInstance>;
 export type RecordTurnInput = z.output<typeof defaults.recordTurn>;
+export type SetBudgetInput = z.output<typeof defaults.setBudget>;
 export type StepInput = z.output<typeof defaults.stepInput>;
 export type CreatePlanInput = z.output<typeof defaults.createPlan>;
 export type ListPlansInput = z.output<typeof defaults.listPlans>;

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { InstanceStatus, Ordering, PlanStatus, PlanType, StepStatus, StepType } from './enums';
+import { InstanceStatus, StatusReason, Ordering, PlanStatus, PlanType, StepStatus, StepType } from './enums';
 
 /** ISO 8601 UTC timestamp, as every record field `*_at` holds it. */
 const Timestamp = z.string();
@@ -15,12 +15,16 @@ export const Instance = z.strictObject({
   agent_type_id: z.string(),
   task_id: z.nullable(z.string()),
   status: InstanceStatus,
+  status_reason: z.nullable(StatusReason),
   created_at: Timestamp,
   updated_at: Timestamp,
   started_at: z.nullable(Timestamp),
   ended_at: z.nullable(Timestamp),
   turn_count: z.int().check(z.nonnegative()),
   tokens_total: z.int().check(z.nonnegative()),
+  /** Budgets: the turns and the tokens the instance may spend (null: no limit). */
+  max_turns: z.nullable(z.int().check(z.positive())),
+  max_tokens: z.nullable(z.int().check(z.positive())),
   needs_input: z.boolean(),
   current_step: z.nullable(z.string()),
   last_action_at: z.nullable(Timestamp),

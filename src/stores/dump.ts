@@ -3,6 +3,7 @@ import { memoryAdapter } from '../adapters/memory';
 import { historyOf, replayableFrom } from './copy';
 import { storageError } from '../refusals';
 import { Instance, Lease, Plan, type StoredRecord } from '../schemas/records';
+import { upgradeInstance, upgradeInstanceEvent } from './upgrade';
 
 /**
  * A store as text: JSON lines that any store's content can be written to and read back from,
@@ -10,7 +11,7 @@ import { Instance, Lease, Plan, type StoredRecord } from '../schemas/records';
  * line names the format and its version; then each instance or plan, each followed by its
  * retained history events, and each instance's lease:
  *
- *   {"format":"instance-plan dump","version":1}
+ *   {"format":"instance-plan dump","version":2}
  *   {"kind":"instance","record":{...}}
  *   {"kind":"event","event":{...}}
  *   {"kind":"lease","record":{...}}
@@ -25,8 +26,11 @@ import { Instance, Lease, Plan, type StoredRecord } from '../schemas/records';
  */
 export const DUMP_FORMAT = 'instance-plan dump';
 
-/** The version of the records' shape this library writes (the shape of 0.1.0 is version 1). */
-export const DUMP_VERSION = 1;
+/**
+ * The version of the records' shape this library writes: 1 is the shape of 0.1.0; 2 adds the
+ * instance's `status_reason`, `max_turns` and `max_tokens` (see upgrade.ts).
+ */
+export const DUMP_VERSION = 2;
 
 type Line =
   | { format: string; version: number }
@@ -83,6 +87,8 @@ export async function loadDump(lines: Iterable<string> | AsyncIterable<string>, 
   let header = false;
   let ended = false;
   let records = 0;
+  /** The shape the dump's records have: those of an earlier one are brought forward as they are read. */
+  let shape = DUMP_VERSION;
   /** The record being read, with its events so far and the line it started on. */
   let pending: { batch: CommitBatch; line: number } | undefined;
   const flush = async () => {
@@ -113,14 +119,16 @@ export async function loadDump(lines: Iterable<string> | AsyncIterable<string>, 
         });
       }
       header = true;
+      shape = line.version;
       continue;
     }
     const kind = (line as { kind?: unknown }).kind;
     const given = line as { record?: unknown; event?: unknown; records?: unknown };
     if (kind === 'event' && pending && pending.batch.writes[0]!.kind !== 'lease' && isObject(given.event)) {
-      pending.batch.events.push(given.event as HistoryEvent);
+      pending.batch.events.push(shape < 2 ? upgradeInstanceEvent(given.event as HistoryEvent) : (given.event as HistoryEvent));
       continue;
     }
+    if (kind === 'instance' && shape < 2) given.record = upgradeInstance(given.record);
     if ((kind === 'instance' || kind === 'plan' || kind === 'lease') && isObject(given.record)) {
       if (!SCHEMAS[kind].safeParse(given.record).success) {
         throw refused(`line ${number} of the dump is not a whole ${kind} record (a field is missing, unknown or of the wrong type)`, { reason: 'malformed', line: number });

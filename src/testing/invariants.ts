@@ -3,6 +3,7 @@ import type { HistoryEvent, StorageAdapter } from '../adapters/contract';
 import { cloneJson } from '../adapters/clone';
 import { instanceLogic, planLogic, stepLogic, type CompiledMachine } from '../machines';
 import { replay } from '../manager/history';
+import { exhaustedBudget } from '../manager/budget';
 import { canonicalJson } from '../stores/canonical';
 import type { PlanManager } from '../manager/plan-manager';
 import type { Instance, Plan, RecordKind, StoredRecord } from '../schemas/records';
@@ -76,6 +77,13 @@ export function checkRecordInvariants(kind: RecordKind, record: StoredRecord, ev
       if ((instance.ended_at !== null) !== terminal) fail(2, `ended_at is ${instance.ended_at} while "${instance.status}" (${at})`);
       if (instance.needs_input !== (instance.status === 'waiting')) fail(2, `needs_input is ${instance.needs_input} while "${instance.status}" (${at})`);
       if ((instance.started_at !== null) !== everRunning) fail(2, `started_at is ${instance.started_at}; ever running: ${everRunning} (${at})`);
+      // Budgets and questions: a reason belongs to its status, and no active instance is over budget.
+      if (instance.status_reason === 'awaiting_input' && instance.status !== 'waiting') fail(2, `status_reason awaiting_input while "${instance.status}" (${at})`);
+      if (instance.status_reason === 'budget_exhausted' && instance.status !== 'paused') fail(2, `status_reason budget_exhausted while "${instance.status}" (${at})`);
+      const over = exhaustedBudget(instance);
+      if (over && (instance.status === 'running' || instance.status === 'waiting')) {
+        fail(2, `"${instance.status}" with ${over.used} of ${over.limit} ${over.counter} used: over its budget (${at})`);
+      }
     } else {
       checkPlanState(snapshot as Plan, at, fail);
     }
@@ -86,6 +94,9 @@ export function checkRecordInvariants(kind: RecordKind, record: StoredRecord, ev
 function checkInstanceStep(before: Instance, after: Instance, event: number, fail: (rule: 2, message: string) => void): void {
   if (after.turn_count < before.turn_count || after.tokens_total < before.tokens_total) fail(2, `a counter decreased at event #${event}`);
   if (before.started_at !== null && after.started_at !== before.started_at) fail(2, `started_at changed at event #${event}`);
+  // An instance paused for its budget has reached it (when paused: it may be raised later).
+  const pausedForBudget = after.status_reason === 'budget_exhausted' && (before.status_reason !== 'budget_exhausted' || before.status !== 'paused');
+  if (pausedForBudget && !exhaustedBudget(after)) fail(2, `paused for its budget at event #${event} without reaching it`);
 }
 
 function checkPlanStep(before: Plan, after: Plan, event: number, fail: (rule: 1 | 2 | 3, message: string) => void): void {

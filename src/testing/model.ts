@@ -5,7 +5,8 @@ import type { StorageAdapter } from '../adapters/contract';
 import { memoryAdapter } from '../adapters/memory';
 import { PlanManager } from '../manager/plan-manager';
 import { copyStore } from '../stores/copy';
-import type { InstanceStatus, PlanStatus, StepStatus, StepType } from '../schemas/enums';
+import type { InstanceStatus, PlanStatus, StatusReason, StepStatus, StepType } from '../schemas/enums';
+import { exhaustedBudget } from '../manager/budget';
 import { checkRecordInvariants, type InvariantViolation } from './invariants';
 
 /**
@@ -23,6 +24,7 @@ import { checkRecordInvariants, type InvariantViolation } from './invariants';
  */
 export interface ModelStep {
   title: string;
+  type: StepType;
   status: StepStatus;
   attempts: number;
   output: string | null;
@@ -35,6 +37,9 @@ export interface ModelInstance {
   turns: number;
   tokens: number;
   currentStep: string | null;
+  reason: StatusReason | null;
+  maxTurns: number | null;
+  maxTokens: number | null;
 }
 
 export interface ModelPlan {
@@ -83,6 +88,21 @@ const can = (logic: typeof planLogic | typeof stepLogic | typeof instanceLogic, 
   (logic.targets as (state: string) => readonly string[])(from).includes(to);
 const handles = (state: InstanceStatus, event: string) => instanceLogic.edges(state, event).length > 0;
 
+/** The budget a model instance has reached, if any. */
+const exhausted = (instance: ModelInstance) =>
+  exhaustedBudget({ turn_count: instance.turns, tokens_total: instance.tokens, max_turns: instance.maxTurns, max_tokens: instance.maxTokens });
+
+/** A change of a model instance: a running or waiting instance it leaves at a budget is paused for it. */
+function pauseAtBudget(instance: ModelInstance): void {
+  if ((instance.status === 'running' || instance.status === 'waiting') && exhausted(instance)) {
+    instance.status = 'paused';
+    instance.reason = 'budget_exhausted';
+  }
+}
+
+/** Whether the instance's budget holds its steps back: a counter at its limit, or paused for one. */
+const heldByBudget = (instance: ModelInstance) => exhausted(instance) !== undefined || (instance.status === 'paused' && instance.reason === 'budget_exhausted');
+
 function agree(label: string, actual: unknown, expected: unknown): void {
   const [a, e] = [JSON.stringify(actual), JSON.stringify(expected)];
   if (a !== e) throw new ModelMismatch(`${label}: manager has ${a}, model expects ${e}`);
@@ -124,33 +144,42 @@ async function runChecked(label: string, expected: Outcome, model: PlanManagerMo
 async function compare(model: PlanManagerModel, { manager }: PlanManagerSystem): Promise<void> {
   for (const instance of model.instances) {
     const stored = await manager.getInstance(instance.id);
-    agree(`instance ${instance.id}`, [stored.status, stored.version, stored.turn_count, stored.tokens_total, stored.current_step], [
-      instance.status,
-      instance.version,
-      instance.turns,
-      instance.tokens,
-      instance.currentStep,
-    ]);
+    agree(
+      `instance ${instance.id}`,
+      [stored.status, stored.version, stored.turn_count, stored.tokens_total, stored.current_step, stored.status_reason, stored.max_turns, stored.max_tokens],
+      [instance.status, instance.version, instance.turns, instance.tokens, instance.currentStep, instance.reason, instance.maxTurns, instance.maxTokens],
+    );
   }
   for (const plan of model.plans) {
     const stored = await manager.getPlan(plan.id);
     agree(
       `plan ${plan.id}`,
-      [stored.status, stored.version, stored.summary, stored.title, stored.steps.map((s) => [s.title, s.status, s.attempts, s.output])],
-      [plan.status, plan.version, plan.summary, plan.title, plan.steps.map((s) => [s.title, s.status, s.attempts, s.output])],
+      [stored.status, stored.version, stored.summary, stored.title, stored.steps.map((s) => [s.title, s.type, s.status, s.attempts, s.output])],
+      [plan.status, plan.version, plan.summary, plan.title, plan.steps.map((s) => [s.title, s.type, s.status, s.attempts, s.output])],
     );
   }
 }
 
 class CreateInstance implements ModelCommand {
-  constructor(readonly agentType: string) {}
+  constructor(readonly agentType: string, readonly maxTurns: number | null = null, readonly maxTokens: number | null = null) {}
   check = () => true;
   async run(model: PlanManagerModel, system: PlanManagerSystem) {
-    const created = await system.manager.createInstance({ organization_id: 'model-org', agent_type_id: this.agentType });
-    model.instances.push({ id: created.id, status: 'starting', version: 1, turns: 0, tokens: 0, currentStep: null });
+    const budget = { ...(this.maxTurns !== null ? { max_turns: this.maxTurns } : {}), ...(this.maxTokens !== null ? { max_tokens: this.maxTokens } : {}) };
+    const created = await system.manager.createInstance({ organization_id: 'model-org', agent_type_id: this.agentType, ...budget });
+    model.instances.push({
+      id: created.id,
+      status: 'starting',
+      version: 1,
+      turns: 0,
+      tokens: 0,
+      currentStep: null,
+      reason: null,
+      maxTurns: this.maxTurns,
+      maxTokens: this.maxTokens,
+    });
     await compare(model, system);
   }
-  toString = () => `createInstance(${this.agentType})`;
+  toString = () => `createInstance(${this.agentType}, max_turns ${this.maxTurns}, max_tokens ${this.maxTokens})`;
 }
 
 class TransitionInstance implements ModelCommand {
@@ -159,10 +188,17 @@ class TransitionInstance implements ModelCommand {
   async run(model: PlanManagerModel, system: PlanManagerSystem) {
     const instance = model.instances[this.pick % model.instances.length]!;
     const expected: Outcome =
-      instance.status === this.to ? 'unchanged' : can(instanceLogic, instance.status, this.to) ? 'changed' : 'INVALID_TRANSITION';
+      instance.status === this.to
+        ? 'unchanged'
+        : !can(instanceLogic, instance.status, this.to)
+          ? 'INVALID_TRANSITION'
+          : (this.to === 'running' || this.to === 'waiting') && exhausted(instance)
+            ? 'BUDGET_EXCEEDED'
+            : 'changed';
     await runChecked(this.toString(), expected, model, system, () => system.manager.transitionInstance(instance.id, { status: this.to }));
     if (expected === 'changed') {
       instance.status = this.to;
+      instance.reason = null;
       instance.version += 1;
     }
     await compare(model, system);
@@ -181,10 +217,36 @@ class RecordTurn implements ModelCommand {
       instance.turns += 1;
       instance.tokens += this.tokens;
       instance.version += 1;
+      pauseAtBudget(instance);
     }
     await compare(model, system);
   }
   toString = () => `recordTurn(#${this.pick}, ${this.tokens})`;
+}
+
+class SetBudget implements ModelCommand {
+  constructor(readonly pick: number, readonly maxTurns: number | null | undefined, readonly maxTokens: number | null | undefined) {}
+  check = (model: Readonly<PlanManagerModel>) => model.instances.length > 0;
+  async run(model: PlanManagerModel, system: PlanManagerSystem) {
+    const instance = model.instances[this.pick % model.instances.length]!;
+    const turns = this.maxTurns === undefined ? instance.maxTurns : this.maxTurns;
+    const tokens = this.maxTokens === undefined ? instance.maxTokens : this.maxTokens;
+    const expected: Outcome = !handles(instance.status, 'setBudget')
+      ? 'INVALID_TRANSITION'
+      : turns === instance.maxTurns && tokens === instance.maxTokens
+        ? 'unchanged'
+        : 'changed';
+    const budget = { ...(this.maxTurns !== undefined ? { max_turns: this.maxTurns } : {}), ...(this.maxTokens !== undefined ? { max_tokens: this.maxTokens } : {}) };
+    await runChecked(this.toString(), expected, model, system, () => system.manager.setBudget(instance.id, budget));
+    if (expected === 'changed') {
+      instance.maxTurns = turns;
+      instance.maxTokens = tokens;
+      instance.version += 1;
+      pauseAtBudget(instance);
+    }
+    await compare(model, system);
+  }
+  toString = () => `setBudget(#${this.pick}, max_turns ${this.maxTurns}, max_tokens ${this.maxTokens})`;
 }
 
 class CreatePlan implements ModelCommand {
@@ -207,7 +269,7 @@ class CreatePlan implements ModelCommand {
         ordering: this.ordering,
         status: 'pending',
         version: 1,
-        steps: steps.map((step) => ({ title: step.title, status: 'pending', attempts: 0, output: null })),
+        steps: steps.map((step) => ({ title: step.title, type: step.type, status: 'pending', attempts: 0, output: null })),
         summary: null,
         title: 'plan',
       });
@@ -215,6 +277,49 @@ class CreatePlan implements ModelCommand {
     await compare(model, system);
   }
   toString = () => `createPlan(#${this.pick}, [${this.stepTypes.join(', ')}], ${this.ordering})`;
+}
+
+/** What executing step `index` of `plan` to `to` must end in, by the rules, in the order the manager checks them. */
+function expectStep(model: PlanManagerModel, plan: ModelPlan, index: number, to: StepStatus, output: string | undefined): Outcome {
+  const step = plan.steps[index]!;
+  const instance = model.instances.find((candidate) => candidate.id === plan.instanceId)!;
+  const from = step.status;
+  if ((to === 'completed' || to === 'failed') && output === undefined) return 'VALIDATION_ERROR';
+  // The same status again: a safe retry, unless it carries another output (then CONFLICT).
+  if (from === to) return output !== undefined && output !== step.output ? 'CONFLICT' : 'unchanged';
+  if (planLogic.edges(plan.status, 'executeStep').length === 0) return 'PLAN_CLOSED';
+  if (!can(stepLogic, from, to)) return 'INVALID_TRANSITION';
+  if (plan.ordering === 'strict' && (to === 'in_progress' || to === 'completed') && plan.steps.slice(0, index).some((earlier) => earlier.status !== 'completed')) {
+    return 'STEP_ORDER';
+  }
+  if (instanceLogic.isFinal(instance.status)) return 'PLAN_CLOSED';
+  if (heldByBudget(instance)) return 'BUDGET_EXCEEDED';
+  const answers = step.type === 'user_input' && from === 'in_progress';
+  if (instance.status === 'waiting' && !answers) return 'AWAITING_INPUT';
+  // A question waits: its instance must be able to move to waiting.
+  if (step.type === 'user_input' && to === 'in_progress' && !can(instanceLogic, instance.status, 'waiting')) return 'INVALID_TRANSITION';
+  return 'changed';
+}
+
+/** The model after executing step `index` of `plan` to `to` succeeded with a change. */
+function applyStep(model: PlanManagerModel, plan: ModelPlan, index: number, to: StepStatus, output: string | undefined): void {
+  const step = plan.steps[index]!;
+  const instance = model.instances.find((candidate) => candidate.id === plan.instanceId)!;
+  const from = step.status;
+  if (from !== 'in_progress') step.attempts += 1;
+  step.status = to;
+  if (output !== undefined) step.output = output;
+  if (plan.status === 'pending') plan.status = 'in_progress';
+  plan.version += 1;
+  if (step.type === 'user_input' && to === 'in_progress') {
+    // The question becomes the current step, and the instance waits for its answer.
+    Object.assign(instance, { currentStep: step.title, status: 'waiting', reason: 'awaiting_input', version: instance.version + 1 });
+  } else if (step.type === 'user_input' && from === 'in_progress' && instance.status === 'waiting') {
+    Object.assign(instance, { status: 'running', reason: null, version: instance.version + 1 });
+  } else if (to === 'in_progress' && instance.currentStep !== step.title) {
+    instance.currentStep = step.title;
+    instance.version += 1;
+  }
 }
 
 class ExecuteStep implements ModelCommand {
@@ -231,44 +336,51 @@ class ExecuteStep implements ModelCommand {
     const plan = candidates[this.pickPlan % candidates.length]!;
     const firstOpen = plan.steps.findIndex((step) => step.status !== 'completed');
     const index = this.pickStep === undefined ? Math.max(firstOpen, 0) : this.pickStep % plan.steps.length;
-    const step = plan.steps[index]!;
-    const instance = model.instances.find((candidate) => candidate.id === plan.instanceId)!;
-    const from = step.status;
-    let expected: Outcome;
-    if ((this.to === 'completed' || this.to === 'failed') && this.output === undefined) expected = 'VALIDATION_ERROR';
-    // The same status again: a safe retry, unless it carries another output (then CONFLICT).
-    else if (from === this.to) expected = this.output !== undefined && this.output !== step.output ? 'CONFLICT' : 'unchanged';
-    else if (planLogic.edges(plan.status, 'executeStep').length === 0) expected = 'PLAN_CLOSED';
-    else if (!can(stepLogic, from, this.to)) expected = 'INVALID_TRANSITION';
-    else if (
-      plan.ordering === 'strict' &&
-      (this.to === 'in_progress' || this.to === 'completed') &&
-      plan.steps.slice(0, index).some((earlier) => earlier.status !== 'completed')
-    ) {
-      expected = 'STEP_ORDER';
-    } else if (instanceLogic.isFinal(instance.status)) expected = 'PLAN_CLOSED';
-    else expected = 'changed';
-
+    const expected = expectStep(model, plan, index, this.to, this.output);
     const stepId = (await system.manager.getPlan(plan.id)).steps[index]!.id;
     const input = { plan_id: plan.id, step_id: stepId, step_status: this.to };
     await runChecked(this.toString(), expected, model, system, () =>
       system.manager.executeStep(this.output === undefined ? input : { ...input, step_output: this.output }),
     );
-    if (expected === 'changed') {
-      if (from !== 'in_progress') step.attempts += 1;
-      step.status = this.to;
-      if (this.output !== undefined) step.output = this.output;
-      if (plan.status === 'pending') plan.status = 'in_progress';
-      plan.version += 1;
-      if (this.to === 'in_progress' && instance.currentStep !== step.title) {
-        instance.currentStep = step.title;
-        instance.version += 1;
-      }
-    }
+    if (expected === 'changed') applyStep(model, plan, index, this.to, this.output);
     await compare(model, system);
   }
   toString = () =>
     `executeStep(plan #${this.pickPlan}, step ${this.pickStep === undefined ? 'next' : `#${this.pickStep}`}, ${this.to}, ${JSON.stringify(this.output)})`;
+}
+
+/**
+ * A person answers an instance's open question (`manager.answer`): the same as completing its
+ * user_input step with the answer; with no question open, NOT_FOUND. An instance with several
+ * open questions (its runtime resumed it and another was asked) is left to ExecuteStep.
+ */
+class Answer implements ModelCommand {
+  constructor(readonly pick: number, readonly text: string) {}
+  check = (model: Readonly<PlanManagerModel>) => model.instances.length > 0;
+  async run(model: PlanManagerModel, system: PlanManagerSystem) {
+    const instance = model.instances[this.pick % model.instances.length]!;
+    const open = model.plans.flatMap((plan) =>
+      plan.instanceId === instance.id ? plan.steps.flatMap((step, index) => (step.type === 'user_input' && step.status === 'in_progress' ? [{ plan, index }] : [])) : [],
+    );
+    if (open.length > 1) return compare(model, system);
+    const expected = open.length === 0 ? 'NOT_FOUND' : expectStep(model, open[0]!.plan, open[0]!.index, 'completed', this.text);
+    await runChecked(this.toString(), expected, model, system, () => system.manager.answer(instance.id, this.text));
+    if (expected === 'changed') applyStep(model, open[0]!.plan, open[0]!.index, 'completed', this.text);
+    await compare(model, system);
+  }
+  toString = () => `answer(#${this.pick}, ${JSON.stringify(this.text)})`;
+}
+
+/** The inbox: `listInstances({ needs_input: true })` lists exactly the waiting instances. */
+class ListInbox implements ModelCommand {
+  check = () => true;
+  async run(model: PlanManagerModel, { manager }: PlanManagerSystem) {
+    const waiting = model.instances.filter((instance) => instance.status === 'waiting').map((instance) => instance.id).sort();
+    const { instances, total } = await manager.listInstances({ needs_input: true, limit: 100 });
+    agree(`${this.toString()} total`, total, waiting.length);
+    agree(`${this.toString()} ids`, instances.map((instance) => instance.id).sort(), waiting);
+  }
+  toString = () => 'listInbox()';
 }
 
 class UpdatePlan implements ModelCommand {
@@ -283,7 +395,10 @@ class UpdatePlan implements ModelCommand {
   async run(model: PlanManagerModel, system: PlanManagerSystem) {
     const plan = model.plans[this.pick % model.plans.length]!;
     const appended = Array.from({ length: this.append }, (_, i) => ({ title: `added ${plan.steps.length + i + 1}`, type: 'process' as const }));
-    const steps: ModelStep[] = [...plan.steps, ...appended.map((step) => ({ title: step.title, status: 'pending' as const, attempts: 0, output: null }))];
+    const steps: ModelStep[] = [
+      ...plan.steps,
+      ...appended.map((step) => ({ title: step.title, type: step.type, status: 'pending' as const, attempts: 0, output: null })),
+    ];
     let status = plan.status;
     let reopened = false;
     let expected: Outcome | undefined;
@@ -385,22 +500,24 @@ const INTERRUPTED = 'Interrupted: the process running it stopped before reportin
 
 /**
  * A restart of a runtime without leases: `recover()` fails every step left in_progress in the
- * plans of non-terminal instances (cancelled plans are final), one change per plan.
+ * plans of non-terminal instances (cancelled plans are final), one change per plan; a question
+ * (a user_input step in progress) waits for a person, not for the process, and stays open.
  */
 class Recover implements ModelCommand {
   check = () => true;
   async run(model: PlanManagerModel, system: PlanManagerSystem) {
     const open = new Set(model.instances.filter((instance) => !instanceLogic.isFinal(instance.status)).map((instance) => instance.id));
-    const settled = model.plans.filter((plan) => open.has(plan.instanceId) && !planLogic.isFinal(plan.status) && plan.steps.some((step) => step.status === 'in_progress'));
+    const interrupted = (step: ModelStep) => step.status === 'in_progress' && step.type !== 'user_input';
+    const settled = model.plans.filter((plan) => open.has(plan.instanceId) && !planLogic.isFinal(plan.status) && plan.steps.some(interrupted));
     let answered: { steps: { plan_id: string; status: string }[] }[] = [];
     await runChecked(this.toString(), settled.length > 0 ? 'changed' : 'unchanged', model, system, async () => {
       answered = await system.manager.recover();
     });
-    const expected = settled.flatMap((plan) => plan.steps.filter((step) => step.status === 'in_progress').map(() => plan.id)).sort();
+    const expected = settled.flatMap((plan) => plan.steps.filter(interrupted).map(() => plan.id)).sort();
     agree(`${this.toString()} steps recovered`, answered.flatMap((recovery) => recovery.steps.map((step) => step.plan_id)).sort(), expected);
     for (const plan of settled) {
       for (const step of plan.steps) {
-        if (step.status !== 'in_progress') continue;
+        if (!interrupted(step)) continue;
         step.status = 'failed';
         step.output = INTERRUPTED;
       }
@@ -434,7 +551,22 @@ export function planManagerCommands(): fc.Arbitrary<ModelCommand>[] {
   return [
     ...progress,
     ...progress,
-    fc.constantFrom('researcher', 'writer').map((agent): ModelCommand => new CreateInstance(agent)),
+    fc
+      .tuple(
+        fc.constantFrom('researcher', 'writer'),
+        fc.option(fc.integer({ min: 1, max: 4 }), { nil: null }),
+        fc.option(fc.integer({ min: 1, max: 8_000 }), { nil: null }),
+      )
+      .map(([agent, turns, tokens]): ModelCommand => new CreateInstance(agent, turns, tokens)),
+    fc
+      .tuple(
+        fc.nat(),
+        fc.option(fc.option(fc.integer({ min: 1, max: 6 }), { nil: null }), { nil: undefined }),
+        fc.option(fc.option(fc.integer({ min: 1, max: 12_000 }), { nil: null }), { nil: undefined }),
+      )
+      .map(([pick, turns, tokens]): ModelCommand => new SetBudget(pick, turns, tokens)),
+    fc.tuple(fc.nat(), fc.constantFrom('yes', 'the 9:40 train')).map(([pick, text]): ModelCommand => new Answer(pick, text)),
+    fc.constant<ModelCommand>(new ListInbox()),
     fc
       .tuple(fc.nat(), fc.oneof(fc.constant<InstanceStatus>('running'), instanceStatus))
       .map(([pick, to]): ModelCommand => new TransitionInstance(pick, to)),

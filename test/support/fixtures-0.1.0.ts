@@ -70,12 +70,30 @@ export async function contentOf(adapter: StorageAdapter): Promise<string[]> {
 }
 
 /**
- * Expects `adapter` to hold exactly what 0.1.0 wrote, every invariant holding, and to take work
+ * What 0.1.0 wrote, in today's shape, as canonical dump lines: the records' shape 2 gave each
+ * instance `status_reason`, `max_turns` and `max_tokens`, null (no reason, no budget), in the
+ * record and in its creation event and snapshots. Spelled out here, apart from the library's
+ * own upgrade code, which every store is checked against.
+ */
+export const WHAT_010_WROTE_TODAY: string[] = MEMORY_DUMP.map((text) => {
+  const line = JSON.parse(text) as Record<string, any>;
+  const shape2 = (instance: Record<string, unknown>) => ({ ...instance, status_reason: null, max_turns: null, max_tokens: null });
+  if ('format' in line) line.version = 2;
+  if (line.kind === 'instance') line.record = shape2(line.record);
+  if (line.kind === 'event' && line.event.record_kind === 'instance') {
+    if (line.event.type === 'instance.created') line.event.changes[0].value = shape2(line.event.changes[0].value);
+    if (line.event.snapshot) line.event.snapshot = shape2(line.event.snapshot);
+  }
+  return canonicalJson(line);
+});
+
+/**
+ * Expects `adapter` to hold exactly what 0.1.0 wrote (in today's shape), every invariant holding, and to take work
  * again: a worker arriving the next day recovers the step 0.1.0's worker left in progress (its
  * lease ran out unreleased) and finishes it.
  */
 export async function expectWhat010Wrote(adapter: StorageAdapter): Promise<void> {
-  expect(await contentOf(adapter)).toEqual(MEMORY_DUMP.map((line) => canonicalJson(JSON.parse(line))));
+  expect(await contentOf(adapter)).toEqual(WHAT_010_WROTE_TODAY);
   expect(await checkInvariants(adapter)).toEqual([]);
   const manager = new PlanManager({ adapter, clock: () => new Date(Date.UTC(2026, 0, 2)) });
   const [researcher] = (await manager.listInstances({ agent_type_id: 'researcher' })).instances;

@@ -2,6 +2,7 @@ import type { DBSchema, IDBPDatabase, IDBPTransaction } from 'idb';
 import type { HistoryEvent, IndexedField, StoredKind, StoredOfKind } from '../contract';
 import type { Lease, RecordKind, RecordOfKind } from '../../schemas/records';
 import type { OrderKey } from './order-key';
+import { upgradeInstance, upgradeInstanceEvent } from '../../stores/upgrade';
 
 /**
  * How records live in IndexedDB: one object store per kind, keyed by `id`, each row holding the
@@ -114,6 +115,23 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     }
     await Promise.all([...tally.values()].map((row) => counts.put(row)));
+  },
+  // 4: records of shape 2: an instance has status_reason, max_turns and max_tokens (null), in its
+  // row and wherever its history holds the whole record (the creation event, a snapshot).
+  async (_db, transaction) => {
+    let row = await transaction.objectStore(RECORD_STORES.instance).openCursor();
+    while (row) {
+      const value = row.value as RecordRow;
+      const record = upgradeInstance(value.record);
+      if (record !== value.record) await row.update({ ...value, record });
+      row = await row.continue();
+    }
+    let stored = await transaction.objectStore(EVENT_STORE).openCursor();
+    while (stored) {
+      const event = upgradeInstanceEvent(stored.value as HistoryEvent);
+      if (event !== stored.value) await stored.update(event);
+      stored = await stored.continue();
+    }
   },
 ];
 

@@ -96,6 +96,32 @@ export const MIGRATIONS: readonly Migration[] = [
     END
     $commit$;
   `,
+  // 3: records of shape 2: an instance has status_reason, max_turns and max_tokens (null), in its
+  // row and wherever its history holds the whole record (the creation event, a snapshot). Built
+  // with json functions, never through jsonb, which would refuse text a json column keeps (\u0000).
+  (s) => `
+    CREATE FUNCTION ${s}.shape2_put(object json, name text, value json) RETURNS json LANGUAGE sql IMMUTABLE AS $put$
+      SELECT json_object_agg(key, CASE WHEN key = name THEN value ELSE field END ORDER BY position)
+      FROM json_each(object) WITH ORDINALITY AS f(key, field, position)
+    $put$;
+    CREATE FUNCTION ${s}.shape2_instance(item json) RETURNS json LANGUAGE sql IMMUTABLE AS $instance$
+      SELECT CASE WHEN item -> 'status_reason' IS NOT NULL THEN item ELSE (
+        SELECT json_object_agg(key, field ORDER BY position) FROM (
+          SELECT key, field, position FROM json_each(item) WITH ORDINALITY AS f(key, field, position)
+          UNION ALL VALUES ('status_reason', 'null'::json, 1000001), ('max_turns', 'null'::json, 1000002), ('max_tokens', 'null'::json, 1000003)
+        ) AS fields
+      ) END
+    $instance$;
+    UPDATE ${s}.instances SET record = ${s}.shape2_instance(record) WHERE record -> 'status_reason' IS NULL;
+    UPDATE ${s}.events
+      SET event = ${s}.shape2_put(event, 'changes', json_build_array(${s}.shape2_put(event -> 'changes' -> 0, 'value', ${s}.shape2_instance(event -> 'changes' -> 0 -> 'value'))))
+      WHERE event ->> 'type' = 'instance.created' AND event -> 'changes' -> 0 -> 'value' -> 'status_reason' IS NULL;
+    UPDATE ${s}.events
+      SET event = ${s}.shape2_put(event, 'snapshot', ${s}.shape2_instance(event -> 'snapshot'))
+      WHERE event ->> 'record_kind' = 'instance' AND json_typeof(event -> 'snapshot') = 'object' AND event -> 'snapshot' -> 'status_reason' IS NULL;
+    DROP FUNCTION ${s}.shape2_put(json, text, json);
+    DROP FUNCTION ${s}.shape2_instance(json);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -38,6 +38,18 @@ export const MIGRATIONS: readonly string[] = [
   -- How many records of a kind hold each value of each indexed field ('' and '': all of them),
   -- moved in the transaction of every write, so a list's total is one read however many match.
   CREATE TABLE counts (kind TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (kind, field, value)) WITHOUT ROWID;`,
+  // 2: an instance has status_reason, max_turns and max_tokens (null: no reason, no budget), in
+  // its row and wherever its history holds the whole record (the creation event, a snapshot).
+  `UPDATE instances SET record = ${withInstanceFields('record', '$')} WHERE json_type(record, '$.status_reason') IS NULL;
+  UPDATE events SET event = ${withInstanceFields('event', '$.changes[0].value')}
+    WHERE json_extract(event, '$.type') = 'instance.created' AND json_type(event, '$.changes[0].value.status_reason') IS NULL;
+  UPDATE events SET event = ${withInstanceFields('event', '$.snapshot')}
+    WHERE json_extract(event, '$.record_kind') = 'instance' AND json_type(event, '$.snapshot') = 'object' AND json_type(event, '$.snapshot.status_reason') IS NULL;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** `json` (a column of JSON text) with the instance at `path` given the fields of shape 2, null. */
+function withInstanceFields(json: string, path: string): string {
+  return `json_set(${json}, '${path}.status_reason', NULL, '${path}.max_turns', NULL, '${path}.max_tokens', NULL)`;
+}

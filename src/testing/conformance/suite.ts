@@ -14,6 +14,7 @@ import { leases } from './leases';
 import { lists } from './lists';
 import { malformedBatches } from './malformed-batches';
 import { oneChange } from './one-change';
+import { questionsAndBudgets } from './questions-and-budgets';
 import { recovery } from './recovery';
 import { returnedRecords } from './returned-records';
 import { roundTrip } from './round-trip';
@@ -102,6 +103,7 @@ export function adapterConformance(options: ConformanceOptions): void {
     concurrency(harness);
     leases(harness);
     recovery(harness);
+    questionsAndBudgets(harness);
     awkwardIds(harness);
     history(harness);
     copying(harness);
