@@ -1,7 +1,9 @@
 // A scripted agent (no LLM) lives one whole life on the memory adapter: the runtime starts the
 // instance, the agent plans through the Instance Plan tool, executes its steps in order (one
-// fails and is retried), waits for a person's answer, finishes the plan with a summary, and the
-// runtime completes the instance. Run it with `npm run demo`.
+// fails and is retried), asks a person a question (the instance waits until the answer comes,
+// with no transition by hand), finishes the plan with a summary, and the runtime completes the
+// instance. Then a second agent loops on a step that keeps failing, and its budget of turns
+// stops it. Run it with `npm run demo`.
 import { pathToFileURL } from 'node:url';
 import { memoryAdapter, PlanManager } from 'instance-plan';
 
@@ -83,14 +85,21 @@ export async function runDemo({ log = console.log } = {}) {
   await execute(1, 'in_progress');
   await execute(1, 'completed', 'score 72/100: right size, right market');
 
-  // A step that needs a person: the instance waits until the answer arrives.
-  await execute(2, 'in_progress');
-  await transition('waiting');
+  // A question for a person: starting the step moves the instance to waiting in the same commit.
+  ({ message } = await execute(2, 'in_progress'));
+  say('tool', message);
+  instance = await manager.getInstance(instance.id);
+  say('runtime', `instance → ${instance.status} (needs_input: ${instance.needs_input}, status_reason: ${instance.status_reason})`);
+  // The app's inbox lists the instances waiting for a person, and answers for them.
+  const inbox = await manager.listInstances({ needs_input: true });
+  say('user', `inbox: ${inbox.total} question(s): "${inbox.instances[0].current_step}"`);
   const answer = 'Budget is 40k EUR, decision in Q3.';
   say('user', `answers: "${answer}"`);
-  await transition('running');
+  plan = await manager.answer(instance.id, answer);
+  instance = await manager.getInstance(instance.id);
+  say('agent', `step 3 "${plan.steps[2].title}" → ${plan.steps[2].status} (${plan.steps[2].output})`);
+  say('runtime', `instance → ${instance.status} (needs_input: ${instance.needs_input})`);
   await turn(655);
-  await execute(2, 'completed', answer);
 
   await execute(3, 'in_progress');
   await execute(3, 'completed', 'score confirmed: budget fits the mid-market tier');
@@ -120,7 +129,37 @@ export async function runDemo({ log = console.log } = {}) {
   for (const [index, step] of plan.steps.entries()) {
     log(`  ${index + 1}. ${step.status.padEnd(9)} ${step.type.padEnd(10)} ${step.title} (attempts ${step.attempts}): ${step.output}`);
   }
-  return { manager, instance, plan, refusal: skipped.error };
+
+  log('');
+  const runaway = await runawayLoop(manager, say);
+  return { manager, instance, plan, refusal: skipped.error, runaway };
+}
+
+/**
+ * A second agent retries a step that keeps failing, one LLM turn per try. Its budget of three
+ * turns stops it: the third turn pauses the instance, and the next try is refused with
+ * BUDGET_EXCEEDED, which tells the agent to stop. The runtime then stops the instance.
+ */
+async function runawayLoop(manager, say) {
+  let instance = await manager.createInstance({ organization_id: 'acme', agent_type_id: 'scraper', max_turns: 3 });
+  say('runtime', `created instance ${instance.id} with a budget of ${instance.max_turns} turns`);
+  instance = await manager.transitionInstance(instance.id, { status: 'running' });
+  const tool = manager.forInstance(instance.id);
+  const created = await tool.handle({ action: 'create', title: 'Scrape the price list', steps: [{ title: 'Fetch the page', type: 'tool_call' }] });
+  const { plan } = created;
+  const step = plan.steps[0];
+  for (let attempt = 1; ; attempt++) {
+    const started = await tool.handle({ action: 'execute_step', plan_id: plan.id, step_id: step.id, step_status: 'in_progress' });
+    if (!started.success) {
+      say('tool', `refused: ${started.error.code}: ${started.error.message}`);
+      instance = await manager.transitionInstance(instance.id, { status: 'stopped' });
+      say('runtime', `instance → ${instance.status} after ${instance.turn_count} turns`);
+      return { instance, refusal: started.error };
+    }
+    await tool.handle({ action: 'execute_step', plan_id: plan.id, step_id: step.id, step_status: 'failed', step_output: 'HTTP 503' });
+    instance = await manager.recordTurn(instance.id, { tokens: 500 });
+    say('agent', `try ${attempt}: HTTP 503; turn ${instance.turn_count} of ${instance.max_turns} → instance ${instance.status}${instance.status_reason ? ` (${instance.status_reason})` : ''}`);
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -4,7 +4,7 @@ import { replay, type Instance, type Plan } from '../src';
 
 describe('examples/agent-loop.mjs', async () => {
   const lines: string[] = [];
-  const { manager, instance, plan, refusal } = await runDemo({ log: (line) => lines.push(line) });
+  const { manager, instance, plan, refusal, runaway } = await runDemo({ log: (line) => lines.push(line) });
   const stored = { instance: await manager.getInstance(instance.id), plan: await manager.getPlan(plan.id) };
   const history = { instance: await manager.history(instance.id), plan: await manager.history(plan.id) };
 
@@ -22,6 +22,27 @@ describe('examples/agent-loop.mjs', async () => {
     expect(instance.turn_count).toBeGreaterThan(0);
     // The manager set current_step from the last step that went in_progress.
     expect(instance.current_step).toBe(plan.steps.at(-1)!.title);
+  });
+
+  test('the question moved the instance to waiting and the answer back, with no transition by hand', () => {
+    const moves = history.instance.filter((event) => event.type === 'instance.transitioned');
+    const question = plan.steps.find((step) => step.type === 'user_input')!;
+    const asked = history.plan.find((event) => event.step?.id === question.id && event.step.to === 'in_progress')!;
+    const answered = history.plan.find((event) => event.step?.id === question.id && event.step.to === 'completed')!;
+    // Each move happened in the commit of the step: the same instant as the step's event.
+    expect(moves.find((event) => event.to === 'waiting')!.at).toBe(asked.at);
+    expect(moves.find((event) => event.from === 'waiting')!.at).toBe(answered.at);
+    expect(replay<Instance>(history.instance.filter((event) => event.at <= asked.at))!.status_reason).toBe('awaiting_input');
+    expect(question.output).toBe('Budget is 40k EUR, decision in Q3.');
+  });
+
+  test('the runaway loop was stopped by its budget: three turns, then BUDGET_EXCEEDED, then stopped', async () => {
+    expect(runaway.refusal).toMatchObject({ code: 'BUDGET_EXCEEDED', counter: 'turns', used: 3, limit: 3 });
+    expect(runaway.instance).toMatchObject({ status: 'stopped', turn_count: 3, max_turns: 3 });
+    const moves = (await manager.history(runaway.instance.id)).map((event) => event.to);
+    expect(moves).toEqual(['starting', 'running', 'running', 'running', 'running', 'paused', 'stopped']);
+    const [runawayPlan] = (await manager.listPlans({ instance_id: runaway.instance.id })).plans;
+    expect(runawayPlan!.steps[0]).toMatchObject({ status: 'failed', attempts: 3 });
   });
 
   test('needs_input was true exactly while the instance waited for the answer', () => {
@@ -75,13 +96,16 @@ describe('examples/agent-loop.mjs', async () => {
     // Every committed change was narrated (the plan's creation and steps, the instance's moves and turns)...
     const stepLines = events.filter((line) => /^agent +step \d/.test(line));
     expect(stepLines).toHaveLength(history.plan.filter((event) => event.type === 'plan.step_executed').length);
-    expect(events.filter((line) => line.startsWith('runtime  instance →'))).toHaveLength(4);
-    expect(events).toContain('runtime  instance → waiting (needs_input: true)');
+    expect(events.filter((line) => line.startsWith('runtime  instance →'))).toHaveLength(5);
+    expect(events).toContain('runtime  instance → waiting (needs_input: true, status_reason: awaiting_input)');
     const turnLines = events.filter((line) => /^agent +turn \d/.test(line));
     expect(turnLines).toHaveLength(instance.turn_count);
     expect(turnLines.at(-1)).toContain(`(${instance.tokens_total} in all)`);
-    // ... and the final state closes the output.
+    // ... then the final state of the first life...
     expect(lines.some((line) => line.startsWith(`instance ${instance.id}: completed`))).toBe(true);
-    expect(lines.at(-1)).toMatch(/^ {2}5\. completed discussion/);
+    expect(lines.find((line) => /^ {2}5\. /.test(line))).toMatch(/^ {2}5\. completed discussion/);
+    // ... and the runaway loop closes the output, one line per try.
+    expect(lines.filter((line) => /^agent +try \d/.test(line))).toHaveLength(3);
+    expect(lines.at(-1)).toBe(`runtime  instance → stopped after 3 turns`);
   });
 });
