@@ -7,4 +7,6 @@ export function runDemo(options?: { log?: (line: string) => void }): Promise<{
   plan: Plan;
   /** The tool's answer when the agent tried to start step 4 before step 2. */
   refusal: { code: string; message: string } & Record<string, unknown>;
+  /** The runaway loop's instance (stopped) and the BUDGET_EXCEEDED answer that stopped it. */
+  runaway: { instance: Instance; refusal: { code: string; message: string } & Record<string, unknown> };
 }>;

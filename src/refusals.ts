@@ -192,6 +192,29 @@ export function awaitingInput(
   );
 }
 
+/** `VALIDATION_ERROR`: `answer` was called for an instance with several questions open; the answer must name its step. */
+export function severalQuestions(instance: Instance, questions: readonly AwaitedStep[]): InstancePlanError {
+  const listed = questions.map((question) => `step ${JSON.stringify(question.step_id)} of plan ${JSON.stringify(question.plan_id)} ("${question.title}")`).join(', ');
+  return validationError('Invalid answer', [
+    {
+      path: 'instance_id',
+      message: `has ${questions.length} questions open (${listed}): answer one by its step, with executeStep and step_status "completed"`,
+    },
+  ]);
+}
+
+/**
+ * `AWAITING_INPUT`: the instance cannot resume to `running` while a question of it is open (a
+ * pause, the runtime's or its budget's, took it out of waiting); `waiting` is where it resumes.
+ */
+export function questionStillOpen(instance: Instance, to: string, question: AwaitedStep): InstancePlanError {
+  return new InstancePlanError(
+    'AWAITING_INPUT',
+    `Cannot move instance ${JSON.stringify(instance.id)} from "${instance.status}" to "${to}": its question ${JSON.stringify(question.title)} (step ${JSON.stringify(question.step_id)} of plan ${JSON.stringify(question.plan_id)}) is still open. Move it to "waiting" instead: the answer then brings it back to "running".`,
+    { instance_id: instance.id, from: instance.status, to, allowed: ['waiting'], question: question.title, awaiting: question },
+  );
+}
+
 /** `NOT_FOUND`: `answer` was called for an instance with no question open. */
 export function noQuestion(instance: Instance): InstancePlanError {
   return new InstancePlanError(

@@ -165,6 +165,12 @@ describe('dumps', () => {
     expect(await refusal([header, '{"kind":"event","event":{}}'])).toMatchObject({ reason: 'malformed', line: 2 });
     expect(await refusal([header, '', '{"kind":"step","record":{}}'])).toMatchObject({ reason: 'malformed', line: 3 });
     expect(await refusal([header, '{"kind":"plan","record":{"id":"p","created_at":"x","version":7}}'])).toMatchObject({ reason: 'malformed', line: 2 });
+    // An event without its changes, in a dump of either shape (one of version 1 is brought forward as it is read).
+    const [instanceLine] = (await lines((await source(1)).adapter)).filter((line) => line.startsWith('{"kind":"instance"'));
+    const broken = '{"kind":"event","event":{"seq":1,"record_id":"x","record_kind":"instance","type":"instance.created"}}';
+    for (const version of [1, 2]) {
+      expect(await refusal([`{"format":"instance-plan dump","version":${version}}`, instanceLine!, broken])).toMatchObject({ reason: 'malformed', line: 3 });
+    }
   });
 
   it('refuses a dump cut short, a record without its whole history, events of another record, and lines after the end', async () => {

@@ -194,6 +194,62 @@ describe('a user_input step asks a person', () => {
   });
 });
 
+describe('a question stays the instance\'s until it is answered or withdrawn', () => {
+  it('a pause (a budget\'s or the runtime\'s) takes a waiting instance out of waiting; it resumes to waiting, not to running, while the question is open', async () => {
+    const { manager, adapter, instance, plan, question } = await asking({ ordering: 'free' });
+    await manager.setBudget(instance.id, { max_turns: 1 });
+    await manager.executeStep({ plan_id: plan.id, step_id: question.id, step_status: 'in_progress' });
+    expect(await manager.recordTurn(instance.id, { tokens: 5 })).toMatchObject({ status: 'paused', status_reason: 'budget_exhausted', needs_input: false });
+    await manager.setBudget(instance.id, { max_turns: 5 });
+    const before = await snapshotStore(adapter);
+    const error = await expectRejection(manager.transitionInstance(instance.id, { status: 'running' }), 'AWAITING_INPUT');
+    expect(error.details).toEqual({
+      instance_id: instance.id,
+      from: 'paused',
+      to: 'running',
+      allowed: ['waiting'],
+      question: 'Which train should I book?',
+      awaiting: { plan_id: plan.id, step_id: question.id, title: 'Which train should I book?' },
+    });
+    expect(error.message).toBe(
+      `Cannot move instance "${instance.id}" from "paused" to "running": its question "Which train should I book?" (step "${question.id}" of plan "${plan.id}") is still open. Move it to "waiting" instead: the answer then brings it back to "running".`,
+    );
+    expect(await snapshotStore(adapter)).toEqual(before);
+    expect(await manager.transitionInstance(instance.id, { status: 'waiting' })).toMatchObject({ status: 'waiting', needs_input: true });
+    await manager.answer(instance.id, 'The 9:40');
+    expect(await manager.getInstance(instance.id)).toMatchObject({ status: 'running', needs_input: false });
+  });
+
+  it('a plan cancelled or failed with its question open withdraws it: the waiting instance goes back to running in the same commit', async () => {
+    for (const status of ['cancelled', 'failed'] as const) {
+      const { manager, adapter, instance, plan, question } = await asking();
+      await manager.executeStep({ plan_id: plan.id, step_id: question.id, step_status: 'in_progress' });
+      const commits = adapter.counts.commits;
+      await manager.updatePlan({ plan_id: plan.id, status, ...(status === 'failed' ? { summary: 'The trip was called off' } : {}) });
+      expect(adapter.counts.commits).toBe(commits + 1);
+      expect(await manager.getInstance(instance.id)).toMatchObject({ status: 'running', needs_input: false, status_reason: null });
+      expect(await manager.listInstances({ needs_input: true })).toEqual({ instances: [], total: 0 });
+    }
+  });
+
+  it('answer() refuses to guess between several open questions (a runtime moved a waiting instance to running, and another was asked)', async () => {
+    const { manager, instance, plan, question } = await asking({ ordering: 'free' });
+    const more = await manager.updatePlan({ plan_id: plan.id, steps: [{ title: 'Window or aisle?', type: 'user_input' }] });
+    await manager.executeStep({ plan_id: plan.id, step_id: question.id, step_status: 'in_progress' });
+    await manager.transitionInstance(instance.id, { status: 'running' });
+    await manager.executeStep({ plan_id: plan.id, step_id: more.steps[2]!.id, step_status: 'in_progress' });
+    const error = await expectRejection(manager.answer(instance.id, 'The 9:40'), 'VALIDATION_ERROR');
+    expect(error.details.issues).toEqual([
+      {
+        path: 'instance_id',
+        message: `has 2 questions open (step "${question.id}" of plan "${plan.id}" ("Which train should I book?"), step "${more.steps[2]!.id}" of plan "${plan.id}" ("Window or aisle?")): answer one by its step, with executeStep and step_status "completed"`,
+      },
+    ]);
+    await manager.executeStep({ plan_id: plan.id, step_id: more.steps[2]!.id, step_status: 'completed', step_output: 'Window' });
+    expect((await manager.answer(instance.id, 'The 9:40')).steps[0]).toMatchObject({ status: 'completed', output: 'The 9:40' });
+  });
+});
+
 describe('the tool tells the agent to ask and wait', () => {
   it('next_step and message: start the question, then ask and wait; the answer is the step completed with the words as step_output', async () => {
     const { manager, instance, plan, question } = await asking();

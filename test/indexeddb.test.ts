@@ -6,14 +6,44 @@
 // ours, a newer one, a factory that throws).
 import 'fake-indexeddb/auto';
 import { forceCloseDatabase, IDBFactory } from 'fake-indexeddb';
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { InstancePlanError, type CommittedChange } from 'instance-plan';
+import { InstancePlanError, PlanManager, type CommittedChange, type StorageAdapter } from 'instance-plan';
+import { checkInvariants, planManagerCommands, runPlanManagerModel } from 'instance-plan/testing';
 import { channelName, indexedDBAdapter, SCHEMA_VERSION } from 'instance-plan/indexeddb';
 import { createBatch, planRecord, updateOf } from '../src/testing/conformance/fixtures';
 import { describeIndexedDBAdapter, expectFault, rawOpen } from './support/idb-behaviour';
 import { deleteDatabase, expectNamed, freshName, withDatabase } from './support/idb-harness';
 
 describeIndexedDBAdapter('fake-indexeddb');
+
+describe('PlanManager on the IndexedDB adapter (fake-indexeddb)', () => {
+  it('agrees with the reference model and keeps every invariant (questions, budgets, restarts and copies included)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.commands(planManagerCommands(), { maxCommands: 30, size: 'max' }), async (commands) => {
+        const name = freshName('model');
+        const adapter = indexedDBAdapter({ name });
+        const reopened: { close(): Promise<void> }[] = [];
+        try {
+          // A restart opens the database again, as a reloaded tab or a new service worker would.
+          const open = (store: StorageAdapter) => {
+            if (store !== adapter) return new PlanManager({ adapter: store });
+            const again = indexedDBAdapter({ name });
+            reopened.push(again);
+            return new PlanManager({ adapter: again });
+          };
+          await runPlanManagerModel(() => new PlanManager({ adapter }), commands, { adapter, open });
+          expect(await checkInvariants(adapter)).toEqual([]);
+        } finally {
+          for (const handle of reopened) await handle.close();
+          await adapter.close();
+          await deleteDatabase(name);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  }, 120_000);
+});
 
 /** A factory that hands out fake-indexeddb's connections, remembering them (to force-close one). */
 function watchedFactory() {

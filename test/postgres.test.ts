@@ -12,7 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InstancePlanError, PlanManager, replay, type Plan } from 'instance-plan';
 import { type CommitBatch } from 'instance-plan/adapter';
 import { migrate, postgresAdapter, SCHEMA_VERSION, type PostgresClient } from 'instance-plan/postgres';
-import { adapterConformance, checkInvariants } from 'instance-plan/testing';
+import fc from 'fast-check';
+import { adapterConformance, checkInvariants, planManagerCommands, runPlanManagerModel } from 'instance-plan/testing';
 import { reasonOf } from '../src/adapters/postgres/faults';
 import { runMigrations } from '../src/adapters/postgres/migrate';
 import { MIGRATIONS } from '../src/adapters/postgres/schema';
@@ -26,6 +27,21 @@ afterAll(() => db.close());
 const withSchema = schemaRunner(db, 'pglite');
 
 adapterConformance({ ...pgConformance('PostgreSQL adapter (PGlite)', db), describe, it });
+
+describe('PlanManager on the PostgreSQL adapter (PGlite)', () => {
+  it('agrees with the reference model and keeps every invariant (questions, budgets, restarts and copies included)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.commands(planManagerCommands(), { maxCommands: 30, size: 'max' }), (commands) =>
+        withSchema(async (schema) => {
+          const adapter = postgresAdapter({ client: db, schema });
+          await runPlanManagerModel(() => new PlanManager({ adapter }), commands, { adapter, open: (store) => new PlanManager({ adapter: store === adapter ? postgresAdapter({ client: db, schema }) : store }) });
+          expect(await checkInvariants(adapter)).toEqual([]);
+        }),
+      ),
+      { numRuns: 20 },
+    );
+  }, 120_000);
+});
 
 describe('migrate', () => {
   it('creates the tables, an index per list filter and the commit function; running it again changes nothing', async () => {

@@ -1,11 +1,12 @@
 import { InstancePlanError } from '../errors';
 import { instanceLogic } from '../machines/instance';
-import { awaitingInput, invalidTransition, noQuestion, type AwaitedStep } from '../refusals';
+import { awaitingInput, invalidTransition, noQuestion, severalQuestions, type AwaitedStep } from '../refusals';
 import { LIST_MAX_LIMIT } from '../schemas/limits';
 import type { StepStatus } from '../schemas/enums';
 import type { Instance, Plan, Step } from '../schemas/records';
 import type { ManagerContext } from './context';
 import type { InstanceMove } from './instances';
+import { answersQuestion, questionIn } from './open-question';
 import { listPlans } from './plans';
 import { visibleInstance } from './scope';
 
@@ -15,17 +16,6 @@ import { visibleInstance } from './scope';
  * (the step completed, or failed) moves a waiting instance back to `running`. While the instance
  * waits, the answer is the only step that executes.
  */
-
-/** Whether executing `step` to `to` answers its question: a `user_input` step in progress, completed or failed. */
-export function answersQuestion(step: Step, to: StepStatus): boolean {
-  return step.type === 'user_input' && step.status === 'in_progress' && (to === 'completed' || to === 'failed');
-}
-
-/** The open question of `plan`: its `user_input` step in progress, if any. */
-export function questionIn(plan: Plan): AwaitedStep | null {
-  const step = plan.steps.find((one) => one.type === 'user_input' && one.status === 'in_progress');
-  return step ? { plan_id: plan.id, step_id: step.id, title: step.title } : null;
-}
 
 /** Refuses a step other than the answer while the instance waits for input (`AWAITING_INPUT`). */
 export function assertNotAwaiting(instance: Instance, plan: Plan, step: Step, to: StepStatus): void {
@@ -62,17 +52,24 @@ export function inputMoves(instance: Instance, step: Step, to: StepStatus): Inst
 /** How many pages of an instance's plans are searched for its question (a bounded cost). */
 const QUESTION_SEARCH_PAGES = 10;
 
-/** The open question among the plans of `instance_id` the manager can see: the first found, newest plan first. */
-export async function findQuestion(context: ManagerContext, instance_id: string): Promise<AwaitedStep | null> {
+/**
+ * The open questions among the plans of `instance_id` the manager can see, newest plan first
+ * (at most QUESTION_SEARCH_PAGES pages of plans are read; `stopAtFirst` stops at the first found).
+ */
+export async function findQuestions(context: ManagerContext, instance_id: string, stopAtFirst = false): Promise<AwaitedStep[]> {
+  const found: AwaitedStep[] = [];
   for (let page = 0; page < QUESTION_SEARCH_PAGES; page++) {
     const { plans, total } = await listPlans(context, { instance_id, limit: LIST_MAX_LIMIT, offset: page * LIST_MAX_LIMIT });
     for (const plan of plans) {
-      const question = questionIn(plan);
-      if (question) return question;
+      for (const step of plan.steps) {
+        if (step.type !== 'user_input' || step.status !== 'in_progress') continue;
+        found.push({ plan_id: plan.id, step_id: step.id, title: step.title });
+        if (stopAtFirst) return found;
+      }
     }
     if ((page + 1) * LIST_MAX_LIMIT >= total) break;
   }
-  return null;
+  return found;
 }
 
 /**
@@ -82,15 +79,20 @@ export async function findQuestion(context: ManagerContext, instance_id: string)
 export async function withQuestionNamed(context: ManagerContext, error: unknown): Promise<never> {
   if (!InstancePlanError.is(error, 'AWAITING_INPUT') || error.details.awaiting !== null) throw error;
   const details = error.details as { instance_id: string; plan_id: string; step_id: string; step_title: string; question: string | null };
-  const question = await findQuestion(context, details.instance_id).catch(() => null);
-  if (question === null) throw error;
+  const [question] = await findQuestions(context, details.instance_id, true).catch(() => []);
+  if (question === undefined) throw error;
   throw awaitingInput({ id: details.instance_id, current_step: details.question }, details.plan_id, { id: details.step_id, title: details.step_title }, question);
 }
 
-/** The instance's open question (found as `findQuestion` does), or `NOT_FOUND` when it has none. */
+/**
+ * The instance's one open question, or a refusal: `NOT_FOUND` when it has none, and, when its
+ * runtime let it ask several (it moved a waiting instance to running, and another was asked),
+ * `VALIDATION_ERROR` naming them, since an answer must say which it answers.
+ */
 export async function questionOf(context: ManagerContext, instance_id: string): Promise<AwaitedStep> {
   const instance = await visibleInstance(context, instance_id);
-  const question = await findQuestion(context, instance.id);
-  if (question === null) throw noQuestion(instance);
-  return question;
+  const questions = await findQuestions(context, instance.id);
+  if (questions.length === 0) throw noQuestion(instance);
+  if (questions.length > 1) throw severalQuestions(instance, questions);
+  return questions[0]!;
 }

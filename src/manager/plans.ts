@@ -20,6 +20,8 @@ import type { ManagerContext } from './context';
 import { creationChanges, historyEvent } from './history';
 import { instanceInScope, scopedField, visiblePlan } from './scope';
 import { parseInput } from './validate';
+import { changeInstance } from './instances';
+import { questionIn } from './open-question';
 
 export async function createPlan(context: ManagerContext, input: CreatePlanInput): Promise<Plan> {
   const data = parseInput(context.schemas.createPlan, input, 'createPlan input');
@@ -154,6 +156,15 @@ export async function updatePlan(context: ManagerContext, input: UpdatePlanInput
     carryStepIndex(plan.steps, next.steps);
     if (next.status === 'completed' && (next.summary === null || next.summary.trim() === '')) {
       throw fieldError(['summary'], 'is required: a completed plan keeps a non-empty summary');
+    }
+    // A plan given up (cancelled, failed) withdraws its open question: the instance waiting for it goes back to running.
+    if ((next.status === 'cancelled' || next.status === 'failed') && next.status !== plan.status && questionIn(plan)) {
+      const instance = await reader.instance(plan.instance_id);
+      if (instance?.status === 'waiting' && instance.status_reason === 'awaiting_input') {
+        const withdrawn = changeInstance(context, instance, 'instance.transitioned', [[instanceLogic.resolve('waiting', { type: 'running' })!, { type: 'running' }]], now);
+        mutation.writes.push(...withdrawn.writes);
+        mutation.events.push(...withdrawn.events);
+      }
     }
     return mutation;
   });

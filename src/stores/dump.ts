@@ -125,7 +125,11 @@ export async function loadDump(lines: Iterable<string> | AsyncIterable<string>, 
     const kind = (line as { kind?: unknown }).kind;
     const given = line as { record?: unknown; event?: unknown; records?: unknown };
     if (kind === 'event' && pending && pending.batch.writes[0]!.kind !== 'lease' && isObject(given.event)) {
-      pending.batch.events.push(shape < 2 ? upgradeInstanceEvent(given.event as HistoryEvent) : (given.event as HistoryEvent));
+      const event = given.event as HistoryEvent;
+      if (typeof event.type !== 'string' || !Array.isArray(event.changes)) {
+        throw refused(`line ${number} of the dump is not a whole history event (its type or its changes are missing)`, { reason: 'malformed', line: number });
+      }
+      pending.batch.events.push(shape < 2 ? upgradeInstanceEvent(event) : event);
       continue;
     }
     if (kind === 'instance' && shape < 2) given.record = upgradeInstance(given.record);

@@ -100,6 +100,12 @@ function pauseAtBudget(instance: ModelInstance): void {
   }
 }
 
+/** The user_input steps in progress among the instance's plans: its open questions. */
+const openQuestions = (model: PlanManagerModel, instance: ModelInstance) =>
+  model.plans.flatMap((plan) =>
+    plan.instanceId === instance.id ? plan.steps.flatMap((step, index) => (step.type === 'user_input' && step.status === 'in_progress' ? [{ plan, index }] : [])) : [],
+  );
+
 /** Whether the instance's budget holds its steps back: a counter at its limit, or paused for one. */
 const heldByBudget = (instance: ModelInstance) => exhausted(instance) !== undefined || (instance.status === 'paused' && instance.reason === 'budget_exhausted');
 
@@ -194,7 +200,9 @@ class TransitionInstance implements ModelCommand {
           ? 'INVALID_TRANSITION'
           : (this.to === 'running' || this.to === 'waiting') && exhausted(instance)
             ? 'BUDGET_EXCEEDED'
-            : 'changed';
+            : instance.status === 'paused' && this.to === 'running' && openQuestions(model, instance).length > 0
+              ? 'AWAITING_INPUT'
+              : 'changed';
     await runChecked(this.toString(), expected, model, system, () => system.manager.transitionInstance(instance.id, { status: this.to }));
     if (expected === 'changed') {
       instance.status = this.to;
@@ -349,21 +357,37 @@ class ExecuteStep implements ModelCommand {
     `executeStep(plan #${this.pickPlan}, step ${this.pickStep === undefined ? 'next' : `#${this.pickStep}`}, ${this.to}, ${JSON.stringify(this.output)})`;
 }
 
+/** An agent reaches a question: a plan whose next open step is a user_input step starts it. */
+class AskQuestion implements ModelCommand {
+  constructor(readonly pick: number) {}
+  static candidates = (model: Readonly<PlanManagerModel>) =>
+    model.plans.filter((plan) => plan.steps.find((step) => step.status !== 'completed')?.type === 'user_input');
+  check = (model: Readonly<PlanManagerModel>) => AskQuestion.candidates(model).length > 0;
+  async run(model: PlanManagerModel, system: PlanManagerSystem) {
+    const candidates = AskQuestion.candidates(model);
+    const plan = candidates[this.pick % candidates.length]!;
+    const index = plan.steps.findIndex((step) => step.status !== 'completed');
+    const expected = expectStep(model, plan, index, 'in_progress', undefined);
+    const stepId = (await system.manager.getPlan(plan.id)).steps[index]!.id;
+    await runChecked(this.toString(), expected, model, system, () => system.manager.executeStep({ plan_id: plan.id, step_id: stepId, step_status: 'in_progress' }));
+    if (expected === 'changed') applyStep(model, plan, index, 'in_progress', undefined);
+    await compare(model, system);
+  }
+  toString = () => `askQuestion(#${this.pick})`;
+}
+
 /**
  * A person answers an instance's open question (`manager.answer`): the same as completing its
- * user_input step with the answer; with no question open, NOT_FOUND. An instance with several
- * open questions (its runtime resumed it and another was asked) is left to ExecuteStep.
+ * user_input step with the answer; with no question open, NOT_FOUND; with several, a refusal.
  */
 class Answer implements ModelCommand {
   constructor(readonly pick: number, readonly text: string) {}
   check = (model: Readonly<PlanManagerModel>) => model.instances.length > 0;
   async run(model: PlanManagerModel, system: PlanManagerSystem) {
     const instance = model.instances[this.pick % model.instances.length]!;
-    const open = model.plans.flatMap((plan) =>
-      plan.instanceId === instance.id ? plan.steps.flatMap((step, index) => (step.type === 'user_input' && step.status === 'in_progress' ? [{ plan, index }] : [])) : [],
-    );
-    if (open.length > 1) return compare(model, system);
-    const expected = open.length === 0 ? 'NOT_FOUND' : expectStep(model, open[0]!.plan, open[0]!.index, 'completed', this.text);
+    const open = openQuestions(model, instance);
+    // Several open questions (the runtime resumed a waiting instance, and another was asked): the answer must name its step.
+    const expected = open.length === 0 ? 'NOT_FOUND' : open.length > 1 ? 'VALIDATION_ERROR' : expectStep(model, open[0]!.plan, open[0]!.index, 'completed', this.text);
     await runChecked(this.toString(), expected, model, system, () => system.manager.answer(instance.id, this.text));
     if (expected === 'changed') applyStep(model, open[0]!.plan, open[0]!.index, 'completed', this.text);
     await compare(model, system);
@@ -435,6 +459,12 @@ class UpdatePlan implements ModelCommand {
     };
     await runChecked(this.toString(), expected, model, system, () => system.manager.updatePlan(input));
     if (expected === 'changed') {
+      // A plan given up withdraws its open question: an instance waiting for one goes back to running.
+      const instance = model.instances.find((candidate) => candidate.id === plan.instanceId);
+      const asked = plan.steps.some((step) => step.type === 'user_input' && step.status === 'in_progress');
+      if (asked && status !== plan.status && (status === 'cancelled' || status === 'failed') && instance?.status === 'waiting' && instance.reason === 'awaiting_input') {
+        Object.assign(instance, { status: 'running', reason: null, version: instance.version + 1 });
+      }
       Object.assign(plan, { steps, status, summary, title, version: plan.version + 1 });
     }
     await compare(model, system);
@@ -544,6 +574,13 @@ export function planManagerCommands(): fc.Arbitrary<ModelCommand>[] {
       .tuple(fc.nat(), fc.constantFrom<StepStatus>('in_progress', 'completed', 'completed', 'failed'))
       .map(([plan, to]): ModelCommand => new ExecuteStep(plan, undefined, to, 'ok')),
     fc.nat().map((pick): ModelCommand => new UpdatePlan(pick, 0, 'completed', 'done', undefined)),
+    // The runtime starts its agents, and agents ask people: so questions, waits and answers are reached often.
+    fc.nat().map((pick): ModelCommand => new TransitionInstance(pick, 'running')),
+    fc
+      .tuple(fc.nat(), fc.array(fc.constantFrom<StepType>('user_input', 'process'), { minLength: 1, maxLength: 3 }), fc.constantFrom('strict' as const, 'free' as const))
+      .map(([pick, types, ordering]): ModelCommand => new CreatePlan(pick, types, ordering)),
+    fc.nat().map((pick): ModelCommand => new Answer(pick, 'yes')),
+    fc.nat().map((pick): ModelCommand => new AskQuestion(pick)),
     fc
       .tuple(fc.nat(), fc.constantFrom<string | null>('', '  ', null, 'revised'), fc.option(fc.constant<PlanStatus>('completed'), { nil: undefined }))
       .map(([pick, summary, to]): ModelCommand => new UpdatePlan(pick, 0, to, summary, undefined)),

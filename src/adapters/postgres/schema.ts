@@ -97,34 +97,30 @@ export const MIGRATIONS: readonly Migration[] = [
     $commit$;
   `,
   // 3: records of shape 2: an instance has status_reason, max_turns and max_tokens (null), in its
-  // row and wherever its history holds the whole record (the creation event, a snapshot). Built
-  // with json functions, never through jsonb, which would refuse text a json column keeps (\u0000).
+  // row and wherever its history holds the whole record (the creation event's value, a
+  // snapshot). Done on the JSON text, which the adapter writes with JSON.stringify: PostgreSQL's
+  // json functions (and jsonb) refuse strings a json column keeps, such as \u0000 and lone
+  // surrogates. The fields go first in each whole instance: at the start of its row, and after
+  // "value":{ or "snapshot":{ in its events, which nothing else in an instance's history can read
+  // (its patches hold plain values, and a quote inside a string is escaped). An instance row or
+  // creation event left without them (text of another layout) fails the migration, which then
+  // changes nothing.
   (s) => `
-    CREATE FUNCTION ${s}.shape2_put(object json, name text, value json) RETURNS json LANGUAGE sql IMMUTABLE AS $put$
-      SELECT json_object_agg(key, CASE WHEN key = name THEN value ELSE field END ORDER BY position)
-      FROM json_each(object) WITH ORDINALITY AS f(key, field, position)
-    $put$;
-    CREATE FUNCTION ${s}.shape2_instance(item json) RETURNS json LANGUAGE sql IMMUTABLE AS $instance$
-      SELECT CASE WHEN item -> 'status_reason' IS NOT NULL THEN item ELSE (
-        SELECT json_object_agg(key, field ORDER BY position) FROM (
-          SELECT key, field, position FROM json_each(item) WITH ORDINALITY AS f(key, field, position)
-          UNION ALL VALUES ('status_reason', 'null'::json, 1000001), ('max_turns', 'null'::json, 1000002), ('max_tokens', 'null'::json, 1000003)
-        ) AS fields
-      ) END
-    $instance$;
-    UPDATE ${s}.instances SET record = ${s}.shape2_instance(record) WHERE record -> 'status_reason' IS NULL;
-    UPDATE ${s}.events
-      SET event = ${s}.shape2_put(event, 'changes', json_build_array(${s}.shape2_put(event -> 'changes' -> 0, 'value', ${s}.shape2_instance(event -> 'changes' -> 0 -> 'value'))))
-      WHERE event ->> 'type' = 'instance.created' AND event -> 'changes' -> 0 -> 'value' -> 'status_reason' IS NULL;
-    UPDATE ${s}.events
-      SET event = ${s}.shape2_put(event, 'snapshot', ${s}.shape2_instance(event -> 'snapshot'))
-      WHERE event ->> 'record_kind' = 'instance' AND json_typeof(event -> 'snapshot') = 'object' AND event -> 'snapshot' -> 'status_reason' IS NULL;
-    DROP FUNCTION ${s}.shape2_put(json, text, json);
-    DROP FUNCTION ${s}.shape2_instance(json);
+    UPDATE ${s}.instances SET record = regexp_replace(record::text, '^\\{', '{${SHAPE_2_FIELDS},')::json
+      WHERE strpos(record::text, '"status_reason":') = 0;
+    UPDATE ${s}.events SET event = regexp_replace(event::text, '"(value|snapshot)":\\{', '"\\1":{${SHAPE_2_FIELDS},', 'g')::json
+      WHERE record_id IN (SELECT id FROM ${s}.instances) AND strpos(event::text, '"status_reason":') = 0;
+    IF EXISTS (SELECT 1 FROM ${s}.instances WHERE strpos(record::text, '"status_reason":') = 0)
+      OR EXISTS (SELECT 1 FROM ${s}.events WHERE seq = 1 AND record_id IN (SELECT id FROM ${s}.instances) AND strpos(event::text, '"status_reason":') = 0) THEN
+      RAISE EXCEPTION 'instance-plan: an instance of an unknown layout cannot be brought to the records'' shape 2';
+    END IF;
   `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** What migration 3 adds to every whole instance, as JSON text. */
+const SHAPE_2_FIELDS = '"status_reason":null,"max_turns":null,"max_tokens":null';
 
 /**
  * The batch commit, as one function call: one statement is one transaction on whatever
