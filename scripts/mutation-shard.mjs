@@ -10,7 +10,12 @@ import { fileURLToPath } from 'node:url';
 export const SHARDS = {
   core: ['src/machines/**/*.ts', 'src/schemas/**/*.ts', 'src/errors.ts', 'src/refusals.ts'],
   'manager-a': ['src/manager/leases.ts', 'src/manager/recovery.ts', 'src/manager/plans.ts', 'src/manager/execute-step.ts', 'src/manager/mutate.ts'],
-  'manager-b': ['src/manager/**/*.ts', '!src/manager/leases.ts', '!src/manager/recovery.ts', '!src/manager/plans.ts', '!src/manager/execute-step.ts', '!src/manager/mutate.ts'],
+  'manager-b': [
+    'src/manager/**/*.ts',
+    ...['leases', 'recovery', 'plans', 'execute-step', 'mutate', 'instances', 'budget', 'human-input', 'open-question'].map((name) => `!src/manager/${name}.ts`),
+  ],
+  // The instance's own operations, questions and budgets.
+  'manager-c': ['src/manager/instances.ts', 'src/manager/budget.ts', 'src/manager/human-input.ts', 'src/manager/open-question.ts'],
   adapters: ['src/adapters/*.ts', 'src/stores/**/*.ts'],
   indexeddb: ['src/adapters/indexeddb/**/*.ts'],
   postgres: ['src/adapters/postgres/**/*.ts'],

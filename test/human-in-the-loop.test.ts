@@ -232,6 +232,38 @@ describe('a question stays the instance\'s until it is answered or withdrawn', (
     }
   });
 
+  it('a withdrawn question is no longer open: answer() finds none, the instance resumes to running, a new question is the only one', async () => {
+    const { manager, instance, plan, question } = await asking();
+    await manager.executeStep({ plan_id: plan.id, step_id: question.id, step_status: 'in_progress' });
+    await manager.updatePlan({ plan_id: plan.id, status: 'cancelled' });
+    await expectRejection(manager.answer(instance.id, 'late'), 'NOT_FOUND');
+    await manager.transitionInstance(instance.id, { status: 'paused' });
+    expect(await manager.transitionInstance(instance.id, { status: 'running' })).toMatchObject({ status: 'running' });
+    const next = await manager.createPlan({ instance_id: instance.id, title: 'Again', steps: [{ title: 'Which day?', type: 'user_input' }] });
+    await manager.executeStep({ plan_id: next.id, step_id: next.steps[0]!.id, step_status: 'in_progress' });
+    expect((await manager.answer(instance.id, 'Monday')).id).toBe(next.id);
+  });
+
+  it('a question kept across a pause (resumed to waiting) is withdrawn like any other; one of two withdrawn leaves the instance waiting for the other', async () => {
+    const { manager, instance, plan, question } = await asking();
+    await manager.executeStep({ plan_id: plan.id, step_id: question.id, step_status: 'in_progress' });
+    await manager.transitionInstance(instance.id, { status: 'paused' });
+    expect(await manager.transitionInstance(instance.id, { status: 'waiting' })).toMatchObject({ status: 'waiting', status_reason: null });
+    await manager.updatePlan({ plan_id: plan.id, status: 'cancelled' });
+    expect(await manager.getInstance(instance.id)).toMatchObject({ status: 'running', needs_input: false });
+
+    // Two questions open (the runtime overrode a wait): withdrawing one keeps the instance waiting for the other.
+    const first = await manager.createPlan({ instance_id: instance.id, title: 'A', steps: [{ title: 'First?', type: 'user_input' }] });
+    const second = await manager.createPlan({ instance_id: instance.id, title: 'B', steps: [{ title: 'Second?', type: 'user_input' }] });
+    await manager.executeStep({ plan_id: first.id, step_id: first.steps[0]!.id, step_status: 'in_progress' });
+    await manager.transitionInstance(instance.id, { status: 'running' });
+    await manager.executeStep({ plan_id: second.id, step_id: second.steps[0]!.id, step_status: 'in_progress' });
+    await manager.updatePlan({ plan_id: first.id, status: 'cancelled' });
+    expect(await manager.getInstance(instance.id)).toMatchObject({ status: 'waiting', current_step: 'Second?' });
+    expect((await manager.answer(instance.id, 'yes')).id).toBe(second.id);
+    expect(await manager.getInstance(instance.id)).toMatchObject({ status: 'running' });
+  });
+
   it('answer() refuses to guess between several open questions (a runtime moved a waiting instance to running, and another was asked)', async () => {
     const { manager, instance, plan, question } = await asking({ ordering: 'free' });
     const more = await manager.updatePlan({ plan_id: plan.id, steps: [{ title: 'Window or aisle?', type: 'user_input' }] });

@@ -82,6 +82,30 @@ describe('the records\' shape 2 on the SQL stores', () => {
     );
   });
 
+  it('PostgreSQL migration 3 leaves the events of a plan that shares its id with an instance as they are', async () => {
+    await withSchema(
+      async (schema) => {
+        await runMigrations(db, schema, PG_MIGRATIONS.slice(0, 2));
+        const given = shape1Store();
+        const plan = planRecord({ id: 'instance-1', instance_id: 'instance-1' });
+        const planEvent: HistoryEvent = { ...given.planEvent, record_id: plan.id, changes: [{ op: 'replace', path: [], value: plan }] };
+        const batch: CommitBatch = {
+          writes: [
+            { kind: 'instance', record: given.instance as unknown as Instance, expected_version: null },
+            { kind: 'plan', record: plan, expected_version: null },
+          ],
+          events: [...given.events, planEvent],
+        };
+        await db.query(commitStatement(`"${schema}"`), commitParams(prepareCommit(batch)));
+        await migratePostgres(db, { schema });
+        const events = await postgresAdapter({ client: db, schema }).history('instance-1');
+        expect(events.filter((event) => event.record_kind === 'plan')).toEqual([planEvent]);
+        expect(events.filter((event) => event.record_kind === 'instance').map((event) => event.seq)).toEqual([1, 2]);
+      },
+      { migrated: false },
+    );
+  });
+
   it('PostgreSQL migration 3 refuses an instance row of a layout it does not know, and changes nothing', async () => {
     await withSchema(
       async (schema) => {

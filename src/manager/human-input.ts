@@ -6,7 +6,7 @@ import type { StepStatus } from '../schemas/enums';
 import type { Instance, Plan, Step } from '../schemas/records';
 import type { ManagerContext } from './context';
 import type { InstanceMove } from './instances';
-import { answersQuestion, questionIn } from './open-question';
+import { answersQuestion, asks, questionIn } from './open-question';
 import { listPlans } from './plans';
 import { visibleInstance } from './scope';
 
@@ -54,13 +54,15 @@ const QUESTION_SEARCH_PAGES = 10;
 
 /**
  * The open questions among the plans of `instance_id` the manager can see, newest plan first
- * (at most QUESTION_SEARCH_PAGES pages of plans are read; `stopAtFirst` stops at the first found).
+ * (at most QUESTION_SEARCH_PAGES pages of plans are read; `stopAtFirst` stops at the first found;
+ * the plan `except` is left out).
  */
-export async function findQuestions(context: ManagerContext, instance_id: string, stopAtFirst = false): Promise<AwaitedStep[]> {
+export async function findQuestions(context: ManagerContext, instance_id: string, stopAtFirst = false, except?: string): Promise<AwaitedStep[]> {
   const found: AwaitedStep[] = [];
   for (let page = 0; page < QUESTION_SEARCH_PAGES; page++) {
     const { plans, total } = await listPlans(context, { instance_id, limit: LIST_MAX_LIMIT, offset: page * LIST_MAX_LIMIT });
     for (const plan of plans) {
+      if (!asks(plan) || plan.id === except) continue;
       for (const step of plan.steps) {
         if (step.type !== 'user_input' || step.status !== 'in_progress') continue;
         found.push({ plan_id: plan.id, step_id: step.id, title: step.title });

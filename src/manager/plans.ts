@@ -21,7 +21,9 @@ import { creationChanges, historyEvent } from './history';
 import { instanceInScope, scopedField, visiblePlan } from './scope';
 import { parseInput } from './validate';
 import { changeInstance } from './instances';
-import { questionIn } from './open-question';
+import { asks, questionIn } from './open-question';
+import { findQuestions } from './human-input';
+import type { Reader } from './reader';
 
 export async function createPlan(context: ManagerContext, input: CreatePlanInput): Promise<Plan> {
   const data = parseInput(context.schemas.createPlan, input, 'createPlan input');
@@ -102,72 +104,92 @@ export async function listPlans(context: ManagerContext, input: ListPlansInput =
  */
 export async function updatePlan(context: ManagerContext, input: UpdatePlanInput): Promise<Plan> {
   const data = parseInput(context.schemas.updatePlan, input, 'updatePlan input');
-  return mutate(context, async (reader) => {
-    const plan = await visiblePlan(context, data.plan_id, reader);
-    const now = context.now();
-    const newSteps = (data.steps ?? []).map((step) => newStep(context, step));
-    if (plan.steps.length + newSteps.length > context.limits.maxSteps) {
-      throw fieldError(
-        ['steps'],
-        `would give the plan ${plan.steps.length + newSteps.length} steps; at most ${context.limits.maxSteps} are allowed (the maxSteps limit)`,
-      );
+  // Whether the instance has other open questions, when giving up a plan withdraws one: read
+  // outside the store's transaction (lists), then the update runs again.
+  let othersAsk: boolean | undefined;
+  for (;;) {
+    try {
+      return await mutate(context, (reader) => updateAttempt(context, data, reader, othersAsk));
+    } catch (error) {
+      if (error !== SEARCH_QUESTIONS) throw error;
+      const plan = await visiblePlan(context, data.plan_id);
+      othersAsk = (await findQuestions(context, plan.instance_id, true, plan.id)).length > 0;
     }
-    // The edges this update takes, in order, each with the event that takes it.
-    const moves: [Edge, PlanEvent][] = [];
-    let status: PlanStatus = plan.status;
-    if (newSteps.length > 0) {
-      const edge = planLogic.resolve(status, { type: 'appendSteps' });
-      if (!edge) throw planClosed(plan, 'add steps to', 'appendSteps');
-      moves.push([edge, { type: 'appendSteps', steps: newSteps }]);
-      if (edge.target) status = edge.target as PlanStatus;
-      // One committed change is one edge: a reopened plan takes another status in a later update.
-      if (edge.target && data.status !== undefined && data.status !== status) {
-        throw invalidTransition('plan', plan.id, plan.status, data.status, planLogic.targets(plan.status), {
-          reason: `adding steps reopens the plan to "${status}"; ask for "${data.status}" in a separate update`,
-        });
-      }
-    }
-    const steps = newSteps.length > 0 ? [...plan.steps, ...newSteps] : plan.steps;
-    if (data.status !== undefined && data.status !== status) {
-      const event = { type: data.status, summary: data.summary } as PlanEvent;
-      const edge = planLogic.resolve(status, event, { steps });
-      if (!edge) throw refusedPlanMove(plan, status, data.status, steps);
-      moves.push([edge, event]);
-      status = data.status;
-    }
-    if (planLogic.isFinal(plan.status) && (data.title !== undefined || data.description !== undefined || data.summary !== undefined)) {
-      throw planClosed(plan, 'change');
-    }
-    const mutation = planMutation(
-      context,
-      plan,
-      (draft) => {
-        for (const [edge, event] of moves) applyEdge(planEffects, edge, draft, event);
-        if (data.title !== undefined) draft.title = data.title;
-        if (data.description !== undefined) draft.description = data.description;
-        if (data.summary !== undefined) draft.summary = data.summary;
-      },
-      now,
-      'plan.updated',
-      undefined,
-      newSteps.length > 0 ? 'steps' : data.description !== undefined ? 'description' : data.summary !== undefined ? 'summary' : 'title',
+  }
+}
+
+/** Thrown inside an update's attempt when it needs the instance's other open questions, which are read outside. */
+const SEARCH_QUESTIONS = new Error('instance-plan: the open questions must be read before this update');
+
+async function updateAttempt(context: ManagerContext, data: UpdatePlanInput, reader: Reader, othersAsk: boolean | undefined): Promise<Mutation<Plan>> {
+  const plan = await visiblePlan(context, data.plan_id, reader);
+  const now = context.now();
+  const newSteps = (data.steps ?? []).map((step) => newStep(context, step));
+  if (plan.steps.length + newSteps.length > context.limits.maxSteps) {
+    throw fieldError(
+      ['steps'],
+      `would give the plan ${plan.steps.length + newSteps.length} steps; at most ${context.limits.maxSteps} are allowed (the maxSteps limit)`,
     );
-    const next = mutation.result;
-    carryStepIndex(plan.steps, next.steps);
-    if (next.status === 'completed' && (next.summary === null || next.summary.trim() === '')) {
-      throw fieldError(['summary'], 'is required: a completed plan keeps a non-empty summary');
+  }
+  // The edges this update takes, in order, each with the event that takes it.
+  const moves: [Edge, PlanEvent][] = [];
+  let status: PlanStatus = plan.status;
+  if (newSteps.length > 0) {
+    const edge = planLogic.resolve(status, { type: 'appendSteps' });
+    if (!edge) throw planClosed(plan, 'add steps to', 'appendSteps');
+    moves.push([edge, { type: 'appendSteps', steps: newSteps }]);
+    if (edge.target) status = edge.target as PlanStatus;
+    // One committed change is one edge: a reopened plan takes another status in a later update.
+    if (edge.target && data.status !== undefined && data.status !== status) {
+      throw invalidTransition('plan', plan.id, plan.status, data.status, planLogic.targets(plan.status), {
+        reason: `adding steps reopens the plan to "${status}"; ask for "${data.status}" in a separate update`,
+      });
     }
-    // A plan given up (cancelled, failed) withdraws its open question: the instance waiting for it goes back to running.
-    if ((next.status === 'cancelled' || next.status === 'failed') && next.status !== plan.status && questionIn(plan)) {
-      const instance = await reader.instance(plan.instance_id);
-      if (instance?.status === 'waiting' && instance.status_reason === 'awaiting_input') {
+  }
+  const steps = newSteps.length > 0 ? [...plan.steps, ...newSteps] : plan.steps;
+  if (data.status !== undefined && data.status !== status) {
+    const event = { type: data.status, summary: data.summary } as PlanEvent;
+    const edge = planLogic.resolve(status, event, { steps });
+    if (!edge) throw refusedPlanMove(plan, status, data.status, steps);
+    moves.push([edge, event]);
+    status = data.status;
+  }
+  if (planLogic.isFinal(plan.status) && (data.title !== undefined || data.description !== undefined || data.summary !== undefined)) {
+    throw planClosed(plan, 'change');
+  }
+  const mutation = planMutation(
+    context,
+    plan,
+    (draft) => {
+      for (const [edge, event] of moves) applyEdge(planEffects, edge, draft, event);
+      if (data.title !== undefined) draft.title = data.title;
+      if (data.description !== undefined) draft.description = data.description;
+      if (data.summary !== undefined) draft.summary = data.summary;
+    },
+    now,
+    'plan.updated',
+    undefined,
+    newSteps.length > 0 ? 'steps' : data.description !== undefined ? 'description' : data.summary !== undefined ? 'summary' : 'title',
+  );
+  const next = mutation.result;
+  carryStepIndex(plan.steps, next.steps);
+  if (next.status === 'completed' && (next.summary === null || next.summary.trim() === '')) {
+    throw fieldError(['summary'], 'is required: a completed plan keeps a non-empty summary');
+  }
+  // A plan given up (cancelled, failed) withdraws its open question: an instance waiting with
+  // no other question open goes back to running, in the same commit.
+  if (questionIn(plan) && !asks(next)) {
+    const instance = await reader.instance(plan.instance_id);
+    if (instance?.status === 'waiting') {
+      if (othersAsk === undefined) throw SEARCH_QUESTIONS;
+      if (!othersAsk) {
         const withdrawn = changeInstance(context, instance, 'instance.transitioned', [[instanceLogic.resolve('waiting', { type: 'running' })!, { type: 'running' }]], now);
         mutation.writes.push(...withdrawn.writes);
         mutation.events.push(...withdrawn.events);
       }
     }
-    return mutation;
-  });
+  }
+  return mutation;
 }
 
 /**

@@ -100,10 +100,12 @@ function pauseAtBudget(instance: ModelInstance): void {
   }
 }
 
-/** The user_input steps in progress among the instance's plans: its open questions. */
+/** The user_input steps in progress among the instance's plans not given up (cancelled, failed): its open questions. */
 const openQuestions = (model: PlanManagerModel, instance: ModelInstance) =>
   model.plans.flatMap((plan) =>
-    plan.instanceId === instance.id ? plan.steps.flatMap((step, index) => (step.type === 'user_input' && step.status === 'in_progress' ? [{ plan, index }] : [])) : [],
+    plan.instanceId === instance.id && plan.status !== 'cancelled' && plan.status !== 'failed'
+      ? plan.steps.flatMap((step, index) => (step.type === 'user_input' && step.status === 'in_progress' ? [{ plan, index }] : []))
+      : [],
   );
 
 /** Whether the instance's budget holds its steps back: a counter at its limit, or paused for one. */
@@ -459,13 +461,14 @@ class UpdatePlan implements ModelCommand {
     };
     await runChecked(this.toString(), expected, model, system, () => system.manager.updatePlan(input));
     if (expected === 'changed') {
-      // A plan given up withdraws its open question: an instance waiting for one goes back to running.
+      // A plan given up withdraws its open question: a waiting instance with no other open goes back to running.
       const instance = model.instances.find((candidate) => candidate.id === plan.instanceId);
-      const asked = plan.steps.some((step) => step.type === 'user_input' && step.status === 'in_progress');
-      if (asked && status !== plan.status && (status === 'cancelled' || status === 'failed') && instance?.status === 'waiting' && instance.reason === 'awaiting_input') {
+      const givenUp = (of: PlanStatus) => of === 'cancelled' || of === 'failed';
+      const asked = !givenUp(plan.status) && plan.steps.some((step) => step.type === 'user_input' && step.status === 'in_progress');
+      Object.assign(plan, { steps, status, summary, title, version: plan.version + 1 });
+      if (asked && givenUp(status) && instance?.status === 'waiting' && openQuestions(model, instance).length === 0) {
         Object.assign(instance, { status: 'running', reason: null, version: instance.version + 1 });
       }
-      Object.assign(plan, { steps, status, summary, title, version: plan.version + 1 });
     }
     await compare(model, system);
   }

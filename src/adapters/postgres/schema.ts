@@ -102,16 +102,21 @@ export const MIGRATIONS: readonly Migration[] = [
   // json functions (and jsonb) refuse strings a json column keeps, such as \u0000 and lone
   // surrogates. The fields go first in each whole instance: at the start of its row, and after
   // "value":{ or "snapshot":{ in its events, which nothing else in an instance's history can read
-  // (its patches hold plain values, and a quote inside a string is escaped). An instance row or
-  // creation event left without them (text of another layout) fails the migration, which then
-  // changes nothing.
+  // (its patches hold plain values, and a quote inside a string is escaped); an instance's events
+  // are those of its id that begin as the adapter writes one (a plan may share the id). An
+  // instance row, creation event or snapshot left without them (text of another layout) fails
+  // the migration, which then changes nothing.
   (s) => `
     UPDATE ${s}.instances SET record = regexp_replace(record::text, '^\\{', '{${SHAPE_2_FIELDS},')::json
       WHERE strpos(record::text, '"status_reason":') = 0;
     UPDATE ${s}.events SET event = regexp_replace(event::text, '"(value|snapshot)":\\{', '"\\1":{${SHAPE_2_FIELDS},', 'g')::json
-      WHERE record_id IN (SELECT id FROM ${s}.instances) AND strpos(event::text, '"status_reason":') = 0;
+      WHERE record_id IN (SELECT id FROM ${s}.instances) AND event::text ~ '^\\{"seq":[0-9]+,"record_id":"([^"\\\\]|\\\\.)*","record_kind":"instance"'
+        AND strpos(event::text, '"status_reason":') = 0;
     IF EXISTS (SELECT 1 FROM ${s}.instances WHERE strpos(record::text, '"status_reason":') = 0)
-      OR EXISTS (SELECT 1 FROM ${s}.events WHERE seq = 1 AND record_id IN (SELECT id FROM ${s}.instances) AND strpos(event::text, '"status_reason":') = 0) THEN
+      OR EXISTS (
+        SELECT 1 FROM ${s}.events WHERE record_id IN (SELECT id FROM ${s}.instances) AND strpos(event::text, '"status_reason":') = 0
+          AND (seq = 1 OR strpos(event::text, '"snapshot"') > 0) AND strpos(event::text, '"record_kind":"plan"') = 0
+      ) THEN
       RAISE EXCEPTION 'instance-plan: an instance of an unknown layout cannot be brought to the records'' shape 2';
     END IF;
   `,
