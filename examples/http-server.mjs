@@ -5,8 +5,8 @@
 // `npm run build`), then try the curl commands it prints.
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { memoryAdapter } from 'instance-plan';
-import { createFetchHandler, scopedManagers } from 'instance-plan/http';
+import { memoryAdapter, PlanManager } from 'instance-plan';
+import { createFetchHandler } from 'instance-plan/http';
 import { toNodeListener } from 'instance-plan/http/node';
 
 /** API keys and the scope of each. A real server looks keys up in its own store. */
@@ -17,11 +17,11 @@ const KEYS = new Map([['YOUR_API_KEY', { organization_id: 'acme', site_id: 'YOUR
  * `port: 0` takes any free port.
  */
 export async function start({ port = 0, host = '127.0.0.1', log = console.log } = {}) {
-  // A manager per caller's scope, over one store: a key sees only its own records.
-  const managers = scopedManagers({ adapter: memoryAdapter() });
-  const instance = await managers(KEYS.get('YOUR_API_KEY')).createInstance({ agent_type_id: 'lead-qualifier' });
+  // One manager over one store, narrowed to each caller's scope per request: a key sees only its own records.
+  const manager = new PlanManager({ adapter: memoryAdapter() });
+  const instance = await manager.withScope(KEYS.get('YOUR_API_KEY')).createInstance({ agent_type_id: 'lead-qualifier' });
 
-  const handler = createFetchHandler(managers, {
+  const handler = createFetchHandler(manager, {
     authenticate: (_request, token) => KEYS.get(token) ?? null,
     onError: (error) => console.error('internal error:', error),
   });

@@ -469,20 +469,34 @@ describe('faults of the server side: 500, with nothing of its internals', () => 
     expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'key store unreachable at 10.0.0.7' }));
   });
 
-  test('one manager for all: served only when its scope covers the caller\'s, else 500 rather than a leak', async () => {
+  test('one manager for all: narrowed to each caller\'s scope per request; a caller outside the manager\'s own scope is 500 rather than a leak', async () => {
     const adapter = memoryAdapter();
     const unscoped = new PlanManager({ adapter });
     const other = await unscoped.createInstance({ organization_id: 'globex', agent_type_id: 'x' });
-    const leaky = await serve(unscoped);
-    const answer = await leaky(`/agents/instances/${other.id}/transition`, { status: 'running' });
-    expect(answer.status).toBe(500);
-    expect(answer.body.error).toMatchObject({ code: 'INTERNAL_ERROR', message: expect.stringContaining('does not cover the caller') });
-    expect((await unscoped.getInstance(other.id)).status).toBe('starting');
-
-    const acmeOnly = await serve(new PlanManager({ adapter, scope: { organization_id: 'acme', site_id: 'YOUR_SITE_ID' } }));
     const mine = await unscoped.createInstance({ organization_id: 'acme', agent_type_id: 'x' });
-    expect((await acmeOnly(`/agents/instances/${mine.id}/transition`, { status: 'running' })).status).toBe(200);
-    expect((await acmeOnly(`/agents/instances/${other.id}/transition`, { status: 'running' }, { key: 'globex-key' })).status).toBe(500);
+    const shared = await serve(unscoped);
+    // The acme caller works on acme's instance, and cannot tell globex's exists.
+    expect((await shared(`/agents/instances/${mine.id}/transition`, { status: 'running' })).status).toBe(200);
+    const hidden = await shared(`/agents/instances/${other.id}/transition`, { status: 'running' });
+    const never = await shared('/agents/instances/never-made/transition', { status: 'running' });
+    expect([hidden.status, hidden.body.error.code]).toEqual([404, 'NOT_FOUND']);
+    expect(hidden.body.error.message).toBe(never.body.error.message.replace('never-made', other.id));
+    expect((await unscoped.getInstance(other.id)).status).toBe('starting');
+    // A plan made over HTTP takes the caller's site, as a manager of that scope would fill it.
+    const created = await shared(`${TOOL}/create`, { instance_id: mine.id, title: 'Mine', steps: [] });
+    expect(created.body.plan).toMatchObject({ site_id: 'YOUR_SITE_ID' });
+    const globexView = await shared(`${TOOL}/get`, { instance_id: mine.id }, { key: 'globex-key' });
+    expect(globexView.body).toEqual({ success: true, plans: [], total: 0 });
+
+    // A manager scoped to acme serves acme's callers; globex's is outside it: 500, naming the field only.
+    const acmeOnly = await serve(new PlanManager({ adapter, scope: { organization_id: 'acme', site_id: 'YOUR_SITE_ID' } }));
+    expect((await acmeOnly(`/agents/instances/${mine.id}/transition`, { status: 'paused' })).status).toBe(200);
+    const outside = await acmeOnly(`/agents/instances/${other.id}/transition`, { status: 'running' }, { key: 'globex-key' });
+    expect(outside.status).toBe(500);
+    expect(outside.body.error).toEqual({
+      code: 'INTERNAL_ERROR',
+      message: "The server is misconfigured: its manager's scope does not cover the caller's (organization_id). Nothing was changed.",
+    });
   });
 
   test('authenticate returning a malformed scope: 500, not a wider scope', async () => {

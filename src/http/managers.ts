@@ -5,23 +5,33 @@ import { HttpRefusal } from './refusal';
 export type ManagerSource = PlanManager | ((scope: Scope) => PlanManager);
 
 /**
- * The manager that serves a caller. Whatever the source, its scope must be at least as narrow
- * as the caller's (every field the caller's scope names, the manager's names with the same
- * value): otherwise the caller would see records of others, and the request is not served.
+ * The manager that serves a caller. One manager is narrowed to the caller's scope for the
+ * request (`withScope`: a view, nothing built per caller). A function's manager is used as it
+ * is, and its scope must be at least as narrow as the caller's (every field the caller's scope
+ * names, the manager's names with the same value). Either way a caller never sees records of
+ * others: a scope outside the manager's is a misconfigured server, and the request is not served.
  */
 export function managerFor(source: ManagerSource, scope: Scope): PlanManager {
-  const manager = typeof source === 'function' ? source(scope) : source;
-  for (const field of Object.keys(scope) as (keyof Scope)[]) {
-    if (manager.scope[field] !== scope[field]) {
-      throw new HttpRefusal(
-        500,
-        'INTERNAL_ERROR',
-        `The server is misconfigured: its manager's scope does not cover the caller's (${field}). Nothing was changed.`,
-      );
+  const fields = Object.keys(scope) as (keyof Scope)[];
+  if (typeof source !== 'function') {
+    // The caller hears which field, never the values (the server's own scope is its business).
+    for (const field of fields) {
+      if (source.scope[field] !== undefined && source.scope[field] !== scope[field]) throw misconfigured(`its manager's scope does not cover the caller's (${field})`);
     }
+    try {
+      return fields.length === 0 ? source : source.withScope(scope);
+    } catch {
+      throw misconfigured('authenticate returned a scope that is not one ({ organization_id?, site_id?, user_id? }, non-empty strings)');
+    }
+  }
+  const manager = source(scope);
+  for (const field of fields) {
+    if (manager.scope[field] !== scope[field]) throw misconfigured(`its manager's scope does not cover the caller's (${field})`);
   }
   return manager;
 }
+
+const misconfigured = (why: string) => new HttpRefusal(500, 'INTERNAL_ERROR', `The server is misconfigured: ${why}. Nothing was changed.`);
 
 /**
  * A manager per scope over one shared store, for `createFetchHandler`: each caller sees only

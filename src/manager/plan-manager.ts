@@ -29,7 +29,7 @@ import { createPlan, getPlan, listPlans, updatePlan } from './plans';
 import { historyPage } from './history-page';
 import { resolveRetention, type Retention } from './retention';
 import { notFound } from '../refusals';
-import { instanceInScope, planInScope } from './scope';
+import { instanceInScope, narrowScope, planInScope } from './scope';
 import { handleTool, type ToolAction, type ToolContext, type ToolResult, type ToolResultOf } from './tool';
 import { parseInput } from './validate';
 
@@ -72,10 +72,11 @@ export interface InstanceTool {
   handle(input: unknown): Promise<ToolResult>;
 }
 
-/** A view of a manager: the same store and settings, writing under a fence. */
+/** A view of a manager: the same store and settings, writing under a fence, or seeing a narrower scope. */
 interface ViewSource {
   context: ManagerContext;
-  fence: Fence;
+  fence?: Fence;
+  scope?: Readonly<Scope>;
 }
 
 /**
@@ -126,12 +127,14 @@ export class PlanManager {
     const view = pendingView;
     pendingView = undefined;
     if (view) {
-      // A lease view (withLease): the same store, clock, scope and limits, plus the fence. Its
-      // commits reach the parent's subscribers too when the adapter has no feed of its own.
+      // A lease view (withLease: plus the fence) or a scoped one (withScope: a narrower scope):
+      // the same store, clock and limits. Its commits reach the parent's subscribers too when
+      // the adapter has no feed of its own.
       const parent = view.context;
       this.#context = {
         ...parent,
-        fence: view.fence,
+        ...(view.fence && { fence: view.fence }),
+        ...(view.scope && { scope: view.scope }),
         announce: (change) => {
           parent.announce(change);
           if (!parent.adapter.subscribe) this.#deliver(change);
@@ -320,6 +323,20 @@ export class PlanManager {
   withLease(lease: Lease): PlanManager {
     const held = parseHeldLease(this.#context, lease, 'lease');
     return createView({ context: this.#context, fence: { lease: held, remembered: new Map() } });
+  }
+
+  /**
+   * A view of this manager narrowed to `scope`: the same store, settings and lease, seeing and
+   * changing only the records of `scope` within this manager's own (a field this manager's
+   * scope names must be the same, or left out; anything else is a TypeError). Cheap: nothing
+   * is read or built but the view, so a server makes one per request.
+   *
+   * @example
+   * const caller = manager.withScope({ organization_id: 'acme', user_id: 'u-7' });
+   * await caller.listPlans({ instance_id }); // only u-7's plans of acme's instance
+   */
+  withScope(scope: Scope): PlanManager {
+    return createView({ context: this.#context, scope: narrowScope(this.#context.scope, scope) });
   }
 
   /** The lease this manager writes under, as last seen (a copy); undefined for a manager without one. */

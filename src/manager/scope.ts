@@ -11,6 +11,30 @@ export interface Scope {
   user_id?: string;
 }
 
+/** The fields a scope may name. */
+const SCOPE_FIELDS = ['organization_id', 'site_id', 'user_id'] as const;
+
+/**
+ * `scope` narrowed by `by`: every field either names, the two agreeing where both do. Anything
+ * else is a TypeError naming it: an unknown field, a value that is not a non-empty string, or a
+ * field `by` would widen or move (a view never sees more than what it was made from).
+ */
+export function narrowScope(scope: Readonly<Scope>, by: Scope): Readonly<Scope> {
+  if (typeof by !== 'object' || by === null || Array.isArray(by)) throw new TypeError('withScope: give a scope object ({ organization_id?, site_id?, user_id? })');
+  const narrowed: Scope = { ...scope };
+  for (const [field, value] of Object.entries(by)) {
+    if (!(SCOPE_FIELDS as readonly string[]).includes(field)) throw new TypeError(`withScope: unknown scope field ${JSON.stringify(field)} (allowed: ${SCOPE_FIELDS.join(', ')})`);
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value === '') throw new TypeError(`withScope: ${field} must be a non-empty string, got ${typeof value === 'string' ? 'an empty string' : typeof value}`);
+    const own = scope[field as keyof Scope];
+    if (own !== undefined && own !== value) {
+      throw new TypeError(`withScope: ${field} ${JSON.stringify(value)} is outside this manager's scope (${field} ${JSON.stringify(own)}): a view can only narrow it`);
+    }
+    narrowed[field as keyof Scope] = value;
+  }
+  return Object.freeze(narrowed);
+}
+
 /** An instance is in scope when its organization matches the scope's (if the scope names one). */
 export function instanceInScope(scope: Scope, instance: Instance): boolean {
   return scope.organization_id === undefined || instance.organization_id === scope.organization_id;
