@@ -25,7 +25,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * HTTP entry from 33.3 to 35.1 KB and the testing entry (the model learnt them) from 50.7 to
  * 54.1 KB (measured 2026-12-01); keeping a question across a pause, withdrawing it with its plan and
  * refusing to guess between several took the core to 32.0 KB. Until the ways back above are
- * taken: 33 KB.
+ * taken: 33 KB. The library's own API over HTTP (eight operations) and one manager narrowed per
+ * caller took the HTTP entry from 35.1 to 36.3 KB: 38 KB.
  */
 export const entries = [
   { name: "core: { PlanManager, memoryAdapter } from 'instance-plan'", code: "export { PlanManager, memoryAdapter } from 'instance-plan';", budget: 33 * 1024 },
@@ -36,7 +37,7 @@ export const entries = [
   { name: 'instance-plan/postgres', code: "export * from 'instance-plan/postgres';", budget: 12 * 1024 },
   { name: 'instance-plan/sqlite', code: "export * from 'instance-plan/sqlite';", budget: 10 * 1024 },
   { name: 'instance-plan/tool', code: "export * from 'instance-plan/tool';", budget: 31 * 1024 },
-  { name: 'instance-plan/http', code: "export * from 'instance-plan/http';", budget: 36 * 1024 },
+  { name: 'instance-plan/http', code: "export * from 'instance-plan/http';", budget: 38 * 1024 },
   { name: 'instance-plan/http/node', code: "export * from 'instance-plan/http/node';", budget: 4 * 1024, platform: 'node' },
   { name: 'instance-plan/testing (fast-check not included)', code: "export * from 'instance-plan/testing';", budget: 56 * 1024, external: ['fast-check'] },
 ];

@@ -24,6 +24,7 @@ export type {
   ListInstancesInput,
   TransitionInstanceInput,
   RecordTurnInput,
+  SetBudgetInput,
   StepInput,
   CreatePlanInput,
   ListPlansInput,

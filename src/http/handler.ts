@@ -57,7 +57,9 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
     if (scope === null || scope === undefined) throw rejectedToken();
     const manager = managerFor(managers, callerScope(scope));
     const body = await readJsonBody(incoming, limits);
-    return route.kind === 'tool' ? callTool(manager, route.action, body) : transition(manager, route.instanceId, body, report);
+    if (route.kind === 'tool') return callTool(manager, route.action, body);
+    if (route.kind === 'api') return callApi(manager, route.operation, body, report);
+    return transition(manager, route.instanceId, body, report);
   }
 
   const report = (error: unknown) => {
@@ -124,6 +126,20 @@ async function transition(manager: PlanManager, instanceId: string, body: unknow
   } catch (error) {
     if (!InstancePlanError.is(error)) throw error;
     // A fault of the store: the caller hears its reason, the operator (onError) its words.
+    if (error.code === 'STORAGE_ERROR') report(error);
+    return jsonResponse(STATUS_BY_CODE[error.code], { success: false, error: answerOf(error) });
+  }
+}
+
+/** An operation of the library's own API: the body is its input, the answer its records. */
+async function callApi(manager: PlanManager, operation: Extract<Route, { kind: 'api' }>['operation'], body: unknown, report: (error: unknown) => void): Promise<Response> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw invalidBody(`must be a JSON object (the operation's input), got ${Array.isArray(body) ? 'an array' : body === null ? 'null' : `a ${typeof body}`}`);
+  }
+  try {
+    return jsonResponse(200, { success: true, ...(await operation(manager, { ...body })) });
+  } catch (error) {
+    if (!InstancePlanError.is(error)) throw error;
     if (error.code === 'STORAGE_ERROR') report(error);
     return jsonResponse(STATUS_BY_CODE[error.code], { success: false, error: answerOf(error) });
   }

@@ -1,4 +1,5 @@
 import { HttpRefusal } from './refusal';
+import { API_OPERATIONS, API_PREFIX, API_ROUTES } from './api';
 
 export type ToolAction = 'create' | 'list' | 'update' | 'execute_step';
 
@@ -12,14 +13,21 @@ const TOOL_ROUTES: Readonly<Record<string, ToolAction>> = Object.freeze({
 
 const TRANSITION = /^\/agents\/instances\/([^/]+)\/transition$/;
 
-export const ROUTES: readonly string[] = Object.freeze([...Object.keys(TOOL_ROUTES), '/agents/instances/{instance_id}/transition']);
+export const ROUTES: readonly string[] = Object.freeze([...Object.keys(TOOL_ROUTES), '/agents/instances/{instance_id}/transition', ...API_ROUTES]);
 
-export type Route = { kind: 'tool'; action: ToolAction } | { kind: 'transition'; instanceId: string };
+export type Route =
+  | { kind: 'tool'; action: ToolAction }
+  | { kind: 'transition'; instanceId: string }
+  | { kind: 'api'; operation: (typeof API_OPERATIONS)[string] };
 
 /** The route a path names, or undefined. The instance id is percent-decoded. */
 export function matchRoute(pathname: string): Route | undefined {
   const action = Object.prototype.hasOwnProperty.call(TOOL_ROUTES, pathname) ? TOOL_ROUTES[pathname] : undefined;
   if (action) return { kind: 'tool', action };
+  const operationPath = pathname.startsWith(`${API_PREFIX}/`) ? pathname.slice(API_PREFIX.length) : undefined;
+  if (operationPath !== undefined && Object.prototype.hasOwnProperty.call(API_OPERATIONS, operationPath)) {
+    return { kind: 'api', operation: API_OPERATIONS[operationPath]! };
+  }
   const transition = TRANSITION.exec(pathname);
   if (!transition) return undefined;
   try {
