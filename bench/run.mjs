@@ -11,7 +11,7 @@ import { executeStepVersusBareUpdate } from './postgres.mjs';
 import { requestsPerSecond } from './http.mjs';
 import { executeStepVersusRawUpdate, sqliteListGrowth } from './sqlite.mjs';
 import { memoryAdapter } from '../dist/index.js';
-import { entries, measureEntry } from '../scripts/size.mjs';
+import { coreByModule, entries, measureEntry } from '../scripts/size.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const version = (name) => JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version;
@@ -54,6 +54,7 @@ const sqliteList = await attempt('SQLite listPlans growth', () => sqliteListGrow
 log('bundle sizes');
 const sizes = [];
 for (const entry of entries) sizes.push({ ...entry, ...(await measureEntry(entry)) });
+const coreModules = await coreByModule();
 
 const ratio = (a, b) => fmt.ratio(a / b);
 const lines = [];
@@ -111,7 +112,18 @@ if (hv) {
 if (sq) {
   lines.push(`- **SQLite ${x(sq.executeStep / sq.raw)}**: the baseline is one autocommitted UPDATE of a column no index holds; the statements of one change alone (a \`BEGIN IMMEDIATE\` transaction that reads the plan with its instance, checks the version, updates, adds the history event and commits) cost ${x(sq.sameStatements / sq.raw)} of it, so 2× is out of reach while a change is a transaction with its event. In a CPU profile of executeStep on better-sqlite3 (10-step plan, 50 µs sampling, 2026-12-01): \`BEGIN\`/\`COMMIT\` and the statements 28% of the samples, parsing and serialising the plan and its instance (JSON) 16%, freezing 4%, the rest the manager's own work (validation, the machines, immer, the history event). Closer would mean keeping the parsed records of a lease holder (no read, as for PostgreSQL) and not re-reading the stored columns the commit already read inside the same transaction.`);
 }
-if (core) lines.push(`- **core ${fmt.kb(core.gzip)}**: scripts/size.mjs says what grew and what measured ways back there are.`);
+if (core) {
+  const share = (test) => coreModules.modules.filter(({ name }) => test(name)).reduce((sum, { bytes }) => sum + bytes, 0) / coreModules.total;
+  const deps = share((name) => name.startsWith('node_modules/'));
+  const leases = share((name) => /src\/manager\/(leases|recovery|lease-state)\.ts$/.test(name));
+  const tool = share((name) => /src\/manager\/(tool|next-step|plain-input)\.ts$/.test(name));
+  const questions = share((name) => /src\/manager\/(human-input|budget|open-question)\.ts$/.test(name));
+  const refusals = share((name) => name === 'src/refusals.ts');
+  const kb = (part) => fmt.kb(part * core.gzip);
+  lines.push(
+    `- **core ${fmt.kb(core.gzip)}** (what it is made of: the table under Bundle): zod and immer, which the contract asks for, are ${perCent(deps, 1)} of its bytes (about ${kb(deps)} of the gzipped size), so our own code would have to fit in about ${fmt.kb(25 * 1024 - deps * core.gzip)} to reach 25 KB, against ${kb(1 - deps)} now. The largest parts of ours: the refusals' messages (${perCent(refusals, 1)}, ${kb(refusals)}), leases and recovery (${perCent(leases, 1)}, ${kb(leases)}), the tool's \`handle\` with its guidance and its input reading (${perCent(tool, 1)}, ${kb(tool)}), questions and budgets (${perCent(questions, 1)}, ${kb(questions)}). Reaching it means moving features out of the root entry into subpaths an app imports when it uses them (leases and recovery, the tool's \`handle\`), which changes the public surface the house issue settled, and shorter messages; scripts/size.mjs says what grew when.`,
+  );
+}
 lines.push('');
 
 lines.push('## executeStep on the memory adapter against the floor', '');
@@ -212,6 +224,12 @@ lines.push('## Bundle', '');
 lines.push('Each entry bundled into a consumer with esbuild (minified, tree-shaken), gzipped at level 9. `npm run size` fails when one is over its budget.', '');
 lines.push('| what the app imports | min | min + gzip | budget |', '|---|---|---|---|');
 for (const size of sizes) lines.push(`| ${size.name} | ${fmt.kb(size.min)} | ${fmt.kb(size.gzip)} | ${fmt.kb(size.budget)} |`);
+lines.push('');
+lines.push('What the core is made of: the same consumer built from the sources, the minified bytes each module leaves in it (dependencies by package), largest first; gzip works on the whole, so a share of these bytes is a share of the gzipped size.', '');
+lines.push('| module | min bytes | share |', '|---|---|---|');
+for (const { name, bytes } of coreModules.modules.slice(0, 20)) lines.push(`| ${name} | ${bytes.toLocaleString('en-US')} | ${((bytes / coreModules.total) * 100).toFixed(1)}% |`);
+const rest = coreModules.modules.slice(20);
+lines.push(`| ${rest.length} more modules | ${rest.reduce((sum, { bytes }) => sum + bytes, 0).toLocaleString('en-US')} | ${((rest.reduce((sum, { bytes }) => sum + bytes, 0) / coreModules.total) * 100).toFixed(1)}% |`);
 lines.push('');
 
 writeFileSync(new URL('./RESULTS.md', import.meta.url), lines.join('\n'));
