@@ -24,8 +24,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * pause at a budget, their refusals and the records' shape 2) took it from 30.0 to 31.6 KB, the
  * HTTP entry from 33.3 to 35.1 KB and the testing entry (the model learnt them) from 50.7 to
  * 54.1 KB (measured 2026-12-01); keeping a question across a pause, withdrawing it with its plan and
- * refusing to guess between several took the core to 32.0 KB. Until the ways back above are
- * taken: 33 KB. The library's own API over HTTP (eight operations) and one manager narrowed per
+ * refusing to guess between several took the core to 32.0 KB; withScope, every store operation
+ * bounded in time and the jittered backoff to 32.9 KB. Until the ways back above are taken: 33 KB. The library's own API over HTTP (eight operations) and one manager narrowed per
  * caller took the HTTP entry from 35.1 to 36.3 KB: 38 KB.
  */
 export const entries = [

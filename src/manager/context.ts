@@ -4,6 +4,7 @@ import type { InstancePlanError } from '../errors';
 import type { InputSchemas } from '../schemas/inputs';
 import type { Limits } from '../schemas/limits';
 import type { Fence } from './leases';
+import type { Backoff } from './backoff';
 import type { Reader } from './reader';
 import type { Scope } from './scope';
 
@@ -20,6 +21,8 @@ export interface ManagerContext {
   schemas: InputSchemas;
   /** How many times a conflicting commit is re-read and retried before `CONFLICT` is reported. */
   retries: number;
+  /** The pause before each such retry (see backoff.ts). */
+  backoff: Backoff;
   /** Bounded history: the window of events each record keeps (see retention.ts); null keeps all. */
   retention: number | null;
   immer: Immer;

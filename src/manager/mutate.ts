@@ -5,6 +5,7 @@ import { commitFault, conflictAfterRetries } from '../refusals';
 import type { ManagerContext } from './context';
 import { leaseGuard } from './leases';
 import { withRetention } from './retention';
+import { pause } from './backoff';
 import { rememberingReader, rememberWrites, storeReader, type Reader } from './reader';
 
 /** What one attempt of an operation wants to store, and what it answers. No writes: a no-op. */
@@ -20,7 +21,8 @@ export interface Mutation<R> {
  * Runs an operation with optimistic concurrency: `attempt` reads what it needs through the reader
  * it is given, validates through the machines and proposes writes with the versions it read.
  * On a `CONFLICT` the whole attempt runs again on fresh data (so a move that became illegal
- * meanwhile is refused for the right reason), up to `context.retries` times; then `CONFLICT`.
+ * meanwhile is refused for the right reason), after a random pause that grows with each retry
+ * (`context.backoff`), up to `context.retries` times; then `CONFLICT`.
  *
  * The fewest round trips the store allows: an adapter with `transact` reads, checks and commits
  * in one transaction; a lease holder starts from what it last wrote (no read at all), and reads
@@ -77,7 +79,11 @@ export async function mutate<R>(context: ManagerContext, attempt: (reader: Reade
       // A stale lease check the lease still allows commits the same mutation again; any other
       // conflict runs the attempt again on fresh data.
       if (!(await guard.explain(error, checks))) mutation = undefined;
-      if (tries < context.retries) continue;
+      if (tries < context.retries) {
+        // A real collision: wait a random while before the next try (a stale lease check retries at once).
+        if (mutation === undefined) await pause(context.backoff, tries);
+        continue;
+      }
       throw conflictAfterRetries(error, tries + 1);
     }
     if (mutation.writes.length === 0) return mutation.result;

@@ -30,6 +30,8 @@ import { historyPage } from './history-page';
 import { resolveRetention, type Retention } from './retention';
 import { notFound } from '../refusals';
 import { instanceInScope, narrowScope, planInScope } from './scope';
+import { boundedStore } from './bounded-store';
+import { resolveBackoff } from './backoff';
 import { handleTool, type ToolAction, type ToolContext, type ToolResult, type ToolResultOf } from './tool';
 import { parseInput } from './validate';
 
@@ -46,6 +48,18 @@ export interface PlanManagerOptions {
   limits?: Partial<Limits>;
   /** Re-reads and retries after a version conflict before reporting `CONFLICT`. Default 5. */
   retries?: number;
+  /**
+   * The pause before each retry after a conflict: a random time up to `initialMs`, doubling with
+   * each retry up to `maxMs` (full jitter), so writers racing on one record spread out instead of
+   * colliding again. Default `{ initialMs: 2, maxMs: 64 }`; `{ initialMs: 0 }` retries at once.
+   */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /**
+   * How long one operation on the store (a read, a list, a commit, a transaction) may take before
+   * it is answered `STORAGE_ERROR` with reason `timeout` (a commit's may still land: the answer
+   * says so). Default 30,000 ms; null: no bound.
+   */
+  storeTimeoutMs?: number | null;
   /**
    * How much history each record keeps: `'all'` (the default), or `{ events: n }`: at least its
    * last n events and at most 2n, the oldest kept one carrying a snapshot of the record, so
@@ -147,7 +161,12 @@ export class PlanManager {
     const retries = options.retries ?? 5;
     if (!Number.isSafeInteger(retries) || retries < 0) throw new TypeError(`retries must be a non-negative integer, got ${String(retries)}`);
     const limits = resolveLimits(options.limits);
-    const adapter = options.adapter ?? memoryAdapter();
+    const storeTimeoutMs = options.storeTimeoutMs === undefined ? 30_000 : options.storeTimeoutMs;
+    if (storeTimeoutMs !== null && !(Number.isSafeInteger(storeTimeoutMs) && storeTimeoutMs >= 1)) {
+      throw new TypeError(`storeTimeoutMs must be a whole number of milliseconds of at least 1, or null, got ${String(storeTimeoutMs)}`);
+    }
+    const backoff = resolveBackoff(options.backoff);
+    const adapter = boundedStore(options.adapter ?? memoryAdapter(), storeTimeoutMs);
     this.#context = {
       adapter,
       reader: storeReader(adapter),
@@ -157,6 +176,7 @@ export class PlanManager {
       limits: Object.freeze(limits),
       schemas: createInputSchemas(limits),
       retries,
+      backoff,
       retention: resolveRetention(options.retention),
       ...(options.onError && { onError: quietly(options.onError) }),
       immer: new Immer({ autoFreeze: false }),
