@@ -46,7 +46,7 @@ export interface PlanManagerOptions {
   scope?: Scope;
   /** Size limits of input; each defaults to `DEFAULT_LIMITS`. */
   limits?: Partial<Limits>;
-  /** Re-reads and retries after a version conflict before reporting `CONFLICT`. Default 5. */
+  /** Re-reads and retries after a version conflict before reporting `CONFLICT`. Default 10. */
   retries?: number;
   /**
    * The pause before each retry after a conflict: a random time up to `initialMs`, doubling with
@@ -158,7 +158,7 @@ export class PlanManager {
     }
     enablePatches();
     const clock = options.clock ?? (() => new Date());
-    const retries = options.retries ?? 5;
+    const retries = options.retries ?? 10;
     if (!Number.isSafeInteger(retries) || retries < 0) throw new TypeError(`retries must be a non-negative integer, got ${String(retries)}`);
     const limits = resolveLimits(options.limits);
     const storeTimeoutMs = options.storeTimeoutMs === undefined ? 30_000 : options.storeTimeoutMs;
