@@ -58,7 +58,9 @@ describe('PlanManager against the reference model', () => {
   });
 
   it('reports a manager that breaks the rules (the model bites)', async () => {
-    // A manager that quietly runs every plan in free ordering, whatever the plan asked for.
+    // A manager that quietly runs every plan in free ordering, whatever the plan asked for. The
+    // model finds it within 14 to 127 sequences in most seeds, past 300 in about 1 of 15 (measured
+    // over 60 seeds): 3,000 keeps the test from missing it, and it stops at the first found.
     const cheat = () => {
       const { manager } = deterministicManager();
       const createPlan = manager.createPlan.bind(manager);
@@ -68,7 +70,7 @@ describe('PlanManager against the reference model', () => {
     const failure = await fc
       .assert(
         fc.asyncProperty(fc.commands(planManagerCommands(), { maxCommands: 50, size: 'max' }), (commands) => runPlanManagerModel(cheat, commands)),
-        { numRuns: 300 },
+        { numRuns: 3_000 },
       )
       .then(
         () => undefined,

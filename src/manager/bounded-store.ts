@@ -29,13 +29,65 @@ export function boundedStore(adapter: StorageAdapter, timeoutMs: number | null):
   return bounded;
 }
 
+/** An operation in flight: when it must have settled, and how to answer it if it has not. */
+interface InFlight {
+  deadline: number;
+  expire(): void;
+}
+
+/**
+ * Bounds `promise` by `ms`. One timer serves every operation in flight (armed for the earliest
+ * deadline; when it fires it answers those past theirs and arms itself for the next), so an
+ * operation costs a set entry, not a timer of its own: the hot path of a memory store does not
+ * pay for a bound it never reaches.
+ */
 function within<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
-  let timer: unknown;
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = timers.setTimeout(
-      () => reject(storageError(`The store did not answer (${operation}) within ${ms} ms`, undefined, { reason: 'timeout', operation, timeout_ms: ms })),
-      ms,
+  return new Promise<T>((resolve, reject) => {
+    const entry: InFlight = {
+      deadline: Date.now() + ms,
+      expire: () => reject(storageError(`The store did not answer (${operation}) within ${ms} ms`, undefined, { reason: 'timeout', operation, timeout_ms: ms })),
+    };
+    inFlight.add(entry);
+    arm(entry.deadline);
+    promise.then(
+      (value) => {
+        inFlight.delete(entry);
+        resolve(value);
+      },
+      (error: unknown) => {
+        inFlight.delete(entry);
+        reject(error);
+      },
     );
   });
-  return Promise.race([promise, late]).finally(() => timers.clearTimeout(timer));
+}
+
+const inFlight = new Set<InFlight>();
+let armed: { at: number; timer: unknown } | undefined;
+
+/** Makes sure the timer fires by `deadline`. */
+function arm(deadline: number): void {
+  // An armed timer that should have fired a second ago and did not (its clock was replaced, as a
+  // test's fake timers do) is armed again.
+  if (armed && armed.at <= deadline && armed.at > Date.now() - 1000) return;
+  if (armed) timers.clearTimeout(armed.timer);
+  const timer = timers.setTimeout(check, Math.max(0, deadline - Date.now()));
+  // Where timers can be unreferenced (Node, Bun, Deno), this one never keeps a process alive: an
+  // operation in flight holds its own connection open, and the timer is never cleared early.
+  (timer as { unref?: () => void } | null)?.unref?.();
+  armed = { at: deadline, timer };
+}
+
+/** Answers every operation past its deadline, and arms the timer for the next one, if any. */
+function check(): void {
+  armed = undefined;
+  const now = Date.now();
+  let next = Number.POSITIVE_INFINITY;
+  for (const entry of inFlight) {
+    if (entry.deadline <= now) {
+      inFlight.delete(entry);
+      entry.expire();
+    } else if (entry.deadline < next) next = entry.deadline;
+  }
+  if (next !== Number.POSITIVE_INFINITY) arm(next);
 }
