@@ -25,12 +25,13 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * HTTP entry from 33.3 to 35.1 KB and the testing entry (the model learnt them) from 50.7 to
  * 54.1 KB (measured 2026-12-01); keeping a question across a pause, withdrawing it with its plan and
  * refusing to guess between several took the core to 32.0 KB; withScope, every store operation
- * bounded in time and the jittered backoff to 32.9 KB. Until the ways back above are taken: 33 KB. The library's own API over HTTP (eight operations) and one manager narrowed per
+ * bounded in time (one shared timer) and the jittered backoff to 33.1 KB. Until the ways back
+ * above are taken: 34 KB (the whole root entry: 48.0 KB, budget 50 KB). The library's own API over HTTP (eight operations) and one manager narrowed per
  * caller took the HTTP entry from 35.1 to 36.3 KB: 38 KB.
  */
 export const entries = [
-  { name: "core: { PlanManager, memoryAdapter } from 'instance-plan'", code: "export { PlanManager, memoryAdapter } from 'instance-plan';", budget: 33 * 1024 },
-  { name: "instance-plan (everything)", code: "export * from 'instance-plan';", budget: 48 * 1024 },
+  { name: "core: { PlanManager, memoryAdapter } from 'instance-plan'", code: "export { PlanManager, memoryAdapter } from 'instance-plan';", budget: 34 * 1024 },
+  { name: "instance-plan (everything)", code: "export * from 'instance-plan';", budget: 50 * 1024 },
   { name: 'instance-plan/adapter', code: "export * from 'instance-plan/adapter';", budget: 3 * 1024 },
   { name: 'instance-plan/machines', code: "export * from 'instance-plan/machines';", budget: 3 * 1024 },
   { name: 'instance-plan/indexeddb', code: "export * from 'instance-plan/indexeddb';", budget: 12 * 1024 },
