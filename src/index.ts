@@ -17,7 +17,7 @@ export type { Retention } from './manager/retention';
 
 export { InstancePlanError, ERROR_CODES, type ErrorCode, type ErrorDetails } from './errors';
 
-export { InstanceStatus, PlanStatus, StepStatus, StepType, PlanType, Ordering } from './schemas/enums';
+export { InstanceStatus, PlanStatus, StepStatus, StepType, PlanType, Ordering, StatusReason } from './schemas/enums';
 export { Instance, Plan, Step, Lease, JsonObject, type RecordKind, type StoredRecord } from './schemas/records';
 export type {
   CreateInstanceInput,

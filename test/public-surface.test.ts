@@ -49,6 +49,7 @@ describe('the public entry points', () => {
         'StepType',
         'PlanType',
         'Ordering',
+        'StatusReason',
         'Instance',
         'Plan',
         'Step',
