@@ -9,7 +9,7 @@ import { mutate } from './mutate';
 import type { ManagerContext } from './context';
 import { changeInstance, currentStepMutation } from './instances';
 import { assertWithinBudget } from './budget';
-import { assertNotAwaiting, inputMoves, withQuestionNamed } from './human-input';
+import { assertNotAwaiting, inputMoves, withOpenQuestions } from './human-input';
 import { assertInstanceOpen, planMutation } from './plans';
 import { visiblePlanWithInstance } from './scope';
 import { carryStepIndex, indexOfStep } from './step-index';
@@ -29,7 +29,7 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
   if ((to === 'completed' || to === 'failed') && (data.step_output === undefined || data.step_output === null)) {
     throw fieldError(['step_output'], `is required when step_status is "${to}": say what the step produced or why it failed`);
   }
-  const executed = mutate(context, async (reader) => {
+  return withOpenQuestions(context, (questions) => mutate(context, async (reader) => {
     // The plan and its instance in one read: the instance is checked open, and may be changed too.
     const { plan, instance } = await visiblePlanWithInstance(context, data.plan_id, reader);
     const index = indexOfStep(plan.steps, data.step_id);
@@ -57,7 +57,7 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
     assertInstanceOpen(instance);
     if (instance) {
       assertWithinBudget(instance, `execute step ${JSON.stringify(step.id)} ("${step.title}")`);
-      assertNotAwaiting(instance, plan, step, to);
+      assertNotAwaiting(instance, plan, step, to, questions);
     }
     const moves = instance ? inputMoves(instance, step, to) : [];
 
@@ -83,6 +83,5 @@ export async function executeStep(context: ManagerContext, input: ExecuteStepInp
       mutation.events.push(...changed.events);
     }
     return mutation;
-  });
-  return executed.catch((error: unknown) => withQuestionNamed(context, error));
+  }));
 }

@@ -1,4 +1,3 @@
-import { InstancePlanError } from '../errors';
 import { instanceLogic } from '../machines/instance';
 import { awaitingInput, invalidTransition, noQuestion, severalQuestions, type AwaitedStep } from '../refusals';
 import { LIST_MAX_LIMIT } from '../schemas/limits';
@@ -6,7 +5,7 @@ import type { StepStatus } from '../schemas/enums';
 import type { Instance, Plan, Step } from '../schemas/records';
 import type { ManagerContext } from './context';
 import type { InstanceMove } from './instances';
-import { answersQuestion, asks, questionIn } from './open-question';
+import { answersQuestion, questionIn, questionsIn } from './open-question';
 import { listPlans } from './plans';
 import { visibleInstance } from './scope';
 
@@ -17,9 +16,20 @@ import { visibleInstance } from './scope';
  * waits, the answer is the only step that executes.
  */
 
-/** Refuses a step other than the answer while the instance waits for input (`AWAITING_INPUT`). */
-export function assertNotAwaiting(instance: Instance, plan: Plan, step: Step, to: StepStatus): void {
-  if (instance.status === 'waiting' && !answersQuestion(step, to)) throw awaitingInput(instance, plan.id, step, questionIn(plan));
+/**
+ * Refuses a step other than the answer while the instance waits for input (`AWAITING_INPUT`),
+ * naming the question: the one of this plan, else the first among the instance's plans (read
+ * outside the transaction, see `withOpenQuestions`; none found when that read fails).
+ */
+export function assertNotAwaiting(instance: Instance, plan: Plan, step: Step, to: StepStatus, questions: OpenQuestions): void {
+  if (instance.status !== 'waiting' || answersQuestion(step, to)) return;
+  const awaited = questionIn(plan) ?? (questions ?? needQuestions(instance.id, { tolerant: true }))[0] ?? null;
+  throw awaitingInput(instance, plan.id, step, awaited);
+}
+
+/** The move that takes a waiting instance back to running: its question was answered or withdrawn. */
+export function stopWaiting(): InstanceMove {
+  return [instanceLogic.resolve('waiting', { type: 'running' })!, { type: 'running' }];
 }
 
 /**
@@ -43,9 +53,7 @@ export function inputMoves(instance: Instance, step: Step, to: StepStatus): Inst
       [wait, { type: 'waiting', reason: 'awaiting_input' }],
     ];
   }
-  if (answersQuestion(step, to) && instance.status === 'waiting') {
-    return [[instanceLogic.resolve('waiting', { type: 'running' })!, { type: 'running' }]];
-  }
+  if (answersQuestion(step, to) && instance.status === 'waiting') return [stopWaiting()];
   return [];
 }
 
@@ -62,28 +70,53 @@ export async function findQuestions(context: ManagerContext, instance_id: string
   for (let page = 0; page < QUESTION_SEARCH_PAGES; page++) {
     const { plans, total } = await listPlans(context, { instance_id, limit: LIST_MAX_LIMIT, offset: page * LIST_MAX_LIMIT });
     for (const plan of plans) {
-      if (!asks(plan) || plan.id === except) continue;
-      for (const step of plan.steps) {
-        if (step.type !== 'user_input' || step.status !== 'in_progress') continue;
-        found.push({ plan_id: plan.id, step_id: step.id, title: step.title });
-        if (stopAtFirst) return found;
-      }
+      if (plan.id === except) continue;
+      found.push(...questionsIn(plan));
+      if (stopAtFirst && found.length > 0) return found.slice(0, 1);
     }
     if ((page + 1) * LIST_MAX_LIMIT >= total) break;
   }
   return found;
 }
 
+/** The open questions an attempt was given: undefined until they were read (see `withOpenQuestions`). */
+export type OpenQuestions = readonly AwaitedStep[] | undefined;
+
+/** What an attempt throws to have the open questions of an instance read outside the store's transaction. */
+class QuestionsNeeded {
+  constructor(
+    readonly instance_id: string,
+    readonly except: string | undefined,
+    /** A read that fails finds none (the questions only name one in a refusal), rather than failing the call. */
+    readonly tolerant: boolean,
+  ) {}
+}
+
 /**
- * An `AWAITING_INPUT` refusal that could not name the question (it is in another plan of the
- * instance) names it after a search of the instance's plans, outside the refused transaction.
+ * Asks, from inside an attempt, for the open questions of `instance_id` (the first one, leaving
+ * out the plan `except`): the attempt stops here, and `withOpenQuestions` reads them and runs it
+ * again with them.
  */
-export async function withQuestionNamed(context: ManagerContext, error: unknown): Promise<never> {
-  if (!InstancePlanError.is(error, 'AWAITING_INPUT') || error.details.awaiting !== null) throw error;
-  const details = error.details as { instance_id: string; plan_id: string; step_id: string; step_title: string; question: string | null };
-  const [question] = await findQuestions(context, details.instance_id, true).catch(() => []);
-  if (question === undefined) throw error;
-  throw awaitingInput({ id: details.instance_id, current_step: details.question }, details.plan_id, { id: details.step_id, title: details.step_title }, question);
+export function needQuestions(instance_id: string, options: { except?: string; tolerant?: boolean } = {}): never {
+  throw new QuestionsNeeded(instance_id, options.except, options.tolerant ?? false);
+}
+
+/**
+ * Runs `run` (a `mutate`) with the open questions it asks for. Lists cannot be read inside a
+ * store's transaction, so an attempt that needs them calls `needQuestions`; they are read here,
+ * outside, and `run` goes again with them. Only the rare moves that need them pay for the read.
+ */
+export async function withOpenQuestions<R>(context: ManagerContext, run: (questions: OpenQuestions) => Promise<R>): Promise<R> {
+  let questions: OpenQuestions;
+  for (;;) {
+    try {
+      return await run(questions);
+    } catch (error) {
+      if (!(error instanceof QuestionsNeeded) || questions !== undefined) throw error;
+      const search = findQuestions(context, error.instance_id, true, error.except);
+      questions = error.tolerant ? await search.catch(() => []) : await search;
+    }
+  }
 }
 
 /**

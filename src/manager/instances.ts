@@ -13,8 +13,8 @@ import { read } from './reader';
 import type { ManagerContext } from './context';
 import { creationChanges, historyEvent } from './history';
 import { scopedField, visibleInstance } from './scope';
-import { actionNotAllowed, budgetExceeded, fieldError, invalidTransition, questionStillOpen, type AwaitedStep } from '../refusals';
-import { findQuestions } from './human-input';
+import { actionNotAllowed, budgetExceeded, fieldError, invalidTransition, questionStillOpen } from '../refusals';
+import { needQuestions, withOpenQuestions } from './human-input';
 import { exhaustedBudget } from './budget';
 import { parseInput } from './validate';
 
@@ -95,34 +95,24 @@ export async function transitionInstance(context: ManagerContext, id: string, in
   const instanceId = parseInput(context.schemas.id, id, 'instance id');
   const { status: to } = parseInput(context.schemas.transitionInstance, input, 'transition input');
   // Resuming a paused instance looks for an open question first: it resumes to waiting, not running.
-  // The search reads lists, which a store's transaction cannot: it runs outside, then the move again.
-  let question: AwaitedStep | null | undefined;
-  for (;;) {
-    try {
-      return await mutate(context, async (reader) => {
-        const instance = await visibleInstance(context, instanceId, reader);
-        const from = instance.status;
-        if (from === to) return { writes: [], events: [], result: instance };
-        const edge = instanceLogic.resolve(from, { type: to });
-        if (edge?.target !== to) throw invalidTransition('instance', instanceId, from, to, instanceLogic.targets(from));
-        // An instance over its budget stays out of the states that spend it until the budget is raised.
-        const use = (to === 'running' || to === 'waiting') && exhaustedBudget(instance);
-        if (use) throw budgetExceeded(instance, use, `move the instance to "${to}"`);
-        if (from === 'paused' && to === 'running') {
-          if (question === undefined) throw SEARCH_QUESTIONS;
-          if (question) throw questionStillOpen(instance, to, question);
-        }
-        return changeInstance(context, instance, 'instance.transitioned', [[edge, { type: to }]]);
-      });
-    } catch (error) {
-      if (error !== SEARCH_QUESTIONS) throw error;
-      question = (await findQuestions(context, instanceId, true))[0] ?? null;
-    }
-  }
+  return withOpenQuestions(context, (questions) =>
+    mutate(context, async (reader) => {
+      const instance = await visibleInstance(context, instanceId, reader);
+      const from = instance.status;
+      if (from === to) return { writes: [], events: [], result: instance };
+      const edge = instanceLogic.resolve(from, { type: to });
+      if (edge?.target !== to) throw invalidTransition('instance', instanceId, from, to, instanceLogic.targets(from));
+      // An instance over its budget stays out of the states that spend it until the budget is raised.
+      const use = (to === 'running' || to === 'waiting') && exhaustedBudget(instance);
+      if (use) throw budgetExceeded(instance, use, `move the instance to "${to}"`);
+      if (from === 'paused' && to === 'running') {
+        const [open] = questions ?? needQuestions(instanceId);
+        if (open) throw questionStillOpen(instance, to, open);
+      }
+      return changeInstance(context, instance, 'instance.transitioned', [[edge, { type: to }]]);
+    }),
+  );
 }
-
-/** Thrown inside a transition's attempt when it needs the instance's open questions, which are read outside. */
-const SEARCH_QUESTIONS = new Error('instance-plan: the open questions must be read before this transition');
 
 /** Counts one LLM turn and its tokens; allowed in the states whose machine node handles `recordTurn`. */
 export async function recordTurn(context: ManagerContext, id: string, input: RecordTurnInput): Promise<Instance> {

@@ -8,13 +8,17 @@ export function answersQuestion(step: Step, to: StepStatus): boolean {
 }
 
 /**
- * The open question of `plan`: its `user_input` step in progress, if any. A plan given up
- * (cancelled, failed) has withdrawn its questions: none of them is open.
+ * The open questions of `plan`: its `user_input` steps in progress, in step order. A plan given
+ * up (cancelled, failed) has withdrawn its questions: none of them is open.
  */
+export function questionsIn(plan: Plan): AwaitedStep[] {
+  if (!asks(plan)) return [];
+  return plan.steps.flatMap((step) => (step.type === 'user_input' && step.status === 'in_progress' ? [{ plan_id: plan.id, step_id: step.id, title: step.title }] : []));
+}
+
+/** The first open question of `plan`, if any. */
 export function questionIn(plan: Plan): AwaitedStep | null {
-  if (!asks(plan)) return null;
-  const step = plan.steps.find((one) => one.type === 'user_input' && one.status === 'in_progress');
-  return step ? { plan_id: plan.id, step_id: step.id, title: step.title } : null;
+  return questionsIn(plan)[0] ?? null;
 }
 
 /** Whether a plan's questions in progress are open: a plan given up (cancelled, failed) has withdrawn them. */

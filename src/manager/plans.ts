@@ -22,7 +22,7 @@ import { instanceInScope, scopedField, visiblePlan } from './scope';
 import { parseInput } from './validate';
 import { changeInstance } from './instances';
 import { asks, questionIn } from './open-question';
-import { findQuestions } from './human-input';
+import { needQuestions, stopWaiting, withOpenQuestions, type OpenQuestions } from './human-input';
 import type { Reader } from './reader';
 
 export async function createPlan(context: ManagerContext, input: CreatePlanInput): Promise<Plan> {
@@ -104,24 +104,11 @@ export async function listPlans(context: ManagerContext, input: ListPlansInput =
  */
 export async function updatePlan(context: ManagerContext, input: UpdatePlanInput): Promise<Plan> {
   const data = parseInput(context.schemas.updatePlan, input, 'updatePlan input');
-  // Whether the instance has other open questions, when giving up a plan withdraws one: read
-  // outside the store's transaction (lists), then the update runs again.
-  let othersAsk: boolean | undefined;
-  for (;;) {
-    try {
-      return await mutate(context, (reader) => updateAttempt(context, data, reader, othersAsk));
-    } catch (error) {
-      if (error !== SEARCH_QUESTIONS) throw error;
-      const plan = await visiblePlan(context, data.plan_id);
-      othersAsk = (await findQuestions(context, plan.instance_id, true, plan.id)).length > 0;
-    }
-  }
+  // Giving up a plan that asks a question reads the instance's other questions (see below).
+  return withOpenQuestions(context, (questions) => mutate(context, (reader) => updateAttempt(context, data, reader, questions)));
 }
 
-/** Thrown inside an update's attempt when it needs the instance's other open questions, which are read outside. */
-const SEARCH_QUESTIONS = new Error('instance-plan: the open questions must be read before this update');
-
-async function updateAttempt(context: ManagerContext, data: UpdatePlanInput, reader: Reader, othersAsk: boolean | undefined): Promise<Mutation<Plan>> {
+async function updateAttempt(context: ManagerContext, data: UpdatePlanInput, reader: Reader, questions: OpenQuestions): Promise<Mutation<Plan>> {
   const plan = await visiblePlan(context, data.plan_id, reader);
   const now = context.now();
   const newSteps = (data.steps ?? []).map((step) => newStep(context, step));
@@ -181,9 +168,9 @@ async function updateAttempt(context: ManagerContext, data: UpdatePlanInput, rea
   if (questionIn(plan) && !asks(next)) {
     const instance = await reader.instance(plan.instance_id);
     if (instance?.status === 'waiting') {
-      if (othersAsk === undefined) throw SEARCH_QUESTIONS;
-      if (!othersAsk) {
-        const withdrawn = changeInstance(context, instance, 'instance.transitioned', [[instanceLogic.resolve('waiting', { type: 'running' })!, { type: 'running' }]], now);
+      const others = questions ?? needQuestions(plan.instance_id, { except: plan.id });
+      if (others.length === 0) {
+        const withdrawn = changeInstance(context, instance, 'instance.transitioned', [stopWaiting()], now);
         mutation.writes.push(...withdrawn.writes);
         mutation.events.push(...withdrawn.events);
       }
