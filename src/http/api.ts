@@ -62,7 +62,5 @@ function noOtherKeys(rest: Body, accepted: readonly string[]): void {
   const unknown = Object.keys(rest);
   if (unknown.length === 0) return;
   const listed = unknown.map((key) => JSON.stringify(key)).join(', ');
-  throw invalidBody(`${unknown.length === 1 ? 'unknown key' : 'unknown keys'}: ${listed} (accepted: ${accepted.join(', ')})`, {
-    issues: [{ path: '(body)', message: `${unknown.length === 1 ? 'unknown key' : 'unknown keys'}: ${listed} (accepted: ${accepted.join(', ')})` }],
-  });
+  throw invalidBody(`${unknown.length === 1 ? 'unknown key' : 'unknown keys'}: ${listed} (accepted: ${accepted.join(', ')})`);
 }

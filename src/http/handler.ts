@@ -124,10 +124,7 @@ async function transition(manager: PlanManager, instanceId: string, body: unknow
     const instance = await manager.transitionInstance(instanceId, body as TransitionInstanceInput);
     return jsonResponse(200, transitionInstanceView(instance));
   } catch (error) {
-    if (!InstancePlanError.is(error)) throw error;
-    // A fault of the store: the caller hears its reason, the operator (onError) its words.
-    if (error.code === 'STORAGE_ERROR') report(error);
-    return jsonResponse(STATUS_BY_CODE[error.code], { success: false, error: answerOf(error) });
+    return managerRefusal(error, report);
   }
 }
 
@@ -139,10 +136,15 @@ async function callApi(manager: PlanManager, operation: Extract<Route, { kind: '
   try {
     return jsonResponse(200, { success: true, ...(await operation(manager, { ...body })) });
   } catch (error) {
-    if (!InstancePlanError.is(error)) throw error;
-    if (error.code === 'STORAGE_ERROR') report(error);
-    return jsonResponse(STATUS_BY_CODE[error.code], { success: false, error: answerOf(error) });
+    return managerRefusal(error, report);
   }
+}
+
+/** A refusal of the manager as its answer, with the status of its code; a store's fault is reported too (the caller hears its reason, the operator, through onError, its words). */
+function managerRefusal(error: unknown, report: (error: unknown) => void): Response {
+  if (!InstancePlanError.is(error)) throw error;
+  if (error.code === 'STORAGE_ERROR') report(error);
+  return jsonResponse(STATUS_BY_CODE[error.code], { success: false, error: answerOf(error) });
 }
 
 function positiveInteger(name: string, value: number): number {

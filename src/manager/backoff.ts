@@ -1,5 +1,4 @@
-// Timers are in every runtime the core runs in, but not in the ES library it is checked against.
-const timers = globalThis as unknown as { setTimeout(callback: () => void, ms: number): unknown };
+import { timers } from './timers';
 
 /** The pause before retries after a conflict: up to `initialMs`, doubling each retry, at most `maxMs`. */
 export interface Backoff {

@@ -1,11 +1,6 @@
 import type { StorageAdapter } from '../adapters/contract';
 import { storageError } from '../refusals';
-
-// Timers are in every runtime the core runs in, but not in the ES library it is checked against.
-const timers = globalThis as unknown as {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(timer: unknown): void;
-};
+import { timers } from './timers';
 
 /**
  * The adapter with every operation bounded in time: a read, a list, a history page, a commit or
