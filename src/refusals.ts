@@ -1,6 +1,6 @@
 import { InstancePlanError, type ErrorCode } from './errors';
 import { planLogic } from './machines/plan';
-import { formatPath, type InputIssue } from './schemas/issues';
+import { cut, formatPath, type InputIssue } from './schemas/issues';
 import type { StoredKind } from './adapters/contract';
 import type { Instance, Lease, Plan, Step } from './schemas/records';
 
@@ -12,17 +12,28 @@ import type { Instance, Lease, Plan, Step } from './schemas/records';
 
 // VALIDATION_ERROR
 
-/** `VALIDATION_ERROR` listing the first five issues in the message and all of them in the details. */
-export function validationError(prefix: string, issues: InputIssue[]): InstancePlanError {
-  const shown = issues.slice(0, 5).map((issue) => `${issue.path} ${issue.message}`);
-  const more = issues.length > 5 ? `; and ${issues.length - 5} more` : '';
-  return new InstancePlanError('VALIDATION_ERROR', `${prefix}: ${shown.join('; ')}${more}`, { issues });
+/** The most issues a `VALIDATION_ERROR` carries in its details: a refusal's size is bounded by the limits, not by the input. */
+export const LISTED_ISSUES = 20;
+
+/**
+ * `VALIDATION_ERROR` naming the first `inMessage` issues in its message and the first
+ * `LISTED_ISSUES` in its details (`issue_count` says how many there were in all).
+ */
+function refusedInput(prefix: string, issues: InputIssue[], inMessage: number): InstancePlanError {
+  const shown = issues.slice(0, inMessage).map((issue) => `${issue.path} ${issue.message}`);
+  const more = issues.length > inMessage ? `; and ${issues.length - inMessage} more` : '';
+  const details = issues.length > LISTED_ISSUES ? { issues: issues.slice(0, LISTED_ISSUES), issue_count: issues.length } : { issues };
+  return new InstancePlanError('VALIDATION_ERROR', `${prefix}: ${shown.join('; ')}${more}`, details);
 }
 
-/** `VALIDATION_ERROR` for a call in a tool's strict form (every field present, null for unused): every issue is named. */
+/** `VALIDATION_ERROR` naming the first five issues in its message. */
+export function validationError(prefix: string, issues: InputIssue[]): InstancePlanError {
+  return refusedInput(prefix, issues, 5);
+}
+
+/** `VALIDATION_ERROR` for a call in a tool's strict form (every field present, null for unused): the message names every issue listed. */
 export function strictCallError(toolName: string, issues: InputIssue[]): InstancePlanError {
-  const shown = issues.map((issue) => `${issue.path} ${issue.message}`).join('; ');
-  return new InstancePlanError('VALIDATION_ERROR', `Invalid ${toolName} call: ${shown}`, { issues });
+  return refusedInput(`Invalid ${toolName} call`, issues, LISTED_ISSUES);
 }
 
 /** One issue on one field, for refusals found after parsing (limits, scope, required-in-context). */
@@ -272,7 +283,7 @@ export function conflictError(kind: StoredKind, id: string, expected: number | n
  * it would drop its output (a retry carries the same output, and succeeds without a write).
  */
 export function differentReport(plan: Plan, step: Step, output: string): InstancePlanError {
-  const preview = (text: string | null) => (text === null ? 'no output' : JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text));
+  const preview = (text: string | null) => (text === null ? 'no output' : JSON.stringify(cut(text, 200)));
   return new InstancePlanError(
     'CONFLICT',
     `Step ${JSON.stringify(step.id)} ("${step.title}") is already "${step.status}" with output ${preview(step.output)}; this report says "${step.status}" with output ${preview(output)}. Nothing was changed: a report of the status a step has is accepted only with the output it has. Read the plan to see what was stored; to record another attempt, move the step to "in_progress" first.`,

@@ -1,4 +1,5 @@
 import type { CreateInstanceInput, ListInstancesInput, PlanManager, RecordTurnInput, SetBudgetInput } from '../index';
+import { unknownKeys } from '../schemas/issues';
 import { invalidBody } from './refusal';
 
 /**
@@ -61,6 +62,5 @@ export const API_ROUTES: readonly string[] = Object.freeze(Object.keys(API_OPERA
 function noOtherKeys(rest: Body, accepted: readonly string[]): void {
   const unknown = Object.keys(rest);
   if (unknown.length === 0) return;
-  const listed = unknown.map((key) => JSON.stringify(key)).join(', ');
-  throw invalidBody(`${unknown.length === 1 ? 'unknown key' : 'unknown keys'}: ${listed} (accepted: ${accepted.join(', ')})`);
+  throw invalidBody(`${unknownKeys(unknown)} (accepted: ${accepted.join(', ')})`);
 }

@@ -2,6 +2,7 @@ import { HttpRefusal, invalidBody } from './refusal';
 import { jsonDepth } from './json-depth';
 import { duplicateKey } from './json-keys';
 import { notJsonBecause } from './media-type';
+import { cut } from '../schemas/issues';
 import { web, type WebRequest } from './web';
 
 export interface BodyLimits {
@@ -45,7 +46,7 @@ export async function readJsonBody(request: WebRequest, limits: BodyLimits): Pro
   }
   const repeated = duplicateKey(text);
   if (repeated !== undefined) {
-    const shown = repeated.length > 100 ? `${repeated.slice(0, 100)}…` : repeated;
+    const shown = cut(repeated, 100);
     throw invalidBody(`names the key ${JSON.stringify(shown)} twice in one object: send each key once`, { key: shown });
   }
   return parsed;

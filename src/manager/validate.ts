@@ -1,5 +1,5 @@
 import type * as z from 'zod/mini';
-import { validationError } from '../refusals';
+import { LISTED_ISSUES, validationError } from '../refusals';
 import { describeIssues } from '../schemas/issues';
 
 /**
@@ -12,7 +12,7 @@ export function parseInput<S extends z.ZodMiniType>(schema: S, input: unknown, w
   const result = schema.safeParse(input, PLAIN_ISSUES);
   if (result.success) return result.data;
   const issues = describeIssues(result.error.issues, input);
-  for (const [index, issue] of result.error.issues.entries()) {
+  for (const [index, issue] of result.error.issues.slice(0, LISTED_ISSUES).entries()) {
     if (issue.code !== 'unrecognized_keys') continue;
     issues[index]!.message += ` (accepted: ${acceptedKeysAt(schema, issue.path, input).join(', ')})`;
   }

@@ -30,6 +30,28 @@ function typeName(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
+/** The most unknown keys one refusal names, and the characters shown of each: its size is bounded by these, not by the input. */
+export const LISTED_KEYS = 10;
+const SHOWN_KEY_LENGTH = 64;
+
+/** "unknown keys: "a", "b" and 3 more": at most `LISTED_KEYS`, each cut at 64 characters. */
+export function unknownKeys(keys: readonly string[]): string {
+  const shown = keys.slice(0, LISTED_KEYS).map((key) => JSON.stringify(cut(key, SHOWN_KEY_LENGTH)));
+  const more = keys.length > LISTED_KEYS ? ` and ${keys.length - LISTED_KEYS} more` : '';
+  return `unknown key${keys.length > 1 ? 's' : ''}: ${shown.join(', ')}${more}`;
+}
+
+/** `text` cut to `max` characters with "…" after, never inside a surrogate pair. */
+export function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = isHighSurrogate(text.charCodeAt(max - 1)) ? max - 1 : max;
+  return `${text.slice(0, end)}…`;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const key of path) {
@@ -49,7 +71,7 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
     case 'invalid_value':
       return `must be one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'unrecognized_keys':
-      return `unknown key${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+      return unknownKeys(issue.keys);
     case 'too_big':
       return `must be at most ${String(issue.maximum)}${unit(issue.origin, issue.maximum)}`;
     case 'too_small':

@@ -1,6 +1,6 @@
 import type { ToolResult } from '../index';
 import { strictCallError } from '../refusals';
-import type { InputIssue } from '../schemas/issues';
+import { formatPath, type InputIssue } from '../schemas/issues';
 import type { ToolDefinition } from './definition';
 import type { JsonSchema } from './json-schema';
 
@@ -134,11 +134,6 @@ function parseObject(text: string): Record<string, unknown> | undefined {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function formatPath(path: readonly (string | number)[]): string {
-  const text = path.map((key, index) => (typeof key === 'number' ? `[${key}]` : index === 0 ? key : `.${key}`)).join('');
-  return text === '' ? '(input)' : text;
 }
 
 function mapValues<T, U>(record: Record<string, T>, map: (value: T, key: string) => U): Record<string, U> {
