@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { memoryAdapter, PlanManager } from 'instance-plan';
 import { createFetchHandler } from 'instance-plan/http';
-import { toNodeListener } from 'instance-plan/http/node';
+import { nodeServerOptions, toNodeListener } from 'instance-plan/http/node';
 
 /** API keys and the scope of each. A real server looks keys up in its own store. */
 const KEYS = new Map([['YOUR_API_KEY', { organization_id: 'acme', site_id: 'YOUR_SITE_ID' }]]);
@@ -25,7 +25,7 @@ export async function start({ port = 0, host = '127.0.0.1', log = console.log } 
     authenticate: (_request, token) => KEYS.get(token) ?? null,
     onError: (error) => console.error('internal error:', error),
   });
-  const server = createServer(toNodeListener(handler));
+  const server = createServer(nodeServerOptions, toNodeListener(handler));
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);

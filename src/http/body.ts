@@ -58,7 +58,7 @@ async function readCapped(request: WebRequest, max: number): Promise<Uint8Array>
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await reader.read().catch(incomplete);
     if (done) break;
     if (!value) continue;
     size += value.byteLength;
@@ -76,6 +76,16 @@ async function readCapped(request: WebRequest, max: number): Promise<Uint8Array>
     offset += chunk.byteLength;
   }
   return bytes;
+}
+
+/**
+ * A body that could not be read to its end: a refusal the server made while it arrived (too
+ * slow, too many bytes held) is the answer; otherwise the client went away mid-upload, which is
+ * the client's doing, not the server's fault (no 500, nothing for `onError`).
+ */
+function incomplete(error: unknown): never {
+  if (error instanceof HttpRefusal) throw error;
+  throw new HttpRefusal(400, 'REQUEST_ABORTED', 'The request body ended before it was complete (the connection closed); nothing was changed. Send it again.');
 }
 
 function tooLarge(max: number): HttpRefusal {

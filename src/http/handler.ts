@@ -3,7 +3,7 @@ import { bearerToken, callerScope, rejectedToken } from './auth';
 import { readJsonBody, type BodyLimits } from './body';
 import { transitionInstanceView } from './instance-view';
 import { managerFor, type ManagerSource } from './managers';
-import { HttpRefusal, invalidBody, jsonResponse, refusalResponse } from './refusal';
+import { HttpRefusal, invalidBody, jsonResponse, positiveInteger, refusalResponse } from './refusal';
 import { answerOf } from '../refusals';
 import { matchRoute, rawPathRefusal, ROUTES, type Route } from './routes';
 import { STATUS_BY_CODE } from './status';
@@ -145,9 +145,4 @@ function managerRefusal(error: unknown, report: (error: unknown) => void): Respo
   if (!InstancePlanError.is(error)) throw error;
   if (error.code === 'STORAGE_ERROR') report(error);
   return jsonResponse(STATUS_BY_CODE[error.code], { success: false, error: answerOf(error) });
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer, got ${String(value)}`);
-  return value;
 }

@@ -3,7 +3,8 @@
 // members used of `IncomingMessage` and `ServerResponse` are written out below.
 
 import { asWebResponse, web, type StreamController, type WebReadableStream } from './web';
-import { refusalResponse } from './refusal';
+import { HttpRefusal, positiveInteger, refusalResponse } from './refusal';
+import { timers } from '../manager/timers';
 import { rawPathRefusal } from './routes';
 
 /** The members of `http.IncomingMessage` used. */
@@ -28,35 +29,86 @@ export interface NodeListenerOptions {
   origin?: string;
   /** Hears a handler that threw (answered 500). */
   onError?(error: unknown): void;
+  /**
+   * Request bodies being received at once; one more is answered 503 `SERVER_BUSY` at once, with
+   * `retry-after`. Default 256.
+   */
+  maxBodiesInFlight?: number;
+  /**
+   * Bytes of request bodies held at once, across every request this listener serves; the body
+   * whose bytes would pass it is answered 503 `SERVER_BUSY`. With the handler's `maxBodyBytes`,
+   * this bounds what stalled uploads can hold. Default 32 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** Milliseconds a body may take to arrive in full, from the request's headers; then 408 `REQUEST_TIMEOUT`. Default 30 s. */
+  bodyTimeoutMs?: number;
 }
+
+const DEFAULT_MAX_BODIES_IN_FLIGHT = 256;
+const DEFAULT_MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+
+/**
+ * Options for `http.createServer(options, listener)` that bound what a client can hold before
+ * the listener sees its request: the headers within 10 s, the whole request within 60 s, idle
+ * connections closed after 5 s, and those deadlines checked every second (Node's default
+ * checks every 30 s, so a deadline could be missed by that much).
+ */
+export const nodeServerOptions = Object.freeze({
+  headersTimeout: 10_000,
+  requestTimeout: 60_000,
+  keepAliveTimeout: 5_000,
+  connectionsCheckingInterval: 1_000,
+});
 
 /**
  * A `http.createServer` listener that answers with `handler`. The request body is streamed to
  * the handler, which reads only as much as it accepts; what it leaves is discarded, so that the
- * answer (a 413, say) still reaches the client. The response body is buffered: the handlers of
- * this package answer small JSON.
+ * answer (a 413, say) still reaches the client. What clients can hold is bounded: bodies in
+ * flight, bytes of body held in all, and the time a body may take (see the options). The
+ * response body is buffered: the handlers of this package answer small JSON.
  *
  * @example
- * http.createServer(toNodeListener(createFetchHandler(managers, { authenticate }))).listen(8787, '127.0.0.1');
+ * http.createServer(nodeServerOptions, toNodeListener(createFetchHandler(manager, { authenticate }))).listen(8787, '127.0.0.1');
  */
 export function toNodeListener(
   handler: (request: Request) => Promise<Response>,
   options: NodeListenerOptions = {},
 ): (req: NodeRequestLike, res: NodeResponseLike) => void {
+  const bounds: Bounds = {
+    maxBodiesInFlight: positiveInteger('maxBodiesInFlight', options.maxBodiesInFlight ?? DEFAULT_MAX_BODIES_IN_FLIGHT),
+    maxBufferedBytes: positiveInteger('maxBufferedBytes', options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES),
+    bodyTimeoutMs: positiveInteger('bodyTimeoutMs', options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS),
+    bodiesInFlight: 0,
+    bufferedBytes: 0,
+  };
   return (req, res) => {
-    void respond(handler, req, res, options);
+    void respond(handler, req, res, options, bounds);
   };
 }
 
-async function respond(handler: (request: Request) => Promise<Response>, req: NodeRequestLike, res: NodeResponseLike, options: NodeListenerOptions) {
-  const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : bodyOf(req);
+/** The listener's bounds, and what its requests hold now. */
+interface Bounds {
+  readonly maxBodiesInFlight: number;
+  readonly maxBufferedBytes: number;
+  readonly bodyTimeoutMs: number;
+  bodiesInFlight: number;
+  bufferedBytes: number;
+}
+
+async function respond(handler: (request: Request) => Promise<Response>, req: NodeRequestLike, res: NodeResponseLike, options: NodeListenerOptions, bounds: Bounds) {
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+  const body = hasBody && bounds.bodiesInFlight < bounds.maxBodiesInFlight ? bodyOf(req, bounds) : undefined;
+  let answer = hasBody && !body ? busy('too many request bodies are being received at once') : undefined;
   let status = 500;
   let headers: [string, string][] = [['content-type', 'application/json; charset=utf-8']];
   let payload: Uint8Array | string = JSON.stringify({ success: false, error: { code: 'INTERNAL_ERROR', message: 'Internal error; nothing was changed. Try again later.' } });
   try {
     // Checked as sent: building the URL would resolve dot segments (see rawPathRefusal).
-    const refusal = rawPathRefusal(req.url ?? '/');
-    const response = asWebResponse(refusal ? refusalResponse(refusal) : await handler(toRequest(req, options.origin, body?.stream)));
+    answer ??= rawPathRefusal(req.url ?? '/');
+    // A body the bridge cuts short (too slow, too many bytes held) errors with its refusal, which
+    // the handlers of this package answer as it is.
+    const response = asWebResponse(answer ? refusalResponse(answer) : await handler(toRequest(req, options.origin, body?.stream)));
     const read: [string, string][] = [];
     response.headers.forEach((value, name) => read.push([name, value]));
     payload = new Uint8Array(await response.arrayBuffer());
@@ -71,10 +123,17 @@ async function respond(handler: (request: Request) => Promise<Response>, req: No
   }
   res.statusCode = status;
   for (const [name, value] of headers) res.setHeader(name, value);
-  // The handler left part of the body unread (too large, or refused before reading): answer,
+  // The body was left partly unread (too large, refused before reading) or never taken: answer,
   // then close, rather than keep a connection whose next request would sit behind it.
-  if (body?.release()) res.setHeader('connection', 'close');
+  if (body ? body.release() : hasBody) {
+    res.setHeader('connection', 'close');
+    if (!body) req.resume();
+  }
   res.end(payload);
+}
+
+function busy(why: string): HttpRefusal {
+  return new HttpRefusal(503, 'SERVER_BUSY', `The server is busy (${why}); nothing was changed. Try again in a moment.`, {}, { 'retry-after': '1' });
 }
 
 function toRequest(req: NodeRequestLike, origin: string | undefined, body: WebReadableStream | undefined): Request {
@@ -98,26 +157,64 @@ function urlOf(req: NodeRequestLike, origin: string | undefined): string {
   }
 }
 
-/** The request body as a stream that reads from the socket only when asked (backpressure). */
-function bodyOf(req: NodeRequestLike): { stream: WebReadableStream; release(): boolean } {
+interface Body {
+  stream: WebReadableStream;
+  /** Stops handing bytes to the stream and gives back what it held; true when the body had not ended (the rest is dropped). */
+  release(): boolean;
+}
+
+/**
+ * The request body as a stream that reads from the socket only when asked (backpressure),
+ * counted against the listener's bounds: it is one of the bodies in flight until it ends or is
+ * released, holds its bytes until released, and is cut short (the stream errors with the
+ * refusal) past the bytes in all or the time.
+ */
+function bodyOf(req: NodeRequestLike, bounds: Bounds): Body {
+  bounds.bodiesInFlight++;
+  let inFlight = true;
+  const landed = () => {
+    if (inFlight) bounds.bodiesInFlight--;
+    inFlight = false;
+    timers.clearTimeout(timer);
+  };
   let settled = false;
+  let released = false;
+  let cutShort = false;
+  let held = 0;
+  let controller: StreamController | undefined;
+  const cut = (refusal: HttpRefusal) => {
+    if (settled) return;
+    settled = cutShort = true;
+    controller?.error(refusal);
+  };
+  const timer = timers.setTimeout(() => {
+    cut(new HttpRefusal(408, 'REQUEST_TIMEOUT', `The request body did not arrive within ${bounds.bodyTimeoutMs} ms (the bodyTimeoutMs limit); nothing was changed. Send it again, at once.`, { limit: bounds.bodyTimeoutMs }));
+  }, bounds.bodyTimeoutMs);
   const stream = new web.ReadableStream({
-    start(controller: StreamController) {
+    start(streamController: StreamController) {
+      controller = streamController;
       req.on('data', (chunk: Uint8Array) => {
-        if (settled) return; // cancelled: the rest is drained and dropped
-        controller.enqueue(chunk);
-        if ((controller.desiredSize ?? 1) <= 0) req.pause();
+        if (settled) return; // cut or cancelled: the rest is drained and dropped
+        if (bounds.bufferedBytes + chunk.byteLength > bounds.maxBufferedBytes) {
+          cut(busy('too many bytes of request bodies are held at once'));
+          return;
+        }
+        held += chunk.byteLength;
+        bounds.bufferedBytes += chunk.byteLength;
+        streamController.enqueue(chunk);
+        if ((streamController.desiredSize ?? 1) <= 0) req.pause();
       });
       req.on('end', () => {
-        if (!settled) controller.close();
+        if (!settled) streamController.close();
         settled = true;
+        landed();
       });
       req.on('error', (error: unknown) => {
-        if (!settled) controller.error(error);
+        if (!settled) streamController.error(error);
         settled = true;
       });
       req.on('close', () => {
-        if (!settled) controller.error(new Error('the client closed the connection before the body ended'));
+        if (!settled) streamController.error(new Error('the client closed the connection before the body ended'));
         settled = true;
       });
     },
@@ -125,18 +222,23 @@ function bodyOf(req: NodeRequestLike): { stream: WebReadableStream; release(): b
       req.resume();
     },
     cancel() {
-      release();
+      if (!settled) released = true;
+      settled = true;
+      req.resume();
     },
   });
-  let released = false;
-  /** Stops handing bytes to the stream; true when the body had not ended (the rest is dropped). */
-  function release(): boolean {
-    if (!settled) released = true;
-    settled = true;
-    // Keep reading and dropping the bytes until the answer is out, so that the client (which
-    // may not read before it has sent everything) gets the answer instead of a reset.
-    req.resume();
-    return released;
-  }
-  return { stream, release };
+  return {
+    stream,
+    release() {
+      landed();
+      if (!settled || cutShort) released = true;
+      settled = true;
+      bounds.bufferedBytes -= held;
+      held = 0;
+      // Keep reading and dropping the bytes until the answer is out, so that the client (which
+      // may not read before it has sent everything) gets the answer instead of a reset.
+      req.resume();
+      return released;
+    },
+  };
 }

@@ -5,7 +5,16 @@ import { web } from './web';
  * The codes of refusals made before a request reaches the manager. The manager's own codes
  * (`ErrorCode`) keep their meaning; these name what only HTTP can get wrong.
  */
-export type HttpErrorCode = ErrorCode | 'UNAUTHORIZED' | 'METHOD_NOT_ALLOWED' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'INTERNAL_ERROR';
+export type HttpErrorCode =
+  | ErrorCode
+  | 'UNAUTHORIZED'
+  | 'METHOD_NOT_ALLOWED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'REQUEST_TIMEOUT'
+  | 'REQUEST_ABORTED'
+  | 'SERVER_BUSY'
+  | 'INTERNAL_ERROR';
 
 /** A refusal with its status; thrown inside the handler and answered as `{ success: false, error }`. */
 export class HttpRefusal extends Error {
@@ -44,4 +53,10 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
 export function refusalResponse(refusal: HttpRefusal): Response {
   const error = { ...refusal.details, code: refusal.code, message: refusal.message };
   return jsonResponse(refusal.status, { success: false, error }, refusal.headers);
+}
+
+/** An option that must be a positive integer, or a TypeError naming it. */
+export function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer, got ${String(value)}`);
+  return value;
 }

@@ -1,0 +1,157 @@
+// What one client can hold of a server behind the Node bridge: bodies in flight, bytes of body
+// held in all, the time a body may take, and (through nodeServerOptions) the time its headers
+// may take. Each bound answers with its own refusal, frees what it held, and leaves the server
+// serving others; an upload the client aborts is not the server's fault (no onError). Real
+// servers on 127.0.0.1, raw sockets where a client must stall.
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { PlanManager } from '../src';
+import { createFetchHandler } from '../src/http';
+import { nodeServerOptions, toNodeListener, type NodeListenerOptions } from '../src/http/node';
+
+const servers: Server[] = [];
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+async function serve(listener: NodeListenerOptions = {}, server: Parameters<typeof createServer>[0] = {}) {
+  const onError = vi.fn();
+  const handler = createFetchHandler(new PlanManager(), { authenticate: () => ({ organization_id: 'acme' }), onError });
+  const http = createServer(server, toNodeListener(handler, { onError, ...listener }));
+  servers.push(http);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return { port: (http.address() as AddressInfo).port, onError, http };
+}
+
+const LIST = '/api/instance-plan/instances/list';
+const head = (length: number) =>
+  `POST ${LIST} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer k\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+
+/** A raw connection: what it has received so far, and whether the server closed it. */
+async function open(port: number) {
+  const socket = connect(port, '127.0.0.1');
+  sockets.push(socket);
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  const state = { received: '', closed: false };
+  socket.on('data', (chunk) => (state.received += chunk.toString('utf8')));
+  socket.on('close', () => (state.closed = true));
+  socket.on('error', () => undefined);
+  return { socket, state };
+}
+
+/** Waits until `check` holds, polling; fails after `ms`. */
+async function until(check: () => boolean, ms = 5_000) {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) expect.fail('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const answerOf = (raw: string) => ({ status: Number(raw.split(' ')[1]), body: JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { success: boolean; error?: Record<string, unknown> } });
+
+async function list(port: number) {
+  const response = await fetch(`http://127.0.0.1:${port}${LIST}`, { method: 'POST', headers: { authorization: 'Bearer k', 'content-type': 'application/json' }, body: '{}' });
+  return response.status;
+}
+
+describe('the Node bridge bounds what clients hold', () => {
+  it('bodies in flight: one past maxBodiesInFlight is 503 SERVER_BUSY at once, with retry-after; the slot frees when a body ends', async () => {
+    const { port, onError } = await serve({ maxBodiesInFlight: 2 });
+    const stalled = [await open(port), await open(port)];
+    for (const { socket } of stalled) socket.write(`${head(10)}{`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const third = await open(port);
+    third.socket.write(`${head(2)}{}`);
+    await until(() => third.state.closed);
+    const answer = answerOf(third.state.received);
+    expect(answer.status).toBe(503);
+    expect(third.state.received.toLowerCase()).toContain('retry-after: 1');
+    expect(answer.body.error).toMatchObject({ code: 'SERVER_BUSY' });
+    expect(answer.body.error!.message).toContain('too many request bodies are being received at once');
+    // One stalled body ends (and is answered): its slot is free again.
+    stalled[0]!.socket.write('"a":1}'.padEnd(9, ' '));
+    await until(() => stalled[0]!.state.received.includes('\r\n\r\n'));
+    expect(await list(port)).toBe(200);
+    expect(onError).not.toHaveBeenCalled();
+  });
+
+  it('bytes held in all: the body whose bytes would pass maxBufferedBytes is 503, the others go on, and bytes are given back after each answer', async () => {
+    const { port, onError } = await serve({ maxBufferedBytes: 1_000 });
+    const first = await open(port);
+    first.socket.write(`${head(700)}${'{}'.padEnd(600, ' ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const second = await open(port);
+    second.socket.write(`${head(700)}${'{}'.padEnd(600, ' ')}`);
+    await until(() => second.state.closed);
+    expect(answerOf(second.state.received).status).toBe(503);
+    expect(answerOf(second.state.received).body.error!.message).toContain('too many bytes of request bodies are held at once');
+    // The first is still being received, and finishes.
+    expect(first.state.received).toBe('');
+    first.socket.write(' '.repeat(100));
+    await until(() => first.state.received.includes('\r\n\r\n'));
+    expect(answerOf(first.state.received).status).toBe(200);
+    // Bytes are given back: many bodies of 900 bytes, one after another, all fit under 1,000.
+    for (let i = 0; i < 20; i++) {
+      const response = await fetch(`http://127.0.0.1:${port}${LIST}`, { method: 'POST', headers: { authorization: 'Bearer k', 'content-type': 'application/json' }, body: '{}'.padEnd(900, ' ') });
+      expect(response.status).toBe(200);
+    }
+    expect(onError).not.toHaveBeenCalled();
+  });
+
+  it('a body slower than bodyTimeoutMs is 408 REQUEST_TIMEOUT naming the limit, and the connection is closed', async () => {
+    const { port, onError } = await serve({ bodyTimeoutMs: 200 });
+    const slow = await open(port);
+    const started = Date.now();
+    slow.socket.write(`${head(100)}{`);
+    await until(() => slow.state.closed);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    const answer = answerOf(slow.state.received);
+    expect(answer.status).toBe(408);
+    expect(answer.body.error).toEqual({
+      code: 'REQUEST_TIMEOUT',
+      limit: 200,
+      message: 'The request body did not arrive within 200 ms (the bodyTimeoutMs limit); nothing was changed. Send it again, at once.',
+    });
+    expect(await list(port)).toBe(200);
+    expect(onError).not.toHaveBeenCalled();
+  });
+
+  it("an upload the client aborts is not reported as the server's fault, and frees its slot and bytes", async () => {
+    const { port, onError } = await serve({ maxBodiesInFlight: 1, maxBufferedBytes: 1_000 });
+    for (let i = 0; i < 5; i++) {
+      const aborted = await open(port);
+      aborted.socket.write(`${head(5_000)}${' '.repeat(900)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      aborted.socket.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // One body in flight and 1,000 bytes at most: the aborted one must have given both back.
+      expect(await list(port)).toBe(200);
+    }
+    expect(onError).not.toHaveBeenCalled();
+  });
+
+  it('nodeServerOptions: slow headers are cut within a second of the deadline (Node checks every 30 s unless told)', async () => {
+    expect(nodeServerOptions).toEqual({ headersTimeout: 10_000, requestTimeout: 60_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 });
+    const { port, http } = await serve({}, { ...nodeServerOptions, headersTimeout: 300, requestTimeout: 600 });
+    expect([http.headersTimeout, http.requestTimeout, http.keepAliveTimeout]).toEqual([300, 600, 5_000]);
+    const slow = await open(port);
+    slow.socket.write(`POST ${LIST} HTTP/1.1\r\nHost: 127.0.0.1\r\n`);
+    // Closed by the 300 ms deadline, checked every second: well before the 30 s Node checks at by default.
+    await until(() => slow.state.closed, 3_000);
+    expect(slow.state.received).toContain('408');
+  });
+
+  it('the bounds are checked when the listener is made', () => {
+    const handler = async () => new Response('');
+    expect(() => toNodeListener(handler, { maxBodiesInFlight: 0 })).toThrow('maxBodiesInFlight must be a positive integer, got 0');
+    expect(() => toNodeListener(handler, { maxBufferedBytes: 1.5 })).toThrow('maxBufferedBytes must be a positive integer, got 1.5');
+    expect(() => toNodeListener(handler, { bodyTimeoutMs: -1 })).toThrow('bodyTimeoutMs must be a positive integer, got -1');
+  });
+});
