@@ -4,7 +4,8 @@
 // that answer differently on a second read. A property test puts each class anywhere in a call.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { memoryAdapter, PlanManager } from '../src';
+import { memoryAdapter, PlanManager, type ToolResult } from '../src';
+import { aiSdkTool, anthropicTool, instancePlanTool, mcpToolResult, openAIChatTool, openAITool, registerMcpTool, strictTool } from '../src/tool';
 import { snapshotStore } from './support/core-fixtures';
 
 const throwers: (() => unknown)[] = [
@@ -95,5 +96,38 @@ describe('handle() and hostile input', () => {
     expect(answer).toMatchObject({ success: false, error: { code: 'VALIDATION_ERROR', issues: [{ path: 'steps[0].details.a', message: 'has 1000000000 elements; at most 20000 are accepted' }] } });
     const thrown = await manager.handle(Object.defineProperty({}, 'action', { get() { throw Object.create(null); }, enumerable: true }));
     expect(thrown).toMatchObject({ success: false, error: { code: 'VALIDATION_ERROR', issues: [{ path: 'action', message: 'could not be read: reading it threw' }] } });
+  });
+});
+
+describe('every framework wrapper answers hostile input as handle() does', () => {
+  it('a refusal, never a throw, and nothing changed: the strict form, OpenAI, Anthropic, the AI SDK and MCP', async () => {
+    const adapter = memoryAdapter();
+    const manager = new PlanManager({ adapter });
+    const instance = await manager.createInstance({ organization_id: 'org-1', agent_type_id: 'a' });
+    const tool = instancePlanTool(manager, { instance_id: instance.id });
+    let mcpCallback: ((args: unknown, extra: unknown) => Promise<{ structuredContent?: unknown }>) | undefined;
+    registerMcpTool({ registerTool: (_name, _config, callback) => (mcpCallback = callback as never) }, tool);
+    const wrappers: Record<string, (input: unknown) => Promise<unknown>> = {
+      strictTool: (input) => strictTool(tool).execute(input),
+      openAITool: (input) => openAITool(tool).execute(input),
+      'openAITool (not strict)': (input) => openAITool(tool, { strict: false }).execute(input),
+      openAIChatTool: (input) => openAIChatTool(tool).execute(input),
+      anthropicTool: (input) => anthropicTool(tool).execute(input),
+      aiSdkTool: (input) => aiSdkTool(tool, { jsonSchema: (schema) => schema }).execute(input),
+      'aiSdkTool (strict)': (input) => aiSdkTool(tool, { jsonSchema: (schema) => schema, strict: true }).execute(input),
+      registerMcpTool: async (input) => (await mcpCallback!(input, {})).structuredContent,
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...Object.keys(wrappers)), fc.constantFrom(...places), hostile, async (name, place, make) => {
+        const before = await snapshotStore(adapter);
+        const answer = (await wrappers[name]!(callWith(place, make()))) as ToolResult;
+        expect(typeof answer.success).toBe('boolean');
+        expect(JSON.stringify(answer).length).toBeLessThan(4_000);
+        if (!answer.success) expect(await snapshotStore(adapter)).toEqual(before);
+      }),
+      { numRuns: 400 },
+    );
+    // The MCP answer carries the same refusal as text for clients that read only content.
+    expect(mcpToolResult({ success: false, error: { code: 'VALIDATION_ERROR', message: 'm' } }).isError).toBe(true);
   });
 });

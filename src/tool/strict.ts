@@ -146,7 +146,14 @@ export function strictTool(tool: ToolDefinition): { description: string; paramet
     description: `${tool.description}\nEvery parameter is present: use null for the ones your action does not take.`,
     parameters: strictSchema(tool.inputSchema),
     execute: async (input) => {
-      const decoded = fromStrictArguments(tool.inputSchema, input);
+      let decoded: StrictDecoding;
+      try {
+        decoded = fromStrictArguments(tool.inputSchema, input);
+      } catch {
+        // Input that cannot be read (a throwing getter, a revoked Proxy): the manager reads it
+        // once, into plain data, and refuses it naming where.
+        return tool.execute(input);
+      }
       if (decoded.ok) return tool.execute(decoded.value);
       return { success: false, error: strictCallError(tool.name, decoded.issues).toJSON() };
     },
