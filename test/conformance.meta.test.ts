@@ -28,7 +28,8 @@ type Flaw =
   | 'announces-empty-changes'
   | 'ignores-pages'
   | 'ignores-prune'
-  | 'prunes-before-checking';
+  | 'prunes-before-checking'
+  | 'scope-filter-always-names-site';
 
 /** Deep copy that assigns keys with `=`: a "__proto__" key sets the prototype instead of copying. */
 function naiveClone<T>(value: T): T {
@@ -64,8 +65,12 @@ function flawedAdapter(flaws: Flaw[] = []): StorageAdapter {
   };
 
   return {
-    async get(kind, id) {
-      return copy(tables[kind].get(id)) as never;
+    async get(kind, id, scope) {
+      const record = tables[kind].get(id);
+      // The defect: a scoped read compares the site even when the scope names none (an SQL
+      // filter written as "site_id = $n" whatever the scope), hiding plans the scope can see.
+      if (has('scope-filter-always-names-site') && scope && kind === 'plan' && (record as { site_id?: unknown } | undefined)?.site_id !== (scope.site_id ?? null)) return undefined;
+      return copy(record) as never;
     },
     async list(kind, query) {
       const matches = [...tables[kind].values()].filter((record) =>
@@ -211,6 +216,7 @@ describe('the conformance suite', () => {
     ['ignores-pages', ['history > pages: the events after after_seq', 'history > a malformed page is a TypeError']],
     ['ignores-prune', ['history > prune drops the older events', 'history > a manager with retention { events: 3 }']],
     ['prunes-before-checking', ['history > prune drops the older events']],
+    ['scope-filter-always-names-site', ['reads given a scope: what the scope sees always comes back > every record against every scope']],
   ];
 
   it.each(cases)('fails an adapter that %s', async (flaw, mustFail) => {

@@ -158,12 +158,12 @@ describe('any adapter: a lease holder reads nothing before its commit', () => {
     expect((await manager.getInstance(instance.id)).turn_count).toBe(1);
   });
 
-  it('a manager without a lease reads the plan and its instance, then commits', async () => {
+  it('a manager without a lease reads the plan with its instance (one read), then commits', async () => {
     const { adapter, calls } = counting(memoryAdapter());
     const manager = new PlanManager({ adapter });
     const { plan } = await planOn(manager);
     calls.length = 0;
     await manager.executeStep({ plan_id: plan.id, step_id: plan.steps[0]!.id, step_status: 'in_progress' });
-    expect(calls).toEqual(['get plan', 'get instance', 'commit']);
+    expect(calls).toEqual(['getPlanWithInstance', 'commit']);
   });
 });

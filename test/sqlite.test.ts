@@ -34,6 +34,7 @@ adapterConformance({
     return Object.assign(sqliteAdapter({ database }), { close: () => database.close() });
   },
   changeFeed: false,
+  hidesOutOfScope: true,
   describe,
   it,
 });

@@ -20,7 +20,14 @@ import type { Instance, Lease, Plan, RecordKind, RecordOfKind, StoredRecord } fr
  *   and nothing is written (`checkBatch` and `checkListQuery` make these checks for an adapter).
  */
 export interface StorageAdapter {
-  get<K extends StoredKind>(kind: K, id: string): Promise<StoredOfKind[K] | undefined>;
+  /**
+   * The stored record, or undefined. `scope`, given for instances and plans when the manager
+   * acts for a scope: the adapter may answer a record outside it as absent, deciding in the store
+   * (a plan's organization is its instance's), so that another scope's id costs what an unknown
+   * id costs and timing does not tell them apart. The manager checks the scope of every record it
+   * gets either way, so an adapter may ignore it.
+   */
+  get<K extends StoredKind>(kind: K, id: string, scope?: Scope): Promise<StoredOfKind[K] | undefined>;
   list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>>;
   commit(batch: CommitBatch): Promise<void>;
   /**
@@ -30,9 +37,10 @@ export interface StorageAdapter {
   history(recordId: string, page?: HistoryPage): Promise<HistoryEvent[]>;
   /**
    * Optional: a plan and its instance (undefined when not stored), read together: one query, one
-   * snapshot. Without it the manager reads the two one after the other.
+   * snapshot. Without it the manager reads the two one after the other. `scope` as for `get`: a
+   * plan outside it may be answered as absent.
    */
-  getPlanWithInstance?(planId: string): Promise<PlanWithInstance | undefined>;
+  getPlanWithInstance?(planId: string, scope?: Scope): Promise<PlanWithInstance | undefined>;
   /**
    * Optional, for stores that can read, check and commit in one transaction: runs `work` in one
    * transaction, `work` reading through the `StoreReader` it is given (it awaits nothing else),
@@ -45,6 +53,13 @@ export interface StorageAdapter {
   /** Committed batches, as they land (optional: adapters without it get the manager's local feed). */
   subscribe?(listener: (change: CommittedChange) => void): () => void;
   close?(): void | Promise<void>;
+}
+
+/** Which records a manager may see and change. Every named field must match. */
+export interface Scope {
+  organization_id?: string;
+  site_id?: string;
+  user_id?: string;
 }
 
 /** What a transaction reads with: the reads of the adapter, inside the transaction. */

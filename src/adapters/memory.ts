@@ -15,7 +15,8 @@ import {
 } from './contract';
 import { deepFreeze, frozenCopy } from './freeze';
 import { createListIndex } from './memory-index';
-import type { RecordKind, RecordOfKind, StoredRecord } from '../schemas/records';
+import { instanceInScope, planInScopeWith } from './in-scope';
+import type { Instance, Plan, RecordKind, RecordOfKind, StoredRecord } from '../schemas/records';
 
 /**
  * The embedded default store: records and history in `Map`s (ids such as "__proto__" are
@@ -40,8 +41,19 @@ export function memoryAdapter(): StorageAdapter {
   const indexes = { instance: createListIndex(INDEXED_FIELDS.instance), plan: createListIndex(INDEXED_FIELDS.plan) };
 
   return {
-    async get(kind, id) {
-      return tables[kind].get(id);
+    async get(kind, id, scope) {
+      const record = tables[kind].get(id);
+      if (!scope || !record || kind === 'lease') return record;
+      if (kind === 'instance') return instanceInScope(scope, record as Instance) ? record : undefined;
+      const plan = record as Plan;
+      return planInScopeWith(scope, plan, tables.instance.get(plan.instance_id)) ? record : undefined;
+    },
+
+    async getPlanWithInstance(planId, scope) {
+      const plan = tables.plan.get(planId);
+      if (!plan) return undefined;
+      const instance = tables.instance.get(plan.instance_id);
+      return !scope || planInScopeWith(scope, plan, instance) ? { plan, instance } : undefined;
     },
 
     async list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>> {

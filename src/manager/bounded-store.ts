@@ -12,12 +12,12 @@ export function boundedStore(adapter: StorageAdapter, timeoutMs: number | null):
   if (timeoutMs === null) return adapter;
   const bound = <A extends unknown[], R>(operation: string, call: (...args: A) => Promise<R>) => (...args: A) => within(call(...args), timeoutMs, operation);
   const bounded: StorageAdapter = {
-    get: bound('get', (kind, id) => adapter.get(kind, id)),
+    get: bound('get', (kind, id, scope) => adapter.get(kind, id, scope)),
     list: bound('list', (kind, query) => adapter.list(kind, query)),
     history: bound('history', (id, page) => adapter.history(id, page)),
     commit: bound('commit', (batch) => adapter.commit(batch)),
   };
-  if (adapter.getPlanWithInstance) bounded.getPlanWithInstance = bound('get', (id) => adapter.getPlanWithInstance!(id));
+  if (adapter.getPlanWithInstance) bounded.getPlanWithInstance = bound('get', (id, scope) => adapter.getPlanWithInstance!(id, scope));
   if (adapter.transact) bounded.transact = bound('commit', (work) => adapter.transact!(work)) as StorageAdapter['transact'];
   if (adapter.subscribe) bounded.subscribe = (listener) => adapter.subscribe!(listener);
   if (adapter.close) bounded.close = () => adapter.close!();

@@ -1,4 +1,4 @@
-import type { PlanWithInstance, StoreReader } from '../adapters/contract';
+import type { PlanWithInstance, Scope, StoreReader } from '../adapters/contract';
 import { deepFreeze } from '../adapters/freeze';
 import { asStorageError } from '../refusals';
 import type { Instance, Lease, Plan, StoredRecord } from '../schemas/records';
@@ -9,10 +9,11 @@ import type { Instance, Lease, Plan, StoredRecord } from '../schemas/records';
  * is deeply frozen (at no cost for adapters that hand out frozen records, as the built-in ones do).
  */
 export interface Reader {
-  instance(id: string): Promise<Instance | undefined>;
-  plan(id: string): Promise<Plan | undefined>;
+  /** `scope`: what the caller may see, for the store to hide the rest at no extra cost (see `StorageAdapter.get`). */
+  instance(id: string, scope?: Scope): Promise<Instance | undefined>;
+  plan(id: string, scope?: Scope): Promise<Plan | undefined>;
   /** A plan and its instance, in one read where the store offers one (`getPlanWithInstance`). */
-  planWithInstance(id: string): Promise<PlanWithInstance | undefined>;
+  planWithInstance(id: string, scope?: Scope): Promise<PlanWithInstance | undefined>;
   lease(id: string): Promise<Lease | undefined>;
 }
 
@@ -27,20 +28,27 @@ export async function read<T>(operation: string, run: () => Promise<T>): Promise
 
 /** The reads of an adapter, or of a transaction of one. */
 export function storeReader(store: StoreReader): Reader {
-  const get = <K extends 'instance' | 'plan' | 'lease'>(kind: K, id: string) => read('get', () => store.get(kind, id)).then(deepFreeze);
+  const get = <K extends 'instance' | 'plan' | 'lease'>(kind: K, id: string, scope?: Scope) =>
+    read('get', () => (scope ? store.get(kind, id, scope) : store.get(kind, id))).then(deepFreeze);
   return {
-    instance: (id) => get('instance', id),
-    plan: (id) => get('plan', id),
+    instance: (id, scope) => get('instance', id, naming(scope)),
+    plan: (id, scope) => get('plan', id, naming(scope)),
     lease: (id) => get('lease', id),
-    async planWithInstance(id) {
+    async planWithInstance(id, given) {
+      const scope = naming(given);
       if (store.getPlanWithInstance) {
-        const both = await read('get', () => store.getPlanWithInstance!(id));
+        const both = await read('get', () => (scope ? store.getPlanWithInstance!(id, scope) : store.getPlanWithInstance!(id)));
         return both && { plan: deepFreeze(both.plan), instance: deepFreeze(both.instance) };
       }
-      const plan = await get('plan', id);
+      const plan = await get('plan', id, scope);
       return plan && { plan, instance: await get('instance', plan.instance_id) };
     },
   };
+}
+
+/** The scope when it names a field, else undefined: an empty scope sees everything, and the store need not look. */
+function naming(scope: Scope | undefined): Scope | undefined {
+  return scope && (scope.organization_id !== undefined || scope.site_id !== undefined || scope.user_id !== undefined) ? scope : undefined;
 }
 
 /**
@@ -59,21 +67,21 @@ export function rememberingReader(reader: Reader, remembered: Remembered, instan
   };
   return {
     lease: reader.lease,
-    async instance(id) {
+    async instance(id, scope) {
       const known = remembered.get(`instance:${id}`) as Instance | undefined;
-      return known ?? keep(`instance:${id}`, await reader.instance(id), id);
+      return known ?? keep(`instance:${id}`, await reader.instance(id, scope), id);
     },
-    async plan(id) {
+    async plan(id, scope) {
       const known = remembered.get(`plan:${id}`) as Plan | undefined;
       if (known) return known;
-      const plan = await reader.plan(id);
+      const plan = await reader.plan(id, scope);
       return keep(`plan:${id}`, plan, plan?.instance_id);
     },
-    async planWithInstance(id) {
+    async planWithInstance(id, scope) {
       const plan = remembered.get(`plan:${id}`) as Plan | undefined;
       const instance = plan && (remembered.get(`instance:${plan.instance_id}`) as Instance | undefined);
       if (plan && instance) return { plan, instance };
-      const both = await reader.planWithInstance(id);
+      const both = await reader.planWithInstance(id, scope);
       if (both) {
         keep(`plan:${id}`, both.plan, both.plan.instance_id);
         keep(`instance:${both.plan.instance_id}`, both.instance, both.instance?.id);

@@ -1,15 +1,11 @@
-import type { PlanWithInstance } from '../adapters/contract';
+import type { PlanWithInstance, Scope } from '../adapters/contract';
+import { instanceInScope, planFieldsInScope, planInScopeWith } from '../adapters/in-scope';
 import type { Instance, Plan } from '../schemas/records';
 import type { ManagerContext } from './context';
 import type { Reader } from './reader';
 import { fieldError, notFound } from '../refusals';
 
-/** Which records a manager may see and change. Every named field must match. */
-export interface Scope {
-  organization_id?: string;
-  site_id?: string;
-  user_id?: string;
-}
+export type { Scope } from '../adapters/contract';
 
 /** The fields a scope may name. */
 const SCOPE_FIELDS = ['organization_id', 'site_id', 'user_id'] as const;
@@ -35,10 +31,7 @@ export function narrowScope(scope: Readonly<Scope>, by: Scope): Readonly<Scope> 
   return Object.freeze(narrowed);
 }
 
-/** An instance is in scope when its organization matches the scope's (if the scope names one). */
-export function instanceInScope(scope: Scope, instance: Instance): boolean {
-  return scope.organization_id === undefined || instance.organization_id === scope.organization_id;
-}
+export { instanceInScope };
 
 /**
  * A plan is in scope when its site and user match wherever the scope names them, and its
@@ -53,12 +46,10 @@ export async function planInScope(context: ManagerContext, plan: Plan, reader = 
   return instance !== undefined && instanceInScope(scope, instance);
 }
 
-const planFieldsInScope = (scope: Scope, plan: Plan) =>
-  (scope.site_id === undefined || plan.site_id === scope.site_id) && (scope.user_id === undefined || plan.user_id === scope.user_id);
 
 /** Reads an instance the scope can see, or throws `NOT_FOUND` (also for out-of-scope ones). */
 export async function visibleInstance(context: ManagerContext, id: string, reader = context.reader): Promise<Instance> {
-  const instance = await reader.instance(id);
+  const instance = await reader.instance(id, context.scope);
   if (!instance || !instanceInScope(context.scope, instance)) throw notFound('instance', id);
   return instance;
 }
@@ -66,20 +57,15 @@ export async function visibleInstance(context: ManagerContext, id: string, reade
 /** Reads a plan the scope can see, or throws `NOT_FOUND` (also for out-of-scope ones). */
 export async function visiblePlan(context: ManagerContext, id: string, reader = context.reader): Promise<Plan> {
   if (context.scope.organization_id !== undefined) return (await visiblePlanWithInstance(context, id, reader)).plan;
-  const plan = await reader.plan(id);
+  const plan = await reader.plan(id, context.scope);
   if (!plan || !planFieldsInScope(context.scope, plan)) throw notFound('plan', id);
   return plan;
 }
 
 /** Reads a plan the scope can see with its instance, in one read where the store allows; `NOT_FOUND` otherwise. */
 export async function visiblePlanWithInstance(context: ManagerContext, id: string, reader: Reader): Promise<PlanWithInstance> {
-  const both = await reader.planWithInstance(id);
-  const { scope } = context;
-  const visible =
-    both !== undefined &&
-    planFieldsInScope(scope, both.plan) &&
-    (scope.organization_id === undefined || (both.instance !== undefined && instanceInScope(scope, both.instance)));
-  if (!visible) throw notFound('plan', id);
+  const both = await reader.planWithInstance(id, context.scope);
+  if (!both || !planInScopeWith(context.scope, both.plan, both.instance)) throw notFound('plan', id);
   return both;
 }
 

@@ -37,6 +37,7 @@ export function sqliteConformance({ name, driver, open, describe, it, after }) {
       return Object.assign(sqliteAdapter({ database }), { close: closer(database) });
     },
     changeFeed: false,
+    hidesOutOfScope: true,
     describe,
     it,
   });

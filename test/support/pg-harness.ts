@@ -33,6 +33,7 @@ export function pgConformance(name: string, client: PostgresClient, other: Postg
     // Called for every handle of a test: the first drop removes the schema, the others find it gone.
     dispose: (adapter: StorageAdapter) => dropSchema(client, (adapter as PostgresAdapter).schema),
     changeFeed: false,
+    hidesOutOfScope: true,
   };
 }
 

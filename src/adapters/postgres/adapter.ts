@@ -1,5 +1,6 @@
 import { checkKind, checkListQuery } from '../contract';
-import type { HistoryEvent, HistoryPage, ListQuery, ListResult, StorageAdapter, StoredKind, StoredOfKind } from '../contract';
+import type { HistoryEvent, HistoryPage, ListQuery, ListResult, Scope, StorageAdapter, StoredKind, StoredOfKind } from '../contract';
+import { scopedRead, type SqlDialect } from '../scoped-read';
 import type { Instance, Plan, RecordKind, RecordOfKind } from '../../schemas/records';
 import { deepFreeze } from '../freeze';
 import { checkHistoryPage } from '../history-page';
@@ -33,6 +34,7 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
   const { client, schema } = checkOptions('postgresAdapter', options);
   const s = quoted(schema);
   const table = (kind: StoredKind) => `${s}.${TABLES[kind]}`;
+  const dialect: SqlDialect = { table, record: (alias) => `${alias}.record::text`, placeholder: (n) => `$${n}` };
   const commit = commitStatement(s);
   let ready: Promise<void> | undefined;
 
@@ -71,27 +73,24 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
   return {
     schema,
 
-    async get<K extends StoredKind>(kind: K, id: string): Promise<StoredOfKind[K] | undefined> {
+    // A scope's fields are conditions of the read: another scope's record never leaves the server.
+    async get<K extends StoredKind>(kind: K, id: string, scope?: Scope): Promise<StoredOfKind[K] | undefined> {
       checkKind(kind, TABLES);
       if (typeof id !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof id}`);
       // An id a text column cannot hold was never stored.
-      if (!representable(id)) return undefined;
-      const rows = await run('get', `SELECT record::text AS record FROM ${table(kind)} WHERE id = $1`, [id]);
-      const row = rows[0] as { record: string } | undefined;
+      const statement = representable(id) ? scopedRead(dialect, kind, id, kind === 'lease' ? undefined : scope) : null;
+      if (!statement) return undefined;
+      const row = (await run('get', statement.text, statement.params))[0] as { record: string } | undefined;
       return row === undefined ? undefined : (parsed(row.record) as StoredOfKind[K]);
     },
 
     // The plan and its instance in one query (one round trip, one snapshot).
-    async getPlanWithInstance(planId) {
+    async getPlanWithInstance(planId, scope) {
       if (typeof planId !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof planId}`);
-      if (!representable(planId)) return undefined;
-      const rows = await run(
-        'get',
-        `SELECT p.record::text AS plan, i.record::text AS instance FROM ${table('plan')} p LEFT JOIN ${table('instance')} i ON i.id = p.instance_id WHERE p.id = $1`,
-        [planId],
-      );
-      const row = rows[0] as { plan: string; instance: string | null } | undefined;
-      return row && { plan: parsed(row.plan) as Plan, instance: row.instance === null ? undefined : (parsed(row.instance) as Instance) };
+      const statement = representable(planId) ? scopedRead(dialect, 'plan', planId, scope, true) : null;
+      if (!statement) return undefined;
+      const row = (await run('get', statement.text, statement.params))[0] as { record: string; instance: string | null } | undefined;
+      return row && { plan: parsed(row.record) as Plan, instance: row.instance === null ? undefined : (parsed(row.instance) as Instance) };
     },
 
     async list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>> {

@@ -9,6 +9,7 @@ import {
   type HistoryPage,
   type ListQuery,
   type ListResult,
+  type Scope,
   type StorageAdapter,
   type StoreReader,
   type StoredKind,
@@ -22,6 +23,9 @@ import { driverOf, isClosed, statements, type SqliteDatabase, type SqliteDriver 
 import { fault, storageFault } from './faults';
 import { checkFormat } from './migrate';
 import { SCHEMA_VERSION, TABLES } from './schema';
+import { scopedRead, type SqlDialect } from '../scoped-read';
+
+const DIALECT: SqlDialect = { table: (kind) => TABLES[kind], record: (alias) => `${alias}.record`, placeholder: () => '?' };
 
 export interface SqliteAdapterOptions {
   /** An open handle: better-sqlite3's `Database`, `node:sqlite`'s `DatabaseSync` or `bun:sqlite`'s `Database`. The adapter never closes it. */
@@ -134,26 +138,27 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
   /** How a read runs: `patiently` on its own, `run` inside a transaction (which holds the lock already). */
   type Via = <T>(operation: string, body: () => T) => T | Promise<T>;
 
-  const get = async <K extends StoredKind>(kind: K, id: string, via: Via): Promise<StoredOfKind[K] | undefined> => {
+  // A scope's fields are conditions of the read: another scope's record is never parsed.
+  const get = async <K extends StoredKind>(kind: K, id: string, scope: Scope | undefined, via: Via): Promise<StoredOfKind[K] | undefined> => {
     checkKind(kind, TABLES);
     if (typeof id !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof id}`);
     // An id a text key cannot hold was never stored.
-    if (!representable(id)) return undefined;
-    return via('get', () => parsed(sql.get<{ record: string }>(`SELECT record FROM ${TABLES[kind]} WHERE id = ?`, id)?.record));
+    const statement = representable(id) ? scopedRead(DIALECT, kind, id, kind === 'lease' ? undefined : scope) : null;
+    if (!statement) return undefined;
+    return via('get', () => parsed(sql.get<{ record: string }>(statement.text, ...statement.params)?.record));
   };
 
-  const getPlanWithInstance = async (planId: string, via: Via) => {
+  const getPlanWithInstance = async (planId: string, scope: Scope | undefined, via: Via) => {
     if (typeof planId !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof planId}`);
-    if (!representable(planId)) return undefined;
-    const row = await via('get', () =>
-      sql.get<{ plan: string; instance: string | null }>('SELECT p.record AS plan, i.record AS instance FROM plans p LEFT JOIN instances i ON i.id = p.instance_id WHERE p.id = ?', planId),
-    );
-    return row && { plan: parsed(row.plan) as Plan, instance: parsed(row.instance ?? undefined) as Instance | undefined };
+    const statement = representable(planId) ? scopedRead(DIALECT, 'plan', planId, scope, true) : null;
+    if (!statement) return undefined;
+    const row = await via('get', () => sql.get<{ record: string; instance: string | null }>(statement.text, ...statement.params));
+    return row && { plan: parsed(row.record) as Plan, instance: parsed(row.instance ?? undefined) as Instance | undefined };
   };
 
   const reader: Required<StoreReader> = {
-    get: (kind, id) => get(kind, id, run),
-    getPlanWithInstance: (planId) => getPlanWithInstance(planId, run),
+    get: (kind, id, scope) => get(kind, id, scope, run),
+    getPlanWithInstance: (planId, scope) => getPlanWithInstance(planId, scope, run),
   };
 
   const count = (kind: RecordKind, field: string, value: string, by: number) =>
@@ -231,9 +236,9 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
   return {
     driver,
 
-    get: (kind, id) => get(kind, id, patiently),
+    get: (kind, id, scope) => get(kind, id, scope, patiently),
 
-    getPlanWithInstance: (planId) => getPlanWithInstance(planId, patiently),
+    getPlanWithInstance: (planId, scope) => getPlanWithInstance(planId, scope, patiently),
 
     async list<K extends RecordKind>(kind: K, query: ListQuery<K>): Promise<ListResult<RecordOfKind[K]>> {
       checkKind(kind, { instance: TABLES.instance, plan: TABLES.plan });

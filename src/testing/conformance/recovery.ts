@@ -65,12 +65,12 @@ export function recovery(h: Harness): void {
       };
       const wrap = (inner: StorageAdapter): StorageAdapter => {
         const wrapped: StorageAdapter = {
-          get: (kind, id) => inner.get(kind, id),
+          get: (kind, id, scope) => inner.get(kind, id, scope),
           list: (kind, query) => inner.list(kind, query),
           history: (id) => inner.history(id),
           commit: (batch) => before(() => inner.commit(batch))(),
         };
-        if (inner.getPlanWithInstance) wrapped.getPlanWithInstance = (id) => inner.getPlanWithInstance!(id);
+        if (inner.getPlanWithInstance) wrapped.getPlanWithInstance = (id, scope) => inner.getPlanWithInstance!(id, scope);
         if (inner.transact) wrapped.transact = (work) => before(() => inner.transact!(work))();
         return wrapped;
       };

@@ -18,6 +18,7 @@ import { questionsAndBudgets } from './questions-and-budgets';
 import { recovery } from './recovery';
 import { returnedRecords } from './returned-records';
 import { roundTrip } from './round-trip';
+import { scopedReads } from './scoped-reads';
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -36,6 +37,12 @@ export interface ConformanceOptions {
   dispose?(adapter: StorageAdapter): Awaitable<void>;
   /** Whether the adapter announces commits (`subscribe`). Default true; false checks that it has no `subscribe`. */
   changeFeed?: boolean;
+  /**
+   * Whether the adapter answers a record outside the scope it is given as absent (`get` and
+   * `getPlanWithInstance` with a scope), as the memory, SQLite and PostgreSQL adapters do. Default
+   * false: the suite then checks only that what a scope sees always comes back.
+   */
+  hidesOutOfScope?: boolean;
   /** The limits the large-record test fills a plan to. Default: `DEFAULT_LIMITS`. */
   limits?: Limits;
   /** Per-test timeout handed to `it`. Default 60 s (the large-record test moves tens of megabytes). */
@@ -99,6 +106,7 @@ export function adapterConformance(options: ConformanceOptions): void {
     compareAndSet(harness);
     atomicity(harness);
     oneChange(harness);
+    scopedReads(harness, options.hidesOutOfScope ?? false);
     malformedBatches(harness);
     concurrency(harness);
     leases(harness);
