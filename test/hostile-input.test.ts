@@ -130,4 +130,10 @@ describe('every framework wrapper answers hostile input as handle() does', () =>
     // The MCP answer carries the same refusal as text for clients that read only content.
     expect(mcpToolResult({ success: false, error: { code: 'VALIDATION_ERROR', message: 'm' } }).isError).toBe(true);
   });
+
+  it('a sparse array of 2^32 − 1 steps in the strict form is refused by its length, not walked', async () => {
+    const tool = strictTool(instancePlanTool(new PlanManager()));
+    const answer = await tool.execute({ action: 'create', instance_id: 'i', title: 'T', steps: new Array(2 ** 32 - 1) });
+    expect(answer).toMatchObject({ success: false, error: { code: 'VALIDATION_ERROR', issues: [{ path: 'steps', message: 'has 4294967295 elements; at most 20000 are accepted' }] } });
+  });
 });

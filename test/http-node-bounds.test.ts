@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PlanManager } from '../src';
+import { PlanManager, type StorageAdapter } from '../src';
 import { createFetchHandler } from '../src/http';
 import { nodeServerOptions, toNodeListener, type NodeListenerOptions } from '../src/http/node';
 
@@ -153,5 +153,40 @@ describe('the Node bridge bounds what clients hold', () => {
     expect(() => toNodeListener(handler, { maxBodiesInFlight: 0 })).toThrow('maxBodiesInFlight must be a positive integer, got 0');
     expect(() => toNodeListener(handler, { maxBufferedBytes: 1.5 })).toThrow('maxBufferedBytes must be a positive integer, got 1.5');
     expect(() => toNodeListener(handler, { bodyTimeoutMs: -1 })).toThrow('bodyTimeoutMs must be a positive integer, got -1');
+  });
+});
+
+describe('one caller cannot take the handler from the others', () => {
+  it('past maxRequestsPerCaller in flight, a key is answered 429 before its body is read; other keys go on; the count frees as answers go out', async () => {
+    const gate: { open?: () => void } = {};
+    const opened = new Promise<void>((resolve) => (gate.open = resolve));
+    // An adapter whose lists wait for the gate: requests stay in flight until it opens.
+    const { memoryAdapter } = await import('../src');
+    const inner = memoryAdapter();
+    const adapter: StorageAdapter = { ...inner, list: async (kind, query) => (await opened, inner.list(kind, query)) };
+    const onError = vi.fn();
+    const handler = createFetchHandler(new PlanManager({ adapter }), { authenticate: (_request, token) => ({ organization_id: token }), maxRequestsPerCaller: 2, onError });
+    const list = (key: string) => handler(new Request(`http://localhost${LIST}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{}' }));
+    const held = [list('a'), list('a')];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const refused = await list('a');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(await refused.json()).toEqual({
+      success: false,
+      error: { code: 'TOO_MANY_REQUESTS', limit: 2, message: 'This API key has 2 requests in flight already (the maxRequestsPerCaller limit); nothing was changed. Wait for one to be answered.' },
+    });
+    // Another key is not held up by the first one's count.
+    const other = list('b');
+    gate.open!();
+    expect((await other).status).toBe(200);
+    expect((await Promise.all(held)).map((response) => response.status)).toEqual([200, 200]);
+    // Answered: the key's count is free again, also after refusals and failures.
+    expect((await list('a')).status).toBe(200);
+    const bad = await handler(new Request(`http://localhost${LIST}`, { method: 'POST', headers: { authorization: 'Bearer a', 'content-type': 'application/json' }, body: 'not json' }));
+    expect(bad.status).toBe(400);
+    expect((await Promise.all([list('a'), list('a')])).map((response) => response.status)).toEqual([200, 200]);
+    expect(onError).not.toHaveBeenCalled();
+    expect(() => createFetchHandler(new PlanManager(), { authenticate: () => null, maxRequestsPerCaller: 0 })).toThrow('maxRequestsPerCaller must be a positive integer, got 0');
   });
 });

@@ -20,12 +20,19 @@ export interface FetchHandlerOptions {
   maxBodyBytes?: number;
   /** Nesting of objects and arrays accepted in a body (the top level is 1); deeper gets 400. Default 32. */
   maxDepth?: number;
+  /**
+   * Requests one caller (one bearer token) may have in flight at once; one more is answered 429
+   * `TOO_MANY_REQUESTS` (with `Retry-After`) before its body is read, so that one key holder
+   * cannot take the whole server from the others. Default 8.
+   */
+  maxRequestsPerCaller?: number;
   /** Hears faults that were answered with 500 `INTERNAL_ERROR` (a throwing `authenticate`, ...), for logging. */
   onError?(error: unknown): void;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_DEPTH = 32;
+const DEFAULT_MAX_REQUESTS_PER_CALLER = 8;
 
 /**
  * The Instance Plan tool and the Transition Instance endpoint as a web-standard handler
@@ -45,6 +52,9 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
     maxDepth: positiveInteger('maxDepth', options.maxDepth ?? DEFAULT_MAX_DEPTH),
   };
   if (typeof options.authenticate !== 'function') throw new TypeError('createFetchHandler needs options.authenticate(request, token)');
+  const perCaller = positiveInteger('maxRequestsPerCaller', options.maxRequestsPerCaller ?? DEFAULT_MAX_REQUESTS_PER_CALLER);
+  /** Requests in flight per token (a token with none is not kept). */
+  const inFlight = new Map<string, number>();
 
   async function serve(request: Request): Promise<Response> {
     const incoming = asWebRequest(request);
@@ -56,10 +66,21 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
     const scope = await options.authenticate(request, token);
     if (scope === null || scope === undefined) throw rejectedToken();
     const manager = managerFor(managers, callerScope(scope));
-    const body = await readJsonBody(incoming, limits);
-    if (route.kind === 'tool') return callTool(manager, route.action, body);
-    if (route.kind === 'api') return callApi(manager, route.operation, body, report);
-    return transition(manager, route.instanceId, body, report);
+    const held = inFlight.get(token) ?? 0;
+    if (held >= perCaller) {
+      throw new HttpRefusal(429, 'TOO_MANY_REQUESTS', `This API key has ${held} requests in flight already (the maxRequestsPerCaller limit); nothing was changed. Wait for one to be answered.`, { limit: perCaller }, { 'retry-after': '1' });
+    }
+    inFlight.set(token, held + 1);
+    try {
+      const body = await readJsonBody(incoming, limits);
+      if (route.kind === 'tool') return await callTool(manager, route.action, body);
+      if (route.kind === 'api') return await callApi(manager, route.operation, body, report);
+      return await transition(manager, route.instanceId, body, report);
+    } finally {
+      const left = inFlight.get(token)! - 1;
+      if (left === 0) inFlight.delete(token);
+      else inFlight.set(token, left);
+    }
   }
 
   const report = (error: unknown) => {

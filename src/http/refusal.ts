@@ -14,6 +14,7 @@ export type HttpErrorCode =
   | 'REQUEST_TIMEOUT'
   | 'REQUEST_ABORTED'
   | 'SERVER_BUSY'
+  | 'TOO_MANY_REQUESTS'
   | 'INTERNAL_ERROR';
 
 /** A refusal with its status; thrown inside the handler and answered as `{ success: false, error }`. */

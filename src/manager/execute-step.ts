@@ -24,7 +24,11 @@ import { parseInput } from './validate';
  * Reporting the status a step already has succeeds and changes nothing.
  */
 export async function executeStep(context: ManagerContext, input: ExecuteStepInput): Promise<Plan> {
-  const data = parseInput(context.schemas.executeStep, input, 'executeStep input');
+  return executeParsedStep(context, parseInput(context.schemas.executeStep, input, 'executeStep input'));
+}
+
+/** `executeStep` of input parsed already (by the tool's schema). */
+export async function executeParsedStep(context: ManagerContext, data: ExecuteStepInput): Promise<Plan> {
   const to: StepStatus = data.step_status;
   if ((to === 'completed' || to === 'failed') && (data.step_output === undefined || data.step_output === null)) {
     throw fieldError(['step_output'], `is required when step_status is "${to}": say what the step produced or why it failed`);

@@ -1,5 +1,6 @@
 import type { Patch } from '../adapters/contract';
 import type { Plan, Step } from '../schemas/records';
+import { jsonLength } from '../schemas/json-length';
 
 /**
  * How much text a plan holds (the `maxPlanTextLength` limit): its title, description and summary,
@@ -9,14 +10,11 @@ import type { Plan, Step } from '../schemas/records';
  * (a plan first seen, read from a store, is counted once in full).
  */
 const totals = new WeakMap<Plan, number>();
-const detailsLengths = new WeakMap<object, number>();
 
 const len = (text: string | null) => (text === null ? 0 : text.length);
 
 function stepText(step: Step): number {
-  let details = detailsLengths.get(step.details);
-  if (details === undefined) detailsLengths.set(step.details, (details = JSON.stringify(step.details).length));
-  return len(step.title) + len(step.description) + len(step.output) + details;
+  return len(step.title) + len(step.description) + len(step.output) + jsonLength(step.details);
 }
 
 const ownText = (plan: Plan) => len(plan.title) + len(plan.description) + len(plan.summary);

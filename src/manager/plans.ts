@@ -9,7 +9,6 @@ import type { CreatePlanInput, ListPlansInput, StepInput, UpdatePlanInput } from
 import { LIST_DEFAULT_LIMIT } from '../schemas/limits';
 import type { Instance, Plan, Step } from '../schemas/records';
 import type { PlanStatus } from '../schemas/enums';
-import { cloneJson } from '../adapters/clone';
 import { deepFreeze } from '../adapters/freeze';
 import { mutate, type Mutation } from './mutate';
 import { produceFrozen } from './produce';
@@ -26,7 +25,11 @@ import { needQuestions, stopWaiting, withOpenQuestions, type OpenQuestions } fro
 import type { Reader } from './reader';
 
 export async function createPlan(context: ManagerContext, input: CreatePlanInput): Promise<Plan> {
-  const data = parseInput(context.schemas.createPlan, input, 'createPlan input');
+  return createParsedPlan(context, parseInput(context.schemas.createPlan, input, 'createPlan input'));
+}
+
+/** `createPlan` of input parsed already (the tool's own schema checked it: a second parse of a large plan would cost as much again). */
+export async function createParsedPlan(context: ManagerContext, data: CreatePlanInput): Promise<Plan> {
   const site = scopedField(context.scope, 'site_id', data.site_id);
   const user = scopedField(context.scope, 'user_id', data.user_id);
   const instance = await context.reader.instance(data.instance_id);
@@ -103,7 +106,11 @@ export async function listPlans(context: ManagerContext, input: ListPlansInput =
  * A request that changes nothing succeeds without a write.
  */
 export async function updatePlan(context: ManagerContext, input: UpdatePlanInput): Promise<Plan> {
-  const data = parseInput(context.schemas.updatePlan, input, 'updatePlan input');
+  return updateParsedPlan(context, parseInput(context.schemas.updatePlan, input, 'updatePlan input'));
+}
+
+/** `updatePlan` of input parsed already (by the tool's schema). */
+export async function updateParsedPlan(context: ManagerContext, data: UpdatePlanInput): Promise<Plan> {
   // Giving up a plan that asks a question reads the instance's other questions (see below).
   return withOpenQuestions(context, (questions) => mutate(context, (reader) => updateAttempt(context, data, reader, questions)));
 }
@@ -235,7 +242,9 @@ function newStep(context: ManagerContext, input: StepInput): Step {
     attempts: 0,
     started_at: null,
     completed_at: null,
-    details: input.details === undefined ? {} : cloneJson(input.details),
+    // The parse made `details` a copy already (zod's json schema copies every object and array),
+    // and measured it as JSON: kept as it is, the measure counts toward maxPlanTextLength too.
+    details: input.details ?? {},
   };
 }
 

@@ -2,9 +2,9 @@ import { InstancePlanError, type ErrorCode } from '../errors';
 import type { ToolInput } from '../schemas/inputs';
 import type { Plan, Step } from '../schemas/records';
 import type { ManagerContext } from './context';
-import { executeStep } from './execute-step';
+import { executeParsedStep } from './execute-step';
 import { guidance, nextStep } from './next-step';
-import { createPlan, listPlans, updatePlan } from './plans';
+import { createParsedPlan, listPlans, updateParsedPlan } from './plans';
 import { answerOf, fieldError, unexpectedFailure } from '../refusals';
 import { parseInput } from './validate';
 import { plainInput } from './plain-input';
@@ -58,21 +58,21 @@ export async function handleTool(context: ManagerContext, given: unknown, tool: 
     switch (call.action) {
       case 'create': {
         const { action: _action, ...rest } = call;
-        const plan = await createPlan(context, { ...rest, instance_id: instanceIdFor(call.instance_id, tool) });
+        const plan = await createParsedPlan(context, { ...rest, instance_id: instanceIdFor(context, call.instance_id, tool) });
         return planResult(plan);
       }
       case 'list': {
         const { action: _action, ...rest } = call;
-        const instanceId = tool.instance_id === undefined ? rest.instance_id : instanceIdFor(rest.instance_id, tool);
+        const instanceId = tool.instance_id === undefined ? rest.instance_id : instanceIdFor(context, rest.instance_id, tool);
         return { success: true, ...(await listPlans(context, { ...rest, instance_id: instanceId })) };
       }
       case 'update': {
         const { action: _action, ...rest } = call;
-        return planResult(await updatePlan(context, rest));
+        return planResult(await updateParsedPlan(context, rest));
       }
       case 'execute_step': {
         const { action: _action, ...rest } = call;
-        return planResult(await executeStep(context, rest));
+        return planResult(await executeParsedStep(context, rest));
       }
     }
   } catch (error) {
@@ -98,7 +98,7 @@ function planResult(plan: Plan): PlanToolResult {
 }
 
 /** In an instance's context the agent may leave `instance_id` out; naming another instance is refused. */
-function instanceIdFor(given: string | undefined, tool: ToolContext): string {
+function instanceIdFor(context: ManagerContext, given: string | undefined, tool: ToolContext): string {
   if (tool.instance_id === undefined) {
     if (given === undefined) throw fieldError(['instance_id'], 'is required (string): the tool is not running in an instance\'s context');
     return given;
@@ -106,7 +106,8 @@ function instanceIdFor(given: string | undefined, tool: ToolContext): string {
   if (given !== undefined && given !== tool.instance_id) {
     throw fieldError(['instance_id'], `must be ${JSON.stringify(tool.instance_id)} (or left out): the tool runs in that instance's context`);
   }
-  return tool.instance_id;
+  // The context's id is the application's, not the model's, but is checked as any id is.
+  return parseInput(context.schemas.id, tool.instance_id, 'instance id');
 }
 
 /** Any failure as the tool's error object; something unexpected still answers, as a storage fault. */

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { InstanceStatus, Ordering, PlanStatus, PlanType, StepStatus, StepType } from './enums';
 import { LIST_MAX_LIMIT, type Limits, DEFAULT_LIMITS } from './limits';
 import { JsonObject } from './records';
+import { jsonLength } from './json-length';
 import { representable } from '../adapters/text-keys';
 
 /**
@@ -42,7 +43,7 @@ export function createInputSchemas(limits: Limits) {
         error: (issue) => refusals[inspectJson(issue.input, limits.maxDetailsLength)!],
       }),
     ),
-    JsonObject.check(z.refine((value) => JSON.stringify(value).length <= limits.maxDetailsLength, tooLong)),
+    JsonObject.check(z.refine((value) => jsonLength(value) <= limits.maxDetailsLength, tooLong)),
   );
   const stepInput = z.strictObject({
     title,

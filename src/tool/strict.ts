@@ -88,6 +88,9 @@ export function fromStrictArguments(schema: JsonSchema, args: unknown): StrictDe
   return issues.length === 0 ? { ok: true, value } : { ok: false, issues };
 }
 
+/** The longest array the strict form decodes item by item: far past any list the tool accepts (200 steps by default). */
+const MAX_DECODED_ITEMS = 10_000;
+
 function decode(schema: JsonSchema, value: unknown, path: (string | number)[], issues: InputIssue[]): unknown {
   if (isFreeformObject(schema)) {
     if (typeof value !== 'string') return value;
@@ -109,7 +112,9 @@ function decode(schema: JsonSchema, value: unknown, path: (string | number)[], i
     return Object.fromEntries(entries);
   }
   const items = schema.items as JsonSchema | undefined;
-  if (items && Array.isArray(value)) return value.map((item, index) => decode(items, item, [...path, index], issues));
+  // A longer array is passed on as it is, unwalked (a sparse `new Array(1e9)` would take minutes
+  // to map): the manager refuses it by its length, before reading an element.
+  if (items && Array.isArray(value)) return value.length > MAX_DECODED_ITEMS ? value : value.map((item, index) => decode(items, item, [...path, index], issues));
   if (Array.isArray(schema.anyOf)) {
     const member = (schema.anyOf as JsonSchema[]).find((candidate) => fits(candidate, value));
     if (member) return decode(member, value, path, issues);
