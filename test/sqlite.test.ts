@@ -2,7 +2,8 @@
 // database, then what is SQLite's own: migrations and refusals of other files, the drivers told
 // apart, faults answered with a reason and nothing partial. The same suite runs on node:sqlite
 // (Node 22) and bun:sqlite (Bun) from .ci/sqlite-runtimes.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -259,6 +260,34 @@ describe('faults: a reason, and nothing partial', () => {
     await expectFault(adapter.commit(createBatch(['plan', planRecord({ id: 'plan-1' })])), 'read_only');
     expect(await adapter.get('plan', 'plan-1')).toBeUndefined();
     database.close();
+  });
+
+  it('a read-only folder (no room for the -wal and -shm files) refuses with reason read_only, nothing landed, and reads say so too', async () => {
+    const dir = mkdtempSync(join(folder, 'read-only-'));
+    const file = join(dir, 'plans.db');
+    const writer = open(file);
+    migrate(writer);
+    writer.close();
+    // Root writes through a folder's mode bits; the immutable attribute stops root too.
+    const root = process.getuid?.() === 0;
+    if (root) execFileSync('chattr', ['+i', dir]);
+    else chmodSync(dir, 0o555);
+    try {
+      const database = open(file);
+      const manager = new PlanManager({ adapter: sqliteAdapter({ database }) });
+      const refusal = await manager.createInstance({ organization_id: 'o', agent_type_id: 'a' }).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(InstancePlanError);
+      expect((refusal as InstancePlanError).details).toEqual({ reason: 'read_only', may_have_landed: false });
+      await expect(manager.listInstances({})).rejects.toMatchObject({ code: 'STORAGE_ERROR', details: { reason: 'read_only' } });
+      database.close();
+    } finally {
+      if (root) execFileSync('chattr', ['-i', dir]);
+      else chmodSync(dir, 0o755);
+    }
+    // Nothing was written: the file, writable again, holds no instance.
+    const reader = open(file);
+    expect((await new PlanManager({ adapter: sqliteAdapter({ database: reader }) }).listInstances({})).total).toBe(0);
+    reader.close();
   });
 
   it('a handle closed mid-run answers closed, and what was committed before is there', async () => {

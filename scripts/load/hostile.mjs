@@ -120,7 +120,7 @@ if (role === 'server') {
     };
     for (let i = 0; i < 1_000; i++) open();
   } else if (load === 'unknown-keys') {
-    const body = JSON.stringify(Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`key_${i}`, i])));
+    const body = JSON.stringify(Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`k${i}`, i])));
     const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 50 });
     const loop = () =>
       new Promise((resolve) => {

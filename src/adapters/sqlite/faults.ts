@@ -15,7 +15,7 @@ export type SqliteFaultReason =
 
 const SAYS: Record<SqliteFaultReason, string> = {
   busy: 'the database stayed locked by another connection past the busy timeout and the retries. Nothing was written; retry later.',
-  read_only: 'the database file (or its folder) cannot be written. Nothing was written.',
+  read_only: 'the database file, or its folder (where SQLite keeps the -wal and -shm files), cannot be written. Nothing was written.',
   full: 'the disk (or the database size limit) is full. Nothing was written; free space.',
   corrupt: 'the database file is damaged. Nothing was written; restore it from a backup.',
   not_an_instance_plan_database: 'the file is not a database of instance-plan.',
@@ -27,10 +27,12 @@ const SAYS: Record<SqliteFaultReason, string> = {
 };
 
 // SQLite's primary result codes (an extended code keeps its primary one in the low byte).
-const BY_RESULT_CODE: Record<number, SqliteFaultReason> = { 5: 'busy', 6: 'busy', 8: 'read_only', 13: 'full', 11: 'corrupt', 26: 'not_an_instance_plan_database' };
+// SQLITE_CANTOPEN (14) on a database that opened: the -wal or -shm file could not be made in a
+// folder that cannot be written.
+const BY_RESULT_CODE: Record<number, SqliteFaultReason> = { 5: 'busy', 6: 'busy', 8: 'read_only', 14: 'read_only', 13: 'full', 11: 'corrupt', 26: 'not_an_instance_plan_database' };
 const BY_NAME: [RegExp, SqliteFaultReason][] = [
   [/^SQLITE_(BUSY|LOCKED)/, 'busy'],
-  [/^SQLITE_READONLY/, 'read_only'],
+  [/^SQLITE_(READONLY|CANTOPEN)/, 'read_only'],
   [/^SQLITE_FULL/, 'full'],
   [/^SQLITE_CORRUPT/, 'corrupt'],
   [/^SQLITE_NOTADB/, 'not_an_instance_plan_database'],
@@ -49,7 +51,7 @@ export function reasonOf(error: unknown): SqliteFaultReason {
   if (typeof message === 'string') {
     if (CLOSED.test(message)) return 'closed';
     if (/database is locked|database table is locked/i.test(message)) return 'busy';
-    if (/readonly|read-only/i.test(message)) return 'read_only';
+    if (/readonly|read-only|unable to open database file/i.test(message)) return 'read_only';
     if (/disk is full|database or disk is full/i.test(message)) return 'full';
     if (/malformed/i.test(message)) return 'corrupt';
     if (/not a database/i.test(message)) return 'not_an_instance_plan_database';
