@@ -3,8 +3,7 @@
 // nodeServerOptions), a normal client (one connection, one small request after another), and a
 // hostile one, which runs one load per phase:
 //   - alone:       no hostile load (the baseline);
-//   - stalled:     1,000 connections that each send 1 MiB − 1 bytes of a 1 MiB body, then stall
-//                  (reopened when the server closes one);
+//   - stalled:     1,000 connections that each send 1 MiB − 1 bytes of a 1 MiB body, then stall;
 //   - unknown-keys: 50 connections sending bodies of 60,000 unknown keys, back to back;
 //   - big-plans:   8 connections creating valid 200-step plans with 4.9 KB of details per step.
 // Each phase reports the normal client's p50/p99 and its p99 ÷ the baseline's (the goal is at
@@ -56,18 +55,14 @@ if (role === 'server') {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode, ms: performance.now() - started }));
       });
+      // No answer (the connection reset, or 15 s passed): a failure, counted by status 0.
       req.on('error', () => resolve({ status: 0, ms: performance.now() - started }));
-      req.setTimeout(15_000, () => req.destroy());
+      req.on('close', () => resolve({ status: 0, ms: performance.now() - started }));
+      req.setTimeout(15_000, () => req.destroy(new Error('no answer within 15 s')));
       req.end(JSON.stringify(body));
     });
-  const created = await new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: `${API}/instances/create`, method: 'POST', headers: headers('normal'), agent }, (res) => {
-      let text = '';
-      res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve(JSON.parse(text).instance));
-    });
-    req.end(JSON.stringify({ organization_id: 'normal', agent_type_id: 'a' }));
-  });
+  // The instance it reads about, made before the hostile load starts (see the main script).
+  const created = { id: process.argv[5] };
   const times = [];
   const failures = {};
   const deadline = Date.now() + seconds * 1000;
@@ -77,7 +72,7 @@ if (role === 'server') {
     else failures[answer.status] = (failures[answer.status] ?? 0) + 1;
   }
   times.sort((a, b) => a - b);
-  const at = (q) => Number(times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(3));
+  const at = (q) => (times.length === 0 ? null : Number(times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(3)));
   process.send({ requests: times.length, p50_ms: at(0.5), p99_ms: at(0.99), failures });
   process.exit(0);
 } else if (role === 'hostile') {
@@ -94,7 +89,6 @@ if (role === 'server') {
     const head = `POST ${TOOL}/create HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer hostile\r\nContent-Type: application/json\r\nContent-Length: ${MiB}\r\n\r\n`;
     const chunk = Buffer.alloc(64 * 1024, 0x20);
     const open = () => {
-      if (Date.now() > deadline) return;
       const socket = connect(port, '127.0.0.1');
       sockets.add(socket);
       let received = '';
@@ -115,7 +109,6 @@ if (role === 'server') {
       socket.on('close', () => {
         sockets.delete(socket);
         count(statusOf(received));
-        setTimeout(open, 10);
       });
     };
     for (let i = 0; i < 1_000; i++) open();
@@ -173,11 +166,25 @@ if (role === 'server') {
     const { port } = await next(server);
     server.send('memory');
     const before = await next(server);
+    // The normal client's instance, made before any hostile load.
+    const instanceId = await new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: `${API}/instances/create`, method: 'POST', headers: headers('normal') }, (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve(JSON.parse(text).instance.id));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ organization_id: 'normal', agent_type_id: 'a' }));
+    });
     const hostile = load === 'alone' ? undefined : child(['hostile', load, String(port), String(seconds + 1)]);
+    // Listened for from the start: it may report before the normal client is done.
+    const hostileReport = hostile ? next(hostile) : undefined;
     // Let the hostile load build up before the normal client starts measuring.
     if (hostile) await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const normal = await next(child(['normal', String(port), String(seconds)]));
-    const hostileResult = hostile ? await next(hostile) : undefined;
+    const normalChild = child(['normal', String(port), String(seconds), instanceId]);
+    normalChild.on('exit', (code) => code !== 0 && console.error(`[hostile] the normal client exited with ${code}`));
+    const normal = await next(normalChild);
+    const hostileResult = await hostileReport;
     server.send('memory');
     const after = await next(server);
     server.send('stop');
