@@ -40,7 +40,7 @@ export const entries = [
   { name: 'instance-plan/tool', code: "export * from 'instance-plan/tool';", budget: 31 * 1024 },
   { name: 'instance-plan/http', code: "export * from 'instance-plan/http';", budget: 38 * 1024 },
   { name: 'instance-plan/http/node', code: "export * from 'instance-plan/http/node';", budget: 4 * 1024, platform: 'node' },
-  { name: 'instance-plan/testing (fast-check not included)', code: "export * from 'instance-plan/testing';", budget: 56 * 1024, external: ['fast-check'] },
+  { name: 'instance-plan/testing (fast-check not included)', code: "export * from 'instance-plan/testing';", budget: 58 * 1024, external: ['fast-check'] },
 ];
 
 export async function measureEntry({ code, platform = 'browser', external = [] }) {
