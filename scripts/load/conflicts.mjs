@@ -10,8 +10,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { InstancePlanError, PlanManager } from '../../dist/index.js';
-import { migrate, postgresAdapter } from '../../dist/adapters/postgres.js';
+import { postgresAdapter } from '../../dist/adapters/postgres.js';
 import { withThrowawayPostgres } from '../../bench/postgres.mjs';
+import { checkRenames, plansToRename, withSchema } from './postgres-runs.mjs';
 
 const WORKERS = 6;
 const PLANS = 3;
@@ -50,14 +51,8 @@ const results = await withThrowawayPostgres(async (url) => {
   for (const options of ['none', 'default', ...(process.env.LOAD_OPTIONS ? [process.env.LOAD_OPTIONS] : [])]) {
     const backoff = options;
     const schema = `load_conflicts_${Object.keys(runs).length}_${process.pid}`;
-    const pool = new pg.Pool({ connectionString: url, max: 2 });
-    pool.on('error', () => {});
-    try {
-      await migrate(pool, { schema });
-      const manager = new PlanManager({ adapter: postgresAdapter({ client: pool, schema }) });
-      const instance = await manager.createInstance({ organization_id: 'load', agent_type_id: 'racer' });
-      const planIds = [];
-      for (let i = 0; i < PLANS; i++) planIds.push((await manager.createPlan({ instance_id: instance.id, title: `plan ${i}`, steps: [] })).id);
+    await withSchema(url, schema, async (pool) => {
+      const { manager, planIds } = await plansToRename(pool, schema, PLANS);
       const script = fileURLToPath(import.meta.url);
       const outcomes = await Promise.all(
         Array.from({ length: WORKERS }, (_, worker) => new Promise((resolve, reject) => {
@@ -66,16 +61,9 @@ const results = await withThrowawayPostgres(async (url) => {
           child.once('exit', (code) => code !== 0 && reject(new Error(`worker ${worker} exited with ${code}`)));
         })),
       );
-      // Every acknowledged rename is in its plan's history, once; every history replays to its plan.
-      const written = new Map(planIds.map((id) => [id, new Set()]));
-      for (const id of planIds) {
-        for (const event of await manager.history(id)) {
-          const title = event.changes.find((change) => change.path.length === 1 && change.path[0] === 'title')?.value;
-          if (typeof title === 'string') written.get(id).add(title);
-        }
-      }
+      // Every acknowledged rename is in its plan's history; every history replays to its plan.
       const acknowledged = outcomes.flatMap((outcome) => outcome.acknowledged);
-      const lost = acknowledged.filter(([id, title]) => !written.get(id).has(title)).length;
+      const { lost, replaying } = await checkRenames(manager, planIds, acknowledged);
       const refused = {};
       for (const outcome of outcomes) for (const [code, n] of Object.entries(outcome.refused)) refused[code] = (refused[code] ?? 0) + n;
       const operations = acknowledged.length + Object.values(refused).reduce((sum, n) => sum + n, 0);
@@ -86,12 +74,10 @@ const results = await withThrowawayPostgres(async (url) => {
         conflict_share: Number((((refused.CONFLICT ?? 0) / operations) * 100).toFixed(3)),
         other_refusals: Object.fromEntries(Object.entries(refused).filter(([code]) => code !== 'CONFLICT')),
         lost,
+        histories_replaying_to_their_plan: `${replaying}/${PLANS}`,
       };
       console.error(`[load] backoff ${backoff}: ${JSON.stringify(runs[backoff])}`);
-    } finally {
-      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
-      await pool.end();
-    }
+    });
   }
   return runs;
 });

@@ -11,11 +11,11 @@
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isDeepStrictEqual } from 'node:util';
 import pg from 'pg';
-import { InstancePlanError, PlanManager, replay } from '../../dist/index.js';
-import { migrate, postgresAdapter } from '../../dist/adapters/postgres.js';
+import { InstancePlanError, PlanManager } from '../../dist/index.js';
+import { postgresAdapter } from '../../dist/adapters/postgres.js';
 import { withThrowawayPostgres } from '../../bench/postgres.mjs';
+import { checkRenames, plansToRename, withSchema } from './postgres-runs.mjs';
 
 const WORKERS = 6;
 const PLANS = 3;
@@ -42,16 +42,10 @@ if (process.argv[2] === 'worker') {
 const seconds = Number(process.argv[2] ?? 20);
 if (!(seconds >= 5 && seconds <= 300)) throw new Error('seconds: 5 to 300');
 
-const report = await withThrowawayPostgres(async (url) => {
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  pool.on('error', () => {});
-  const schema = `load_faults_${process.pid}`;
-  try {
-    await migrate(pool, { schema });
-    const manager = new PlanManager({ adapter: postgresAdapter({ client: pool, schema }) });
-    const instance = await manager.createInstance({ organization_id: 'load', agent_type_id: 'racer' });
-    const planIds = [];
-    for (let i = 0; i < PLANS; i++) planIds.push((await manager.createPlan({ instance_id: instance.id, title: `plan ${i}`, steps: [] })).id);
+const schema = `load_faults_${process.pid}`;
+const report = await withThrowawayPostgres((url) =>
+  withSchema(url, schema, async (pool) => {
+    const { manager, planIds } = await plansToRename(pool, schema, PLANS);
 
     const acknowledged = [];
     const refused = {};
@@ -101,17 +95,7 @@ const report = await withThrowawayPostgres(async (url) => {
     while (live.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
 
     // Every acknowledged rename is in its plan's history; every history replays to its plan.
-    const written = new Map(planIds.map((id) => [id, new Set()]));
-    let replays = 0;
-    for (const id of planIds) {
-      const events = await manager.history(id);
-      for (const event of events) {
-        const title = event.changes.find((change) => change.path.length === 1 && change.path[0] === 'title')?.value;
-        if (typeof title === 'string') written.get(id).add(title);
-      }
-      if (isDeepStrictEqual(replay(events), await manager.getPlan(id))) replays++;
-    }
-    const lost = acknowledged.filter(([id, title]) => !written.get(id).has(title)).length;
+    const { lost, replaying } = await checkRenames(manager, planIds, acknowledged);
     return {
       date: new Date().toISOString(),
       seconds,
@@ -121,13 +105,10 @@ const report = await withThrowawayPostgres(async (url) => {
       acknowledged: acknowledged.length,
       refused,
       lost,
-      histories_replaying_to_their_plan: `${replays}/${PLANS}`,
+      histories_replaying_to_their_plan: `${replaying}/${PLANS}`,
     };
-  } finally {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
-    await pool.end();
-  }
-});
+  }),
+);
 
 mkdirSync(new URL('../../reports/', import.meta.url), { recursive: true });
 writeFileSync(new URL('../../reports/load-faults.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);

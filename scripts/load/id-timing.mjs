@@ -8,10 +8,10 @@
 // Bounded; writes reports/id-timing.json.
 //   npm run build && node scripts/load/id-timing.mjs [probes, default 1500]
 import { mkdirSync, writeFileSync } from 'node:fs';
-import pg from 'pg';
 import { InstancePlanError, PlanManager, memoryAdapter } from '../../dist/index.js';
-import { migrate, postgresAdapter } from '../../dist/adapters/postgres.js';
+import { postgresAdapter } from '../../dist/adapters/postgres.js';
 import { withThrowawayPostgres } from '../../bench/postgres.mjs';
+import { withSchema } from './postgres-runs.mjs';
 
 const probes = Number(process.argv[2] ?? 1500);
 if (!(probes >= 100 && probes <= 10_000)) throw new Error('probes: 100 to 10,000');
@@ -92,18 +92,8 @@ async function measure(adapter) {
 }
 
 const memory = await measure(memoryAdapter());
-const postgres = await withThrowawayPostgres(async (url) => {
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  pool.on('error', () => {});
-  const schema = `id_timing_${process.pid}`;
-  try {
-    await migrate(pool, { schema });
-    return await measure(postgresAdapter({ client: pool, schema }));
-  } finally {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
-    await pool.end();
-  }
-});
+const schema = `id_timing_${process.pid}`;
+const postgres = await withThrowawayPostgres((url) => withSchema(url, schema, (pool) => measure(postgresAdapter({ client: pool, schema }))));
 
 const report = { date: new Date().toISOString(), node: process.version, probes_per_kind: probes, memory, postgres };
 mkdirSync(new URL('../../reports/', import.meta.url), { recursive: true });
