@@ -17,9 +17,9 @@ export interface Statement {
  * The statement that reads one record by id as `scope` sees it, for
  * the SQL adapters: the scope's fields become conditions of the same statement, so a record
  * outside the scope never leaves the store, and another scope's id costs what an unknown id
- * costs. A plan's organization is its instance's (a join). Reads `record`, and for `plan`
+ * costs. A plan's organization is its instance's (a join); a lease has no scope. Reads `record`, and for `plan`
  * with `withInstance` also `instance` (null when the instance is not stored). Null when the
- * scope names a value no row can hold: nothing can match.
+ * id or a scope field is a value no row can hold (U+0000, an unpaired surrogate): nothing can match.
  */
 export function scopedRead(dialect: SqlDialect, kind: StoredKind, id: string, scope: Scope | undefined, withInstance = false): Statement | null {
   const values: string[] = [id];

@@ -77,8 +77,8 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
     async get<K extends StoredKind>(kind: K, id: string, scope?: Scope): Promise<StoredOfKind[K] | undefined> {
       checkKind(kind, TABLES);
       if (typeof id !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof id}`);
-      // An id a text column cannot hold was never stored.
-      const statement = representable(id) ? scopedRead(dialect, kind, id, kind === 'lease' ? undefined : scope) : null;
+      // An id a text column cannot hold was never stored: scopedRead answers null for it.
+      const statement = scopedRead(dialect, kind, id, scope);
       if (!statement) return undefined;
       const row = (await run('get', statement.text, statement.params))[0] as { record: string } | undefined;
       return row === undefined ? undefined : (parsed(row.record) as StoredOfKind[K]);
@@ -87,7 +87,7 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
     // The plan and its instance in one query (one round trip, one snapshot).
     async getPlanWithInstance(planId, scope) {
       if (typeof planId !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof planId}`);
-      const statement = representable(planId) ? scopedRead(dialect, 'plan', planId, scope, true) : null;
+      const statement = scopedRead(dialect, 'plan', planId, scope, true);
       if (!statement) return undefined;
       const row = (await run('get', statement.text, statement.params))[0] as { record: string; instance: string | null } | undefined;
       return row && { plan: parsed(row.record) as Plan, instance: row.instance === null ? undefined : (parsed(row.instance) as Instance) };

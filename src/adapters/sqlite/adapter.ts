@@ -142,15 +142,15 @@ export function createAdapter(options: SqliteAdapterOptions): SqliteAdapter {
   const get = async <K extends StoredKind>(kind: K, id: string, scope: Scope | undefined, via: Via): Promise<StoredOfKind[K] | undefined> => {
     checkKind(kind, TABLES);
     if (typeof id !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof id}`);
-    // An id a text key cannot hold was never stored.
-    const statement = representable(id) ? scopedRead(DIALECT, kind, id, kind === 'lease' ? undefined : scope) : null;
+    // An id a text key cannot hold was never stored: scopedRead answers null for it.
+    const statement = scopedRead(DIALECT, kind, id, scope);
     if (!statement) return undefined;
     return via('get', () => parsed(sql.get<{ record: string }>(statement.text, ...statement.params)?.record));
   };
 
   const getPlanWithInstance = async (planId: string, scope: Scope | undefined, via: Via) => {
     if (typeof planId !== 'string') throw new TypeError(`get: the id must be a string, got ${typeof planId}`);
-    const statement = representable(planId) ? scopedRead(DIALECT, 'plan', planId, scope, true) : null;
+    const statement = scopedRead(DIALECT, 'plan', planId, scope, true);
     if (!statement) return undefined;
     const row = await via('get', () => sql.get<{ record: string; instance: string | null }>(statement.text, ...statement.params));
     return row && { plan: parsed(row.record) as Plan, instance: parsed(row.instance ?? undefined) as Instance | undefined };
