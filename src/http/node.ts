@@ -222,22 +222,27 @@ function bodyOf(req: NodeRequestLike, bounds: Bounds): Body {
       req.resume();
     },
     cancel() {
-      if (!settled) released = true;
-      settled = true;
-      req.resume();
+      stopHanding();
     },
   });
+  /**
+   * Stops handing bytes to the stream, noting whether the body had not ended. Keeps reading and
+   * dropping the rest until the answer is out, so that the client (which may not read before it
+   * has sent everything) gets the answer instead of a reset.
+   */
+  function stopHanding() {
+    if (!settled) released = true;
+    settled = true;
+    req.resume();
+  }
   return {
     stream,
     release() {
       landed();
-      if (!settled || cutShort) released = true;
-      settled = true;
+      if (cutShort) released = true;
+      stopHanding();
       bounds.bufferedBytes -= held;
       held = 0;
-      // Keep reading and dropping the bytes until the answer is out, so that the client (which
-      // may not read before it has sent everything) gets the answer instead of a reset.
-      req.resume();
       return released;
     },
   };
