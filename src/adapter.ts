@@ -8,6 +8,7 @@ export {
   conflictError,
   storageError,
   type StorageAdapter,
+  type Scope,
   type ListQuery,
   type ListFilter,
   type ListResult,

@@ -62,6 +62,9 @@ export interface Scope {
   user_id?: string;
 }
 
+/** The fields a scope may name. */
+export const SCOPE_FIELDS = ['organization_id', 'site_id', 'user_id'] as const satisfies readonly (keyof Scope)[];
+
 /** What a transaction reads with: the reads of the adapter, inside the transaction. */
 export type StoreReader = Pick<StorageAdapter, 'get' | 'getPlanWithInstance'>;
 

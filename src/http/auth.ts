@@ -1,4 +1,5 @@
 import type { Scope } from '../index';
+import { SCOPE_FIELDS } from '../adapters/contract';
 import { HttpRefusal } from './refusal';
 
 // RFC 6750 §2.1: "Bearer" (any case, RFC 9110 §11.1), then a b64token.
@@ -19,8 +20,6 @@ export function rejectedToken(): HttpRefusal {
     'www-authenticate': 'Bearer error="invalid_token"',
   });
 }
-
-const SCOPE_FIELDS = ['organization_id', 'site_id', 'user_id'] as const;
 
 /**
  * The scope `authenticate` returned, checked: only the scope's three fields count, each a string

@@ -1,4 +1,4 @@
-import type { PlanWithInstance, Scope, StoreReader } from '../adapters/contract';
+import { SCOPE_FIELDS, type PlanWithInstance, type Scope, type StoreReader } from '../adapters/contract';
 import { deepFreeze } from '../adapters/freeze';
 import { asStorageError } from '../refusals';
 import type { Instance, Lease, Plan, StoredRecord } from '../schemas/records';
@@ -48,7 +48,7 @@ export function storeReader(store: StoreReader): Reader {
 
 /** The scope when it names a field, else undefined: an empty scope sees everything, and the store need not look. */
 function naming(scope: Scope | undefined): Scope | undefined {
-  return scope && (scope.organization_id !== undefined || scope.site_id !== undefined || scope.user_id !== undefined) ? scope : undefined;
+  return scope && SCOPE_FIELDS.some((field) => scope[field] !== undefined) ? scope : undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { PlanWithInstance, Scope } from '../adapters/contract';
+import { SCOPE_FIELDS, type PlanWithInstance, type Scope } from '../adapters/contract';
 import { instanceInScope, planFieldsInScope, planInScopeWith } from '../adapters/in-scope';
 import type { Instance, Plan } from '../schemas/records';
 import type { ManagerContext } from './context';
@@ -7,8 +7,6 @@ import { fieldError, notFound } from '../refusals';
 
 export type { Scope } from '../adapters/contract';
 
-/** The fields a scope may name. */
-const SCOPE_FIELDS = ['organization_id', 'site_id', 'user_id'] as const;
 
 /**
  * `scope` narrowed by `by`: every field either names, the two agreeing where both do. Anything
@@ -31,8 +29,6 @@ export function narrowScope(scope: Readonly<Scope>, by: Scope): Readonly<Scope> 
   return Object.freeze(narrowed);
 }
 
-export { instanceInScope };
-
 /**
  * A plan is in scope when its site and user match wherever the scope names them, and its
  * instance is in scope. With an organization in the scope the instance must be stored: a
@@ -40,12 +36,11 @@ export { instanceInScope };
  */
 export async function planInScope(context: ManagerContext, plan: Plan, reader = context.reader): Promise<boolean> {
   const { scope } = context;
+  // The instance is read only when it decides.
   if (!planFieldsInScope(scope, plan)) return false;
   if (scope.organization_id === undefined) return true;
-  const instance = await reader.instance(plan.instance_id);
-  return instance !== undefined && instanceInScope(scope, instance);
+  return planInScopeWith(scope, plan, await reader.instance(plan.instance_id));
 }
-
 
 /** Reads an instance the scope can see, or throws `NOT_FOUND` (also for out-of-scope ones). */
 export async function visibleInstance(context: ManagerContext, id: string, reader = context.reader): Promise<Instance> {
