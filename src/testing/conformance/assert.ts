@@ -4,12 +4,9 @@
  * checked and where the first difference is.
  */
 import { InstancePlanError, type ErrorCode } from '../../errors';
+import { timers } from '../../manager/timers';
 
-// Timers are in every runtime the suite runs in, but not in the ES library the package is checked against.
-const { setTimeout, clearTimeout } = globalThis as unknown as {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(timer: unknown): void;
-};
+const { setTimeout, clearTimeout } = timers;
 
 export class ConformanceError extends Error {
   override readonly name = 'ConformanceError';
