@@ -29,7 +29,7 @@ export async function read<T>(operation: string, run: () => Promise<T>): Promise
 /** The reads of an adapter, or of a transaction of one. */
 export function storeReader(store: StoreReader): Reader {
   const get = <K extends 'instance' | 'plan' | 'lease'>(kind: K, id: string, scope?: Scope) =>
-    read('get', () => (scope ? store.get(kind, id, scope) : store.get(kind, id))).then(deepFreeze);
+    read('get', () => store.get(kind, id, scope)).then(deepFreeze);
   return {
     instance: (id, scope) => get('instance', id, naming(scope)),
     plan: (id, scope) => get('plan', id, naming(scope)),
@@ -37,7 +37,7 @@ export function storeReader(store: StoreReader): Reader {
     async planWithInstance(id, given) {
       const scope = naming(given);
       if (store.getPlanWithInstance) {
-        const both = await read('get', () => (scope ? store.getPlanWithInstance!(id, scope) : store.getPlanWithInstance!(id)));
+        const both = await read('get', () => store.getPlanWithInstance!(id, scope));
         return both && { plan: deepFreeze(both.plan), instance: deepFreeze(both.instance) };
       }
       const plan = await get('plan', id, scope);
