@@ -48,6 +48,8 @@ async function serveHandler(adapter) {
   const { instance } = await runningPlan(managers(KEYS.get(TOKEN)), 10, { agent_type_id: 'lead-qualifier' });
   const handler = createFetchHandler(managers, {
     authenticate: (_request, token) => KEYS.get(token) ?? null,
+    // The load is 50 connections holding one key: above the default of 8 requests in flight per caller.
+    maxRequestsPerCaller: 64,
     onError: (error) => console.error('internal error:', error),
   });
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };

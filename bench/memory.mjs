@@ -6,6 +6,7 @@ import { planLogic, stepLogic } from '../dist/machines/index.js';
 import { createInputSchemas } from '../dist/tool/index.js';
 import { planRecord, stepRecord } from '../dist/testing/index.js';
 import { measure, measureTogether } from './harness.mjs';
+import { profileShares } from './profile.mjs';
 import { referenceStore } from './reference.mjs';
 
 enablePatches();
@@ -135,6 +136,13 @@ export async function layers() {
     notification: Math.max(m.withListener - m.withoutListener, 0),
     total: m.withoutListener,
   };
+}
+
+/** All of executeStep's time (memory, a 10-step plan) by the source file or package it is spent in. */
+export async function profileExecuteStep() {
+  const { manager, plan } = await planOfSize(10);
+  const inputs = toggler(plan, 4);
+  return profileShares(() => manager.executeStep(inputs()));
 }
 
 export async function executeStepGrowth(sizes = [10, 100, 1_000, 10_000]) {

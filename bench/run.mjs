@@ -6,10 +6,11 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { fmt } from './harness.mjs';
-import { executeStepGrowth, executeStepVersusFloor, heapPer10k, layers, listGrowth } from './memory.mjs';
+import { executeStepGrowth, executeStepVersusFloor, heapPer10k, layers, listGrowth, profileExecuteStep as profileMemory } from './memory.mjs';
 import { executeStepVersusBareUpdate } from './postgres.mjs';
 import { requestsPerSecond } from './http.mjs';
-import { executeStepVersusRawUpdate, sqliteListGrowth } from './sqlite.mjs';
+import { executeStepVersusRawUpdate, profileExecuteStep as profileSqlite, sqliteListGrowth } from './sqlite.mjs';
+import { mainParts } from './profile.mjs';
 import { memoryAdapter } from '../dist/index.js';
 import { coreByModule, entries, measureEntry } from '../scripts/size.mjs';
 
@@ -22,6 +23,8 @@ log('executeStep vs the floor');
 const floor = await executeStepVersusFloor();
 log('layers');
 const layer = await layers();
+log('profile (memory)');
+const memoryProfile = await profileMemory();
 log('executeStep growth');
 const stepGrowth = await executeStepGrowth();
 log('listPlans growth (memory)');
@@ -49,6 +52,7 @@ const attempt = async (what, fn) => {
 const postgres = await attempt('PostgreSQL (real server)', () => executeStepVersusBareUpdate());
 const http = await attempt('HTTP (autocannon)', () => requestsPerSecond());
 const sqlite = await attempt('SQLite (better-sqlite3)', () => executeStepVersusRawUpdate());
+const sqliteProfile = await attempt('SQLite profile', () => profileSqlite());
 const sqliteList = await attempt('SQLite listPlans growth', () => sqliteListGrowth());
 
 log('bundle sizes');
@@ -57,6 +61,16 @@ for (const entry of entries) sizes.push({ ...entry, ...(await measureEntry(entry
 const coreModules = await coreByModule();
 
 const ratio = (a, b) => fmt.ratio(a / b);
+/** The share of a profile's samples spent in the parts `test` accepts. */
+const shareOf = (shares, test) => shares.filter(({ part }) => test(part)).reduce((sum, { share }) => sum + share, 0);
+const pct = (share) => `${(share * 100).toFixed(0)}%`;
+/** A profile as table rows: each part's share, and that share of `perCall` µs. */
+const profileRows = (shares, perCall) => [
+  '| where (source file, or package) | share of the samples | of a call |',
+  '|---|---|---|',
+  ...mainParts(shares).map(({ part, share }) => `| ${part} | ${(share * 100).toFixed(1)}% | ${fmt.us(share * perCall)} |`),
+];
+const ownManager = (part) => part.startsWith('src/manager/') || part.startsWith('src/machines/') || part.startsWith('src/schemas/') || part === 'src/refusals.ts' || part === 'src/errors.ts';
 const lines = [];
 lines.push('# Benchmark results', '');
 lines.push(`Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. Ratios compare medians measured in the same run.`, '');
@@ -98,7 +112,7 @@ lines.push('- **Immutable, shared records** (no copy into or out of the memory a
 lines.push('- **Steps found by an index carried from version to version, and immer given unfrozen array copies** (V8 in Node 20 slices and searches frozen arrays through a slow path, about 40 times slower at 10,000 elements): a change of a 10,000-step plan costs about what a change of a 10-step one costs (growth below).');
 lines.push('- **One transaction per change** (`transact`; IndexedDB also reads the plan, its instance and its lease in one round trip, and the commit re-reads nothing), **one JOIN for the plan and its instance** (PostgreSQL), and **a lease holder that commits without reading**.', '');
 lines.push('The targets missed, layer by layer:', '');
-lines.push(`- **memory ${x(floor.ours / floor.floor)} the floor**: immer's pass with patches alone takes ${fmt.us(layer.produce)} against the floor's ${fmt.us(floor.floor)} for the whole job (${x(layer.produce / floor.floor)}), so no change that goes through immer can be within 3× of a hand-written spread. Reaching it means producing the next record and its patches without immer's proxies on the hot path (a structural update derived from the machines' effects, property-tested equal to immer's output).`);
+lines.push(`- **memory ${x(floor.ours / floor.floor)} the floor**: immer's pass with patches alone takes ${fmt.us(layer.produce)} against the floor's ${fmt.us(floor.floor)} for the whole job (${x(layer.produce / floor.floor)}), so no change that goes through immer can be within 3× of a hand-written spread. A CPU profile of the whole call (the table under the layers) accounts for all of it: immer ${pct(shareOf(memoryProfile, (p) => p.startsWith('immer')))} and our code around it (src/manager/produce.ts) ${pct(shareOf(memoryProfile, (p) => p === 'src/manager/produce.ts'))}, zod ${pct(shareOf(memoryProfile, (p) => p.startsWith('zod')))}, freezing ${pct(shareOf(memoryProfile, (p) => p === 'src/adapters/freeze.ts'))}, garbage collection ${pct(shareOf(memoryProfile, (p) => p === 'garbage collection'))}, the rest of the manager's own files ${pct(shareOf(memoryProfile, (p) => ownManager(p) && p !== 'src/manager/produce.ts'))}, the memory adapter and the batch checks ${pct(shareOf(memoryProfile, (p) => /^src\/adapters\/(memory|memory-index|batch)\.ts$/.test(p)))}. Reaching it means producing the next record and its patches without immer's proxies on the hot path (a structural update derived from the machines' effects, property-tested equal to immer's output).`);
 if (browser?.executeStep) {
   const b = browser.executeStep;
   lines.push(`- **IndexedDB ${x(b.ours / b.raw)}**: the same requests raw cost ${x(b.sameRequests / b.raw)} of a get+put, the adapter's transaction with a hand-made batch ${x(b.adapterOnly / b.raw)}; so the requests themselves are not where it goes: the adapter's own work (freezing what it reads, preparing rows, the change feed) and the manager's (validation, the machines, immer, the history event), which runs inside the transaction between its reads and its writes, are. Reaching 1.3× means doing less between the reads and the writes.`);
@@ -110,7 +124,7 @@ if (hv) {
   lines.push(`- **HTTP ${perCent(hv.memory, hv.bare)} of bare node:http**: the Fetch API layer alone (a \`Request\` with a body stream, a \`Response\`, around a handler that does nothing) already caps it at ${perCent(hv.fetchLayer, hv.bare)}; the library's work takes it from there to ${perCent(hv.memory, hv.bare)}. Reaching 50% needs a Node path that does not build Fetch API objects per request (the handler's logic over Node's request and response directly).`);
 }
 if (sq) {
-  lines.push(`- **SQLite ${x(sq.executeStep / sq.raw)}**: the baseline is one autocommitted UPDATE of a column no index holds; the statements of one change alone (a \`BEGIN IMMEDIATE\` transaction that reads the plan with its instance, checks the version, updates, adds the history event and commits) cost ${x(sq.sameStatements / sq.raw)} of it, so 2× is out of reach while a change is a transaction with its event. In a CPU profile of executeStep on better-sqlite3 (10-step plan, 50 µs sampling, 2026-12-01): \`BEGIN\`/\`COMMIT\` and the statements 28% of the samples, parsing and serialising the plan and its instance (JSON) 16%, freezing 4%, the rest the manager's own work (validation, the machines, immer, the history event). Closer would mean keeping the parsed records of a lease holder (no read, as for PostgreSQL) and not re-reading the stored columns the commit already read inside the same transaction.`);
+  lines.push(`- **SQLite ${x(sq.executeStep / sq.raw)}**: the baseline is one autocommitted UPDATE of a column no index holds; the statements of one change alone (a \`BEGIN IMMEDIATE\` transaction that reads the plan with its instance, checks the version, updates, adds the history event and commits) cost ${x(sq.sameStatements / sq.raw)} of it, so 2× is out of reach while a change is a transaction with its event. ${sqliteProfile.value ? `In a CPU profile of the whole call (the table under SQLite): better-sqlite3 running the statements, \`BEGIN\` and \`COMMIT\` ${pct(shareOf(sqliteProfile.value, (p) => p.includes('better-sqlite3') || p === 'native code called from src/adapters/sqlite/driver.ts'))} of the samples, the adapter's own code (parsing the plan and its instance, serialising the next record and its event, the statements' arguments) ${pct(shareOf(sqliteProfile.value, (p) => p.startsWith('src/adapters/sqlite/')))}, freezing what it read ${pct(shareOf(sqliteProfile.value, (p) => p === 'src/adapters/freeze.ts'))}, the manager's own work (validation, the machines, immer, the history event) ${pct(shareOf(sqliteProfile.value, (p) => ownManager(p) || p.startsWith('immer') || p.startsWith('zod')))}, garbage collection ${pct(shareOf(sqliteProfile.value, (p) => p === 'garbage collection'))}.` : ''} Closer would mean keeping the parsed records of a lease holder (no read, as for PostgreSQL) and not re-reading the stored columns the commit already read inside the same transaction.`);
 }
 if (core) {
   const share = (test) => coreModules.modules.filter(({ name }) => test(name)).reduce((sum, { bytes }) => sum + bytes, 0) / coreModules.total;
@@ -144,6 +158,8 @@ const layerRows = [
 ];
 for (const [name, us] of layerRows) lines.push(`| ${name} | ${fmt.us(us)} | ${((us / layer.total) * 100).toFixed(0)}% |`);
 lines.push(`| **executeStep, whole** | ${fmt.us(layer.total)} | 100% |`, '');
+lines.push('The layers above are timed alone, so the glue between them is in none of them. All of the call\'s time, by the source file it is spent in: a CPU profile (V8\'s sampling profiler through `node:inspector`, 50 µs interval, 20,000 calls, each function mapped back through dist\'s source maps); "of a call" is the share of the median above:', '');
+lines.push(...profileRows(memoryProfile, layer.total), '');
 
 lines.push('## Growth', '');
 lines.push('`executeStep` (memory adapter) as the plan grows:', '');
@@ -210,6 +226,10 @@ if (sq) {
   lines.push(`| the statements of one change, raw: \`BEGIN IMMEDIATE\`, the plan with its instance, the version check, the UPDATE, the event, \`COMMIT\` | ${fmt.us(sq.sameStatements)} | ${ratio(sq.sameStatements, sq.raw)} |`);
   lines.push(`| \`PlanManager.executeStep\` (SQLite adapter) | ${fmt.us(sq.executeStep)} | ${ratio(sq.executeStep, sq.raw)} |`, '');
   lines.push('A change is a `BEGIN IMMEDIATE` transaction reading the plan with its instance, updating the plan, adding its history event (and on the way to `in_progress` the instance and its event), then `COMMIT`; the raw statement is one autocommitted UPDATE of a column no index holds. Only the indexed columns that change are set (SQLite rewrites the index entries of every column an UPDATE names: four times the cost of a plan row measured alone).', '');
+  if (sqliteProfile.value) {
+    lines.push('All of executeStep\'s time by the source file or package it is spent in (CPU profile of 5,000 calls, as for the memory adapter; better-sqlite3\'s native work, SQLite itself, is counted to the package):', '');
+    lines.push(...profileRows(sqliteProfile.value, sq.executeStep), '');
+  }
 } else {
   lines.push(`Not measured: ${sqlite.error}`, '');
 }

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { PlanManager } from '../dist/index.js';
 import { migrate, sqliteAdapter } from '../dist/adapters/sqlite.js';
 import { measureTogether } from './harness.mjs';
+import { profileShares } from './profile.mjs';
 import { listGrowth, toggler } from './memory.mjs';
 import { runningPlan } from './postgres.mjs';
 
@@ -70,6 +71,22 @@ export async function executeStepVersusRawUpdate({ rounds = 20 } = {}) {
     const synchronous = database.pragma('synchronous', { simple: true });
     database.close();
     return { ...medians, journal, synchronous };
+  });
+}
+
+/** All of executeStep's time (better-sqlite3, a 10-step plan) by the source file or package it is spent in. */
+export async function profileExecuteStep() {
+  return withFile(async (file) => {
+    const database = new Database(file);
+    try {
+      migrate(database);
+      const manager = new PlanManager({ adapter: sqliteAdapter({ database }) });
+      const { plan } = await runningPlan(manager);
+      const inputs = toggler(plan, 4);
+      return await profileShares(() => manager.executeStep(inputs()), { calls: 5_000, warmup: 1_000 });
+    } finally {
+      database.close();
+    }
   });
 }
 
