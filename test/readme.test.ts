@@ -72,3 +72,46 @@ describe('README.md quick start', () => {
     expect(printed).toEqual(promised);
   });
 });
+
+// The framework table: each row's imports and lines of use, written to a file as a user would
+// paste them (after a manager, an instance id and a prompt), must type-check under the strict
+// settings of the tests, against the frameworks' own types, with no cast.
+describe('README.md framework table', () => {
+  const section = readme.slice(readme.indexOf('## With your agent framework'), readme.indexOf('## Quick start'));
+  const rows = section
+    .split('\n')
+    .filter((line) => line.startsWith('| ') && !line.startsWith('| framework') && !line.startsWith('|---'))
+    .map((line) => {
+      const [name, imports, uses] = line.split(' | ').map((cell) => cell.replace(/^\| /, '').replace(/ \|$/, ''));
+      const code = (cell: string) => cell.split('<br>').map((part) => part.trim().replace(/^`|`$/g, ''));
+      return { name: name!, imports: code(imports!), uses: code(uses!) };
+    });
+
+  test('it has a row per framework, each used in at most three lines', () => {
+    expect(rows.map((row) => row.name.split(' (')[0])).toEqual(['Vercel AI SDK', 'OpenAI Agents SDK', 'LangChain and LangGraph', 'Anthropic', 'MCP']);
+    for (const row of rows) expect(row.uses.length, row.name).toBeLessThanOrEqual(3);
+  });
+
+  test('every row type-checks as pasted, against the frameworks it names', () => {
+    const configPath = fileURLToPath(new URL('./tsconfig.json', import.meta.url));
+    const { config } = ts.readConfigFile(configPath, ts.sys.readFile);
+    const { options } = ts.parseJsonConfigFileContent(config, ts.sys, fileURLToPath(new URL('.', import.meta.url)));
+    const paths = rows.map((row, i) => {
+      const path = fileURLToPath(new URL(`./.readme-framework-${i}-${process.pid}.ts`, import.meta.url));
+      const setup = ["import { PlanManager } from 'instance-plan';", 'const manager = new PlanManager();', "const instance_id = 'an-instance-id';", "const prompt = 'Research instance plans.';"];
+      writeFileSync(path, [...row.imports, ...setup, ...row.uses, 'export {};', ''].join('\n'));
+      return path;
+    });
+    try {
+      const program = ts.createProgram(paths, { ...options, noEmit: true, noUnusedLocals: false });
+      const problems = ts
+        .getPreEmitDiagnostics(program)
+        .filter((diagnostic) => paths.includes(diagnostic.file?.fileName ?? ''))
+        .map((diagnostic) => `${rows[paths.indexOf(diagnostic.file!.fileName)]!.name}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`);
+      expect(problems).toEqual([]);
+      for (const row of rows) expect(row.imports.concat(row.uses).join('\n'), row.name).not.toMatch(/\bas (any|unknown|never)\b|<any>/);
+    } finally {
+      for (const path of paths) rmSync(path, { force: true });
+    }
+  }, 60_000);
+});

@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer, type RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
 import Ajv2020 from 'ajv/dist/2020';
 import { afterAll, describe, expect, test } from 'vitest';
 import * as z from 'zod/mini';
@@ -93,8 +93,9 @@ describe('registerMcpTool, through a real MCP client', async () => {
     expect(validate({ action: 'list', colour: 'red' })).toBe(false);
   });
 
-  test('registerMcpTool returns the SDK\'s handle: disabling the tool hides it from clients', async () => {
-    const handle = registered as { disable(): void; enable(): void };
+  test('registerMcpTool returns the SDK\'s RegisteredTool: disabling the tool hides it from clients', async () => {
+    // Typed as the SDK's own RegisteredTool, with no cast.
+    const handle: RegisteredTool = registered;
     handle.disable();
     expect((await client.listTools()).tools.map((listed) => listed.name)).toEqual(['echo']);
     handle.enable();

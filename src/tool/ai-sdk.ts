@@ -1,6 +1,6 @@
 import type { ToolResult } from '../index';
 import type { ToolDefinition } from './definition';
-import type { JsonSchema } from './json-schema';
+import { freshSchema, type JsonSchema } from './json-schema';
 import { strictTool } from './strict';
 
 export interface AiSdkToolOptions<S> {
@@ -29,8 +29,7 @@ export function aiSdkTool<S>(
   const toSchema = options.jsonSchema as unknown as (schema: JsonSchema) => S;
   return {
     description: variant.description,
-    // A copy: the SDK (or a provider) may decorate the schema it is given.
-    inputSchema: toSchema(JSON.parse(JSON.stringify(variant.parameters)) as JsonSchema),
+    inputSchema: toSchema(freshSchema(variant.parameters)),
     execute: (input) => variant.execute(input),
   };
 }

@@ -33,3 +33,12 @@ export function toolJsonSchemas(limits: Limits): ToolJsonSchemas {
   const union = z.toJSONSchema(createInputSchemas(limits).tool, { target: 'draft-2020-12', io: 'output' }) as JsonSchema;
   return { union, portable: flattenUnion(union, PARAMETER_DESCRIPTIONS) };
 }
+
+/**
+ * A deep copy of a schema, made of plain objects no one else holds: what every framework gets,
+ * since some write into the schema they are given (LangChain's validator adds `__absolute_uri__`
+ * to each subschema; the AI SDK and providers decorate it), and the tool's own is frozen.
+ */
+export function freshSchema<S extends JsonSchema>(schema: S): S {
+  return JSON.parse(JSON.stringify(schema)) as S;
+}

@@ -1,6 +1,6 @@
-import * as z from 'zod/mini';
 import type { ToolResult } from '../index';
 import type { ToolDefinition } from './definition';
+import { passThroughSchema } from './pass-through-schema';
 import { resultText } from './result-text';
 
 /** What a tool call answers in the Model Context Protocol (`CallToolResult`). */
@@ -27,33 +27,29 @@ export interface McpServerLike {
  * Registers the tool on an MCP server (`McpServer` of `@modelcontextprotocol/sdk`). Returns
  * what `registerTool` returns (the SDK's `RegisteredTool`: `disable()`, `remove()`, ...).
  *
- * The SDK lists a tool's schema by converting a zod object with `z.toJSONSchema`, and checks
- * calls against it before the callback runs, answering mistakes with zod's bare "Invalid input".
- * So it gets a zod object that lets every call through and whose JSON Schema metadata is the
- * tool's `inputSchema`: clients list exactly that schema, and `execute` (the manager) validates,
- * with answers that name the field, what it accepts, and what to do.
+ * The SDK checks calls against the tool's zod schema before the callback runs, answering mistakes
+ * with zod's bare "Invalid input"; so it gets `passThroughSchema`: clients list exactly the tool's
+ * `inputSchema`, and the manager validates, with answers that name the field, what it accepts,
+ * and what to do.
  *
  * @example
  * const server = new McpServer({ name: 'plans', version: '1.0.0' });
  * registerMcpTool(server, instancePlanTool(manager, { instance_id }));
  * await server.connect(new StdioServerTransport());
  */
-export function registerMcpTool(server: McpServerLike, tool: ToolDefinition, options: { title?: string } = {}): unknown {
-  const inputSchema = z.looseObject({});
-  // A deep copy: zod assigns the metadata into the schema it writes, and the tool's is frozen.
-  z.globalRegistry.add(inputSchema, JSON.parse(JSON.stringify(tool.inputSchema)) as Record<string, unknown>);
+export function registerMcpTool<S extends McpServerLike>(server: S, tool: ToolDefinition, options: { title?: string } = {}): ReturnType<S['registerTool']> {
   return server.registerTool(
     tool.name,
     {
       title: options.title ?? 'Instance Plan',
       description: tool.description,
-      inputSchema,
+      inputSchema: passThroughSchema(tool.inputSchema),
       // Plans and steps are only added and moved forward (never deleted); repeating a call is not
       // always a no-op (a second "create" is a second plan); everything stays in this store.
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
     async (args: unknown) => mcpToolResult(await tool.execute(args)),
-  );
+  ) as ReturnType<S['registerTool']>;
 }
 
 /** A tool result as an MCP `CallToolResult`: the text for the model, the object for clients, `isError` on refusals. */

@@ -1,6 +1,6 @@
 import type { ToolResult } from '../index';
 import type { ToolDefinition } from './definition';
-import type { JsonSchema } from './json-schema';
+import { freshSchema, type JsonSchema } from './json-schema';
 import { strictTool } from './strict';
 
 /** A function tool of OpenAI's Responses API (`tools: [definition]`). */
@@ -55,7 +55,7 @@ export function openAIChatTool(tool: ToolDefinition, options: OpenAIToolOptions 
 function openAIFunction(tool: ToolDefinition, { strict = true }: OpenAIToolOptions) {
   const variant = strict ? strictTool(tool) : { description: tool.description, parameters: tool.inputSchema, execute: tool.execute };
   return {
-    definition: { name: tool.name, description: variant.description, parameters: variant.parameters, strict },
+    definition: { name: tool.name, description: variant.description, parameters: freshSchema(variant.parameters), strict },
     execute: async (args: unknown): Promise<ToolResult> => {
       if (typeof args !== 'string') return variant.execute(args);
       let parsed: unknown;
