@@ -62,6 +62,34 @@ describe('the library\'s own API over HTTP', () => {
     expect(page.body.events.map((event: { seq: number }) => event.seq)).toEqual([3, 4]);
   });
 
+  it('leases: acquire, renew, release; another owner is refused while it is held, and gets the next token after', async () => {
+    const { post } = server();
+    const { instance } = (await post('/instances/create', { agent_type_id: 'booker' })).body;
+    const acquired = await post('/leases/acquire', { instance_id: instance.id, owner: 'worker-a', ttl_ms: 30_000 });
+    expect(acquired.status).toBe(200);
+    expect(acquired.body.lease).toMatchObject({ instance_id: instance.id, owner: 'worker-a', token: 1, ttl_ms: 30_000, recovered: null });
+
+    const held = await post('/leases/acquire', { instance_id: instance.id, owner: 'worker-b', ttl_ms: 30_000 });
+    expect([held.status, held.body.error.code]).toEqual([409, 'LEASE_HELD']);
+    expect(held.body.error.message).toContain('worker-a');
+
+    // The acquired lease, as it came (its `recovered` included), renews and releases.
+    const renewed = await post('/leases/renew', { lease: acquired.body.lease, ttl_ms: 60_000 });
+    expect(renewed.body.lease).toMatchObject({ owner: 'worker-a', token: 1, ttl_ms: 60_000, version: acquired.body.lease.version + 1 });
+    const released = await post('/leases/release', { lease: renewed.body.lease });
+    expect(released.body.lease).toMatchObject({ owner: null, token: 1 });
+    const lost = await post('/leases/renew', { lease: renewed.body.lease });
+    expect([lost.status, lost.body.error.code]).toEqual([409, 'LEASE_LOST']);
+
+    const next = await post('/leases/acquire', { instance_id: instance.id, owner: 'worker-b', ttl_ms: 30_000 });
+    expect(next.body.lease).toMatchObject({ owner: 'worker-b', token: 2 });
+    // Another organization's caller cannot take it, and learns nothing of it.
+    const foreign = await post('/leases/acquire', { instance_id: instance.id, owner: 'worker-c', ttl_ms: 30_000 }, 'globex');
+    expect([foreign.status, foreign.body.error.code]).toEqual([404, 'NOT_FOUND']);
+    const extra = await post('/leases/release', { lease: next.body.lease, force: true });
+    expect([extra.status, extra.body.error.issues[0].message]).toEqual([400, expect.stringContaining('unknown key: "force"')]);
+  });
+
   it('refusals read as in process, with the status of their code, and change nothing', async () => {
     const { manager, adapter, post } = server();
     const theirs = await manager.createInstance({ organization_id: 'globex', agent_type_id: 'x' });

@@ -10,6 +10,7 @@ import { createFetchHandler } from 'instance-plan/http';
 import { snapshotStore } from './support/core-fixtures';
 
 const TOOL = 'http://localhost/api/agents/tools/instance_plan';
+const API = 'http://localhost/api/instance-plan';
 
 const scopeOf = fc.record(
   {
@@ -64,6 +65,25 @@ describe('one manager behind the handler, narrowed per caller', () => {
         expect(transition.status).toBe(seesInstance ? 200 : 404);
         const create = await post('caller', `${TOOL}/create`, { instance_id: instance.id, title: 'Theirs', steps: [] });
         expect(create.status).toBe(seesInstance ? 200 : 404);
+        // The library's own API: every route that names the instance or the plan.
+        const notFound = (answer: { status: number; body: any }, kind: string, id: string) => answer.status === 404 && answer.body.error?.kind === kind && answer.body.error?.id === id;
+        // History names either kind of record: its refusal says "record".
+        const apiRoutes: [string, unknown, string, string, boolean][] = [
+          ['/instances/get', { instance_id: instance.id }, 'instance', instance.id, seesInstance],
+          ['/instances/record_turn', { instance_id: instance.id, tokens: 1 }, 'instance', instance.id, seesInstance],
+          ['/instances/set_budget', { instance_id: instance.id, max_turns: 50 }, 'instance', instance.id, seesInstance],
+          ['/instances/answer', { instance_id: instance.id, text: 'yes' }, 'instance', instance.id, seesInstance],
+          ['/history', { id: instance.id }, 'record', instance.id, seesInstance],
+          ['/plans/get', { plan_id: plan.id }, 'plan', plan.id, seesPlan],
+          ['/history', { id: plan.id }, 'record', plan.id, seesPlan],
+          ['/leases/acquire', { instance_id: instance.id, owner: 'caller-worker', ttl_ms: 60_000 }, 'instance', instance.id, seesInstance],
+        ];
+        for (const [route, body, kind, id, sees] of apiRoutes) {
+          const answer = await post('caller', `${API}${route}`, body);
+          expect(notFound(answer, kind, id), `${route}: ${JSON.stringify(answer.body)}`).toBe(!sees);
+        }
+        const instances = await post('caller', `${API}/instances/list`, {});
+        expect(instances.body.instances.map((each: { id: string }) => each.id)).toEqual(seesInstance ? [instance.id] : []);
         if (!seesPlan && !seesInstance) expect(await snapshotStore(adapter)).toEqual(before);
         if (seesInstance && create.status === 200) {
           // A plan made by the caller takes the caller's site and user, as its own manager would fill them.

@@ -1,4 +1,4 @@
-import type { CreateInstanceInput, ListInstancesInput, PlanManager, RecordTurnInput, SetBudgetInput } from '../index';
+import type { AcquireLeaseOptions, CreateInstanceInput, Lease, ListInstancesInput, PlanManager, RecordTurnInput, RenewLeaseOptions, SetBudgetInput } from '../index';
 import { unknownKeys } from '../schemas/issues';
 import { invalidBody } from './refusal';
 
@@ -48,6 +48,19 @@ export const API_OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze
     const [id, rest] = take(body, 'plan_id');
     noOtherKeys(rest, ['plan_id']);
     return { plan: await manager.getPlan(id as string) };
+  },
+  '/leases/acquire': async (manager, body) => {
+    const [id, options] = take(body, 'instance_id');
+    return { lease: await manager.acquireLease(id as string, options as unknown as AcquireLeaseOptions) };
+  },
+  '/leases/renew': async (manager, body) => {
+    const [lease, options] = take(body, 'lease');
+    return { lease: await manager.renewLease(lease as Lease, options as RenewLeaseOptions) };
+  },
+  '/leases/release': async (manager, body) => {
+    const [lease, rest] = take(body, 'lease');
+    noOtherKeys(rest, ['lease']);
+    return { lease: await manager.releaseLease(lease as Lease) };
   },
   '/history': async (manager, body) => {
     const [id, page] = take(body, 'id');

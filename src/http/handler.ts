@@ -1,5 +1,6 @@
 import { InstancePlanError, type PlanManager, type Scope, type ToolResult, type TransitionInstanceInput } from '../index';
 import { bearerToken, callerScope, rejectedToken } from './auth';
+import { corsPolicy, type CorsOptions } from './cors';
 import { readJsonBody, type BodyLimits } from './body';
 import { transitionInstanceView } from './instance-view';
 import { managerFor, type ManagerSource } from './managers';
@@ -26,6 +27,12 @@ export interface FetchHandlerOptions {
    * cannot take the whole server from the others. Default 8.
    */
   maxRequestsPerCaller?: number;
+  /**
+   * Calls from browser pages of other origins (CORS): off by default, so a browser lets only pages
+   * of the server's own origin read its answers. With it, preflights are answered (204, or 403
+   * `ORIGIN_NOT_ALLOWED`) and answers to the allowed origins carry `Access-Control-Allow-Origin`.
+   */
+  cors?: CorsOptions;
   /** Hears faults that were answered with 500 `INTERNAL_ERROR` (a throwing `authenticate`, ...), for logging. */
   onError?(error: unknown): void;
 }
@@ -55,6 +62,7 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
   const perCaller = positiveInteger('maxRequestsPerCaller', options.maxRequestsPerCaller ?? DEFAULT_MAX_REQUESTS_PER_CALLER);
   /** Requests in flight per token (a token with none is not kept). */
   const inFlight = new Map<string, number>();
+  const cors = corsPolicy(options.cors);
 
   async function serve(request: Request): Promise<Response> {
     const incoming = asWebRequest(request);
@@ -93,8 +101,9 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
     }
   };
 
-  return async (request) => {
+  const answer = async (request: Request): Promise<Response> => {
     try {
+      if (cors && asWebRequest(request).method === 'OPTIONS') return cors.preflight(asWebRequest(request).headers);
       return await serve(request);
     } catch (error) {
       if (error instanceof HttpRefusal) {
@@ -104,6 +113,17 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
       report(error);
       // The reason stays on the server (onError): a 500 tells the caller nothing about its internals.
       return refusalResponse(new HttpRefusal(500, 'INTERNAL_ERROR', 'Internal error; nothing was changed. Try again later.'));
+    }
+  };
+
+  if (!cors) return answer;
+  return async (request) => {
+    const response = await answer(request);
+    try {
+      return cors.expose(asWebRequest(request).headers, response);
+    } catch {
+      // Headers that cannot be read: the answer (already a refusal) goes out as it is.
+      return response;
     }
   };
 }

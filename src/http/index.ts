@@ -4,3 +4,4 @@ export { createFetchHandler, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DEPTH, type Fet
 export { scopedManagers, type ManagerSource } from './managers';
 export type { TransitionInstanceView } from './instance-view';
 export type { HttpErrorCode } from './refusal';
+export type { CorsOptions } from './cors';

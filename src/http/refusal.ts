@@ -15,6 +15,7 @@ export type HttpErrorCode =
   | 'REQUEST_ABORTED'
   | 'SERVER_BUSY'
   | 'TOO_MANY_REQUESTS'
+  | 'ORIGIN_NOT_ALLOWED'
   | 'INTERNAL_ERROR';
 
 /** A refusal with its status; thrown inside the handler and answered as `{ success: false, error }`. */

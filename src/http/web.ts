@@ -73,3 +73,10 @@ export interface WebResponse {
 export function asWebResponse(response: Response): WebResponse {
   return response as unknown as WebResponse;
 }
+
+/** `response` with `headers` set on it (a Response the handler made, whose headers may change). */
+export function setHeaders(response: Response, headers: Record<string, string>): Response {
+  const own = (response as unknown as { headers: { set(name: string, value: string): void } }).headers;
+  for (const [name, value] of Object.entries(headers)) own.set(name, value);
+  return response;
+}
