@@ -12,6 +12,7 @@ export default defineConfig({
     'tool/index': 'src/tool/index.ts',
     'http/index': 'src/http/index.ts',
     'http/node': 'src/http/node.ts',
+    'http/openapi': 'src/http/openapi.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

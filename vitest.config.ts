@@ -17,6 +17,7 @@ export const alias = [
   { find: /^instance-plan\/tool$/, replacement: source('./src/tool/index.ts') },
   { find: /^instance-plan\/http$/, replacement: source('./src/http/index.ts') },
   { find: /^instance-plan\/http\/node$/, replacement: source('./src/http/node.ts') },
+  { find: /^instance-plan\/http\/openapi$/, replacement: source('./src/http/openapi.ts') },
 ];
 
 // The browser tests drive Debian's Chromium (Playwright cannot download one here); .ci/run

@@ -16,6 +16,12 @@ const preflight = (origin?: string) =>
 const post = (origin: string | undefined, key = 'key') =>
   new Request(LIST, { method: 'POST', headers: { ...(origin && { origin }), authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{}' });
 
+function headersOf(response: Response): [string, string][] {
+  const headers: [string, string][] = [];
+  response.headers.forEach((value, name) => headers.push([name, value]));
+  return headers;
+}
+
 describe('CORS', () => {
   it('is off by default: a preflight is refused (405) and answers carry no Access-Control header', async () => {
     const handler = handlerWith();
@@ -24,7 +30,7 @@ describe('CORS', () => {
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();
     const answered = await handler(post(APP));
     expect(answered.status).toBe(200);
-    expect([...answered.headers.keys()].filter((name) => name.startsWith('access-control-'))).toEqual([]);
+    expect(headersOf(answered).filter(([name]) => name.startsWith('access-control-'))).toEqual([]);
   });
 
   it('with origins listed: their preflights get 204 and what they may send; other origins 403, naming the origin', async () => {
@@ -32,7 +38,7 @@ describe('CORS', () => {
     const allowed = await handler(preflight(APP));
     expect(allowed.status).toBe(204);
     expect(await allowed.text()).toBe('');
-    expect(Object.fromEntries([...allowed.headers].filter(([name]) => name.startsWith('access-control-') || name === 'vary'))).toEqual({
+    expect(Object.fromEntries(headersOf(allowed).filter(([name]) => name.startsWith('access-control-') || name === 'vary'))).toEqual({
       'access-control-allow-origin': APP,
       'access-control-allow-methods': 'GET, POST',
       'access-control-allow-headers': 'Authorization, Content-Type, Last-Event-ID',

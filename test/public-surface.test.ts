@@ -6,6 +6,7 @@ import * as machines from 'instance-plan/machines';
 import * as tool from 'instance-plan/tool';
 import * as http from 'instance-plan/http';
 import * as httpNode from 'instance-plan/http/node';
+import * as httpOpenApi from 'instance-plan/http/openapi';
 import * as testing from 'instance-plan/testing';
 import * as indexeddb from 'instance-plan/indexeddb';
 import * as postgres from 'instance-plan/postgres';
@@ -22,6 +23,7 @@ const entries: Record<string, object> = {
   'instance-plan/tool': tool,
   'instance-plan/http': http,
   'instance-plan/http/node': httpNode,
+  'instance-plan/http/openapi': httpOpenApi,
   'instance-plan/testing': testing,
   'instance-plan/indexeddb': indexeddb,
   'instance-plan/postgres': postgres,

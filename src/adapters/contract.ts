@@ -172,16 +172,20 @@ export interface Patch {
   value?: unknown;
 }
 
-export type HistoryEventType =
-  | 'instance.created'
-  | 'instance.transitioned'
-  | 'instance.turn_recorded'
-  | 'instance.current_step_set'
-  | 'instance.budget_set'
-  | 'plan.created'
-  | 'plan.updated'
-  | 'plan.step_executed'
-  | 'plan.recovered';
+/** Every kind of history event, in the order of the records' lives. */
+export const HISTORY_EVENT_TYPES = [
+  'instance.created',
+  'instance.transitioned',
+  'instance.turn_recorded',
+  'instance.current_step_set',
+  'instance.budget_set',
+  'plan.created',
+  'plan.updated',
+  'plan.step_executed',
+  'plan.recovered',
+] as const;
+
+export type HistoryEventType = (typeof HISTORY_EVENT_TYPES)[number];
 
 /**
  * One committed change of one record. `seq` is the record's version after the change, so a

@@ -4,9 +4,9 @@ import { corsPolicy, type CorsOptions } from './cors';
 import { readJsonBody, type BodyLimits } from './body';
 import { transitionInstanceView } from './instance-view';
 import { managerFor, type ManagerSource } from './managers';
-import { HttpRefusal, invalidBody, jsonResponse, positiveInteger, refusalResponse } from './refusal';
+import { HttpRefusal, invalidBody, jsonResponse, positiveInteger, rawJsonResponse, refusalResponse } from './refusal';
 import { answerOf } from '../refusals';
-import { matchRoute, rawPathRefusal, ROUTES, type Route } from './routes';
+import { GET_ROUTES, matchRoute, rawPathRefusal, ROUTES, type Route } from './routes';
 import { STATUS_BY_CODE } from './status';
 import { asWebRequest, web } from './web';
 
@@ -33,6 +33,12 @@ export interface FetchHandlerOptions {
    * `ORIGIN_NOT_ALLOWED`) and answers to the allowed origins carry `Access-Control-Allow-Origin`.
    */
   cors?: CorsOptions;
+  /**
+   * Serves the OpenAPI document at `GET /openapi.json` (for the caller's manager's limits; a key is
+   * needed as for every route): pass `openApiDocument` from `instance-plan/http/openapi`. Without
+   * it that route is not served.
+   */
+  openapi?: (limits: PlanManager['limits']) => Record<string, unknown>;
   /** Hears faults that were answered with 500 `INTERNAL_ERROR` (a throwing `authenticate`, ...), for logging. */
   onError?(error: unknown): void;
 }
@@ -63,12 +69,22 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
   /** Requests in flight per token (a token with none is not kept). */
   const inFlight = new Map<string, number>();
   const cors = corsPolicy(options.cors);
+  if (options.openapi !== undefined && typeof options.openapi !== 'function') throw new TypeError('openapi must be openApiDocument from instance-plan/http/openapi (a function of the limits)');
+  const getRoutes = options.openapi ? GET_ROUTES : [];
+  // A manager's limits are one frozen object for its life: its document is made once.
+  const documents = new WeakMap<object, string>();
+  const openApiResponse = (limits: PlanManager['limits']) => {
+    let text = documents.get(limits);
+    if (text === undefined) documents.set(limits, (text = JSON.stringify(options.openapi!(limits))));
+    return rawJsonResponse(200, text);
+  };
 
   async function serve(request: Request): Promise<Response> {
     const incoming = asWebRequest(request);
-    const route = routeOf(incoming.url);
-    if (incoming.method !== 'POST') {
-      throw new HttpRefusal(405, 'METHOD_NOT_ALLOWED', `${incoming.method} is not allowed here: use POST.`, { allowed: ['POST'] }, { allow: 'POST' });
+    const route = routeOf(incoming.url, getRoutes);
+    const method = route.kind === 'openapi' ? 'GET' : 'POST';
+    if (incoming.method !== method) {
+      throw new HttpRefusal(405, 'METHOD_NOT_ALLOWED', `${incoming.method} is not allowed here: use ${method}.`, { allowed: [method] }, { allow: method });
     }
     const token = bearerToken(incoming.headers.get('authorization'));
     const scope = await options.authenticate(request, token);
@@ -80,6 +96,7 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
     }
     inFlight.set(token, held + 1);
     try {
+      if (route.kind === 'openapi') return openApiResponse(manager.limits);
       const body = await readJsonBody(incoming, limits);
       if (route.kind === 'tool') return await callTool(manager, route.action, body);
       if (route.kind === 'api') return await callApi(manager, route.operation, body, report);
@@ -128,15 +145,18 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
   };
 }
 
-function routeOf(url: string): Route {
+/** The route of a request; `getRoutes`: the GET routes this handler serves. */
+function routeOf(url: string, getRoutes: readonly string[]): Route {
   const pathname = new web.URL(url).pathname;
   const refusal = rawPathRefusal(pathname);
   if (refusal) throw refusal;
   const route = matchRoute(pathname);
-  if (!route) {
-    throw new HttpRefusal(404, 'NOT_FOUND', `No such endpoint. The endpoints are: POST ${ROUTES.join(', POST ')}.`, {
+  if (!route || (route.kind === 'openapi' && getRoutes.length === 0)) {
+    const gets = getRoutes.length ? `; GET ${getRoutes.join(', GET ')}` : '';
+    throw new HttpRefusal(404, 'NOT_FOUND', `No such endpoint. The endpoints are: POST ${ROUTES.join(', POST ')}${gets}.`, {
       kind: 'route',
       routes: [...ROUTES],
+      ...(getRoutes.length && { get_routes: [...getRoutes] }),
     });
   }
   return route;

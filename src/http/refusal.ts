@@ -5,18 +5,20 @@ import { web } from './web';
  * The codes of refusals made before a request reaches the manager. The manager's own codes
  * (`ErrorCode`) keep their meaning; these name what only HTTP can get wrong.
  */
-export type HttpErrorCode =
-  | ErrorCode
-  | 'UNAUTHORIZED'
-  | 'METHOD_NOT_ALLOWED'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'REQUEST_TIMEOUT'
-  | 'REQUEST_ABORTED'
-  | 'SERVER_BUSY'
-  | 'TOO_MANY_REQUESTS'
-  | 'ORIGIN_NOT_ALLOWED'
-  | 'INTERNAL_ERROR';
+export const HTTP_ONLY_ERROR_CODES = [
+  'UNAUTHORIZED',
+  'METHOD_NOT_ALLOWED',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'REQUEST_TIMEOUT',
+  'REQUEST_ABORTED',
+  'SERVER_BUSY',
+  'TOO_MANY_REQUESTS',
+  'ORIGIN_NOT_ALLOWED',
+  'INTERNAL_ERROR',
+] as const;
+
+export type HttpErrorCode = ErrorCode | (typeof HTTP_ONLY_ERROR_CODES)[number];
 
 /** A refusal with its status; thrown inside the handler and answered as `{ success: false, error }`. */
 export class HttpRefusal extends Error {
@@ -49,7 +51,12 @@ const JSON_HEADERS = {
 };
 
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new web.Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
+  return rawJsonResponse(status, JSON.stringify(body), headers);
+}
+
+/** An answer whose JSON text is made already. */
+export function rawJsonResponse(status: number, text: string, headers: Record<string, string> = {}): Response {
+  return new web.Response(text, { status, headers: { ...JSON_HEADERS, ...headers } });
 }
 
 export function refusalResponse(refusal: HttpRefusal): Response {

@@ -13,17 +13,26 @@ const TOOL_ROUTES: Readonly<Record<string, ToolAction>> = Object.freeze({
 
 const TRANSITION = /^\/agents\/instances\/([^/]+)\/transition$/;
 
+/** The POST routes. */
 export const ROUTES: readonly string[] = Object.freeze([...Object.keys(TOOL_ROUTES), '/agents/instances/{instance_id}/transition', ...API_ROUTES]);
+
+/** Where the OpenAPI document is served (with the handler's `openapi` option). */
+export const OPENAPI_PATH = '/openapi.json';
+
+/** The GET routes. */
+export const GET_ROUTES: readonly string[] = Object.freeze([OPENAPI_PATH]);
 
 export type Route =
   | { kind: 'tool'; action: ToolAction }
   | { kind: 'transition'; instanceId: string }
-  | { kind: 'api'; operation: (typeof API_OPERATIONS)[string] };
+  | { kind: 'api'; operation: (typeof API_OPERATIONS)[string] }
+  | { kind: 'openapi' };
 
 /** The route a path names, or undefined. The instance id is percent-decoded. */
 export function matchRoute(pathname: string): Route | undefined {
   const action = Object.prototype.hasOwnProperty.call(TOOL_ROUTES, pathname) ? TOOL_ROUTES[pathname] : undefined;
   if (action) return { kind: 'tool', action };
+  if (pathname === OPENAPI_PATH) return { kind: 'openapi' };
   const operationPath = pathname.startsWith(`${API_PREFIX}/`) ? pathname.slice(API_PREFIX.length) : undefined;
   if (operationPath !== undefined && Object.prototype.hasOwnProperty.call(API_OPERATIONS, operationPath)) {
     return { kind: 'api', operation: API_OPERATIONS[operationPath]! };

@@ -45,10 +45,10 @@ export interface RenewLeaseOptions {
   ttl_ms?: number;
 }
 
-const schemasByLimits = new WeakMap<Readonly<Limits>, ReturnType<typeof buildSchemas>>();
+const schemasByLimits = new WeakMap<Readonly<Limits>, ReturnType<typeof leaseInputSchemas>>();
 
-/** `id`: the manager's own id schema (an owner is a key in every store, as an id is). */
-function buildSchemas(id: InputSchemas['id']) {
+/** The inputs of the lease operations. `id`: the manager's own id schema (an owner is a key in every store, as an id is). */
+export function leaseInputSchemas(id: InputSchemas['id']) {
   const ttl = z.int().check(
     z.minimum(1, 'must be at least 1 (milliseconds)'),
     z.maximum(MAX_LEASE_TTL_MS, `must be at most ${MAX_LEASE_TTL_MS} (one day): renew a lease instead of taking it for longer`),
@@ -67,7 +67,7 @@ function buildSchemas(id: InputSchemas['id']) {
 
 function schemas(context: ManagerContext) {
   let built = schemasByLimits.get(context.limits);
-  if (!built) schemasByLimits.set(context.limits, (built = buildSchemas(context.schemas.id)));
+  if (!built) schemasByLimits.set(context.limits, (built = leaseInputSchemas(context.schemas.id)));
   return built;
 }
 

@@ -5,7 +5,9 @@ import { InstanceStatus, StatusReason, Ordering, PlanStatus, PlanType, StepStatu
 const Timestamp = z.string();
 
 /** A JSON object: the "detailed properties" of a step (a tool's name and arguments, ...). */
-export const JsonObject = z.record(z.string(), z.json());
+/** Any JSON value (what a step's `details` holds). */
+export const JsonValue = z.json();
+export const JsonObject = z.record(z.string(), JsonValue);
 export type JsonObject = z.infer<typeof JsonObject>;
 
 /** An agent instance (the Transition Instance endpoint's record), as stored and as returned. */
