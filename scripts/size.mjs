@@ -28,7 +28,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * bounded in time (one shared timer) and the jittered backoff to 33.1 KB. Until the ways back
  * above are taken: 34 KB (the whole root entry: 48.0 KB, budget 50 KB). The library's own API over HTTP (eight operations) and one manager narrowed per
  * caller took the HTTP entry from 35.1 to 36.3 KB: 38 KB. The request bounds of the hardening work
- * took it to 37.4 KB, and leases over HTTP with the CORS option to 38.1 KB (2026-12-01): 40 KB.
+ * took it to 37.4 KB, leases over HTTP with the CORS option to 38.1 KB, and the change stream
+ * (GET /events, resumable) with its Node bridge to 39.5 KB (2026-12-01): 42 KB. The OpenAPI
+ * document is an entry of its own (zod's JSON Schema generator is most of its 20.9 KB).
  */
 export const entries = [
   { name: "core: { PlanManager, memoryAdapter } from 'instance-plan'", code: "export { PlanManager, memoryAdapter } from 'instance-plan';", budget: 34 * 1024 },
@@ -39,7 +41,7 @@ export const entries = [
   { name: 'instance-plan/postgres', code: "export * from 'instance-plan/postgres';", budget: 12 * 1024 },
   { name: 'instance-plan/sqlite', code: "export * from 'instance-plan/sqlite';", budget: 10 * 1024 },
   { name: 'instance-plan/tool', code: "export * from 'instance-plan/tool';", budget: 31 * 1024 },
-  { name: 'instance-plan/http', code: "export * from 'instance-plan/http';", budget: 40 * 1024 },
+  { name: 'instance-plan/http', code: "export * from 'instance-plan/http';", budget: 42 * 1024 },
   { name: 'instance-plan/http/node', code: "export * from 'instance-plan/http/node';", budget: 4 * 1024, platform: 'node' },
   // The OpenAPI document: zod's JSON Schema generator and the schemas of every route, apart from the handler.
   { name: 'instance-plan/http/openapi', code: "export * from 'instance-plan/http/openapi';", budget: 24 * 1024 },

@@ -57,7 +57,7 @@ describe('GET /openapi.json', () => {
     const without = createFetchHandler(new PlanManager(), { authenticate: () => ({}) });
     const response = await without(new Request('http://x/openapi.json', { headers: { authorization: 'Bearer k' } }));
     expect(response.status).toBe(404);
-    expect(((await response.json()) as any).error.get_routes).toBeUndefined();
+    expect(((await response.json()) as any).error.get_routes).toEqual(['/events']);
     expect(() => createFetchHandler(new PlanManager(), { authenticate: () => ({}), openapi: {} as never })).toThrow('openapi must be openApiDocument from instance-plan/http/openapi');
   });
 
@@ -140,6 +140,15 @@ describe('a client generated from the document (openapi-fetch), against a real s
     const missing = await client.POST('/api/instance-plan/plans/get', { body: { plan_id: 'no-such-plan' } });
     expect(missing.error).toMatchObject({ success: false, error: { code: 'NOT_FOUND' } });
     conforms('/api/instance-plan/plans/get', 'post', 404, missing.error);
+
+    // The change stream, as the client reads it (a stream of Server-Sent Events).
+    const stream = await client.GET('/events', { parseAs: 'stream' });
+    expect(stream.response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const reader = stream.data!.getReader();
+    let text = '';
+    while (!text.includes('event: ready')) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    checked.push('/events 200');
 
     // Every operation of the document was called.
     const operations = Object.keys(document.paths).filter((path) => path !== '/openapi.json');

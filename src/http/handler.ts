@@ -1,12 +1,13 @@
 import { InstancePlanError, type PlanManager, type Scope, type ToolResult, type TransitionInstanceInput } from '../index';
 import { bearerToken, callerScope, rejectedToken } from './auth';
 import { corsPolicy, type CorsOptions } from './cors';
+import { ChangeLog, eventStream, type EventStreamOptions } from './events';
 import { readJsonBody, type BodyLimits } from './body';
 import { transitionInstanceView } from './instance-view';
 import { managerFor, type ManagerSource } from './managers';
 import { HttpRefusal, invalidBody, jsonResponse, positiveInteger, rawJsonResponse, refusalResponse } from './refusal';
 import { answerOf } from '../refusals';
-import { GET_ROUTES, matchRoute, rawPathRefusal, ROUTES, type Route } from './routes';
+import { EVENTS_PATH, matchRoute, OPENAPI_PATH, rawPathRefusal, ROUTES, type Route } from './routes';
 import { STATUS_BY_CODE } from './status';
 import { asWebRequest, web } from './web';
 
@@ -39,6 +40,14 @@ export interface FetchHandlerOptions {
    * it that route is not served.
    */
   openapi?: (limits: PlanManager['limits']) => Record<string, unknown>;
+  /**
+   * The change stream at `GET /events` (Server-Sent Events), served when one PlanManager is behind
+   * the handler: each caller hears the commits in its scope, and resumes with `Last-Event-ID`.
+   */
+  events?: EventStreamOptions & {
+    /** Streams one caller (one bearer token) may have open at once; one more is answered 429. Default 4. */
+    maxStreamsPerCaller?: number;
+  };
   /** Hears faults that were answered with 500 `INTERNAL_ERROR` (a throwing `authenticate`, ...), for logging. */
   onError?(error: unknown): void;
 }
@@ -70,7 +79,31 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
   const inFlight = new Map<string, number>();
   const cors = corsPolicy(options.cors);
   if (options.openapi !== undefined && typeof options.openapi !== 'function') throw new TypeError('openapi must be openApiDocument from instance-plan/http/openapi (a function of the limits)');
-  const getRoutes = options.openapi ? GET_ROUTES : [];
+  // The GET routes served: the document when given, the stream when one manager serves everyone.
+  const getRoutes = [...(options.openapi ? [OPENAPI_PATH] : []), ...(typeof managers === 'function' ? [] : [EVENTS_PATH])];
+  const events = {
+    buffer: positiveInteger('events.buffer', options.events?.buffer ?? 1000),
+    heartbeatMs: positiveInteger('events.heartbeatMs', options.events?.heartbeatMs ?? 15_000),
+    maxPending: positiveInteger('events.maxPending', options.events?.maxPending ?? 1000),
+  };
+  const streamsPerCaller = positiveInteger('events.maxStreamsPerCaller', options.events?.maxStreamsPerCaller ?? 4);
+  /** Streams open per token (a token with none is not kept). */
+  const streams = new Map<string, number>();
+  let log: ChangeLog | undefined;
+  const stream = (manager: PlanManager, token: string, lastEventId: string | null) => {
+    const open = streams.get(token) ?? 0;
+    if (open >= streamsPerCaller) {
+      throw new HttpRefusal(429, 'TOO_MANY_REQUESTS', `This API key has ${open} change streams open already (the events.maxStreamsPerCaller limit). Close one first.`, { limit: streamsPerCaller }, { 'retry-after': '5' });
+    }
+    streams.set(token, open + 1);
+    // Kept from the first stream on, so that a client that reconnects finds what it missed.
+    log ??= new ChangeLog(managers as PlanManager, events.buffer);
+    return eventStream(log, manager, lastEventId, events, () => {
+      const left = streams.get(token)! - 1;
+      if (left === 0) streams.delete(token);
+      else streams.set(token, left);
+    });
+  };
   // A manager's limits are one frozen object for its life: its document is made once.
   const documents = new WeakMap<object, string>();
   const openApiResponse = (limits: PlanManager['limits']) => {
@@ -82,7 +115,7 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
   async function serve(request: Request): Promise<Response> {
     const incoming = asWebRequest(request);
     const route = routeOf(incoming.url, getRoutes);
-    const method = route.kind === 'openapi' ? 'GET' : 'POST';
+    const method = route.kind === 'openapi' || route.kind === 'events' ? 'GET' : 'POST';
     if (incoming.method !== method) {
       throw new HttpRefusal(405, 'METHOD_NOT_ALLOWED', `${incoming.method} is not allowed here: use ${method}.`, { allowed: [method] }, { allow: method });
     }
@@ -97,6 +130,7 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
     inFlight.set(token, held + 1);
     try {
       if (route.kind === 'openapi') return openApiResponse(manager.limits);
+      if (route.kind === 'events') return stream(manager, token, incoming.headers.get('last-event-id'));
       const body = await readJsonBody(incoming, limits);
       if (route.kind === 'tool') return await callTool(manager, route.action, body);
       if (route.kind === 'api') return await callApi(manager, route.operation, body, report);
@@ -151,9 +185,10 @@ function routeOf(url: string, getRoutes: readonly string[]): Route {
   const refusal = rawPathRefusal(pathname);
   if (refusal) throw refusal;
   const route = matchRoute(pathname);
-  if (!route || (route.kind === 'openapi' && getRoutes.length === 0)) {
-    const gets = getRoutes.length ? `; GET ${getRoutes.join(', GET ')}` : '';
-    throw new HttpRefusal(404, 'NOT_FOUND', `No such endpoint. The endpoints are: POST ${ROUTES.join(', POST ')}${gets}.`, {
+  const gets = { openapi: OPENAPI_PATH, events: EVENTS_PATH } as Partial<Record<Route['kind'], string>>;
+  if (!route || (gets[route.kind] !== undefined && !getRoutes.includes(gets[route.kind]!))) {
+    const listed = getRoutes.length ? `; GET ${getRoutes.join(', GET ')}` : '';
+    throw new HttpRefusal(404, 'NOT_FOUND', `No such endpoint. The endpoints are: POST ${ROUTES.join(', POST ')}${listed}.`, {
       kind: 'route',
       routes: [...ROUTES],
       ...(getRoutes.length && { get_routes: [...getRoutes] }),

@@ -22,6 +22,10 @@ export interface NodeResponseLike {
   statusCode: number;
   setHeader(name: string, value: string): unknown;
   end(chunk?: Uint8Array | string): unknown;
+  /** For streamed answers (the change stream): each chunk as it comes, and the client going away. */
+  write(chunk: Uint8Array): unknown;
+  flushHeaders?(): unknown;
+  on(event: 'close', listener: () => void): unknown;
 }
 
 export interface NodeListenerOptions {
@@ -66,7 +70,8 @@ export const nodeServerOptions = Object.freeze({
  * the handler, which reads only as much as it accepts; what it leaves is discarded, so that the
  * answer (a 413, say) still reaches the client. What clients can hold is bounded: bodies in
  * flight, bytes of body held in all, and the time a body may take (see the options). The
- * response body is buffered: the handlers of this package answer small JSON.
+ * response body is buffered (the handlers of this package answer small JSON), except a change
+ * stream (`text/event-stream`), written as it comes until the client goes.
  *
  * @example
  * http.createServer(nodeServerOptions, toNodeListener(createFetchHandler(manager, { authenticate }))).listen(8787, '127.0.0.1');
@@ -111,6 +116,10 @@ async function respond(handler: (request: Request) => Promise<Response>, req: No
     const response = asWebResponse(answer ? refusalResponse(answer) : await handler(toRequest(req, options.origin, body?.stream)));
     const read: [string, string][] = [];
     response.headers.forEach((value, name) => read.push([name, value]));
+    if (response.body && read.some(([name, value]) => name === 'content-type' && value.startsWith('text/event-stream'))) {
+      streamTo(res, response.status, read, response.body);
+      return;
+    }
     payload = new Uint8Array(await response.arrayBuffer());
     [status, headers] = [response.status, read];
   } catch (error) {
@@ -130,6 +139,31 @@ async function respond(handler: (request: Request) => Promise<Response>, req: No
     if (!body) req.resume();
   }
   res.end(payload);
+}
+
+/** An answer that goes on (Server-Sent Events): each chunk written as it comes, until either side ends it. */
+function streamTo(res: NodeResponseLike, status: number, headers: [string, string][], body: WebReadableStream): void {
+  res.statusCode = status;
+  for (const [name, value] of headers) res.setHeader(name, value);
+  res.flushHeaders?.();
+  const reader = body.getReader();
+  let open = true;
+  res.on('close', () => {
+    open = false;
+    reader.cancel().catch(() => undefined);
+  });
+  void (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done || !open) break;
+        if (value) res.write(value);
+      }
+    } catch {
+      // The stream failed or was cancelled: the answer ends here.
+    }
+    if (open) res.end();
+  })();
 }
 
 function busy(why: string): HttpRefusal {

@@ -10,7 +10,7 @@ import { RecoveryPolicySchema } from '../manager/recovery';
 import { API_PREFIX } from './api';
 import { TRANSITION_INSTANCE_FIELDS } from './instance-view';
 import { HTTP_ONLY_ERROR_CODES } from './refusal';
-import { OPENAPI_PATH } from './routes';
+import { EVENTS_PATH, OPENAPI_PATH } from './routes';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -148,6 +148,17 @@ export function openApiDocument(limits: Readonly<Limits>): Record<string, unknow
     { parameters: [{ name: 'instance_id', in: 'path', required: true, schema: { type: 'string' } }] },
   );
   for (const [path, operation] of Object.entries(api)) paths[`${API_PREFIX}${path}`] = post(operation);
+  paths[EVENTS_PATH] = {
+    get: {
+      operationId: 'events',
+      summary: 'The change stream (Server-Sent Events): `ready`, then one `change` per commit in the caller\'s scope ({ records, events }: the records changed and their history events); `reset` when the client must read again',
+      parameters: [{ name: 'Last-Event-ID', in: 'header', required: false, description: 'The id of the last event received: the stream resumes after it', schema: { type: 'string' } }],
+      responses: {
+        200: { description: 'The stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+        default: { description: 'A refusal', ...json('Refusal') },
+      },
+    },
+  };
   paths[OPENAPI_PATH] = {
     get: { operationId: 'openApiDocument', summary: 'This document', security: [], responses: { 200: { description: 'The OpenAPI document', content: { 'application/json': { schema: { type: 'object' } } } } } },
   };

@@ -19,20 +19,25 @@ export const ROUTES: readonly string[] = Object.freeze([...Object.keys(TOOL_ROUT
 /** Where the OpenAPI document is served (with the handler's `openapi` option). */
 export const OPENAPI_PATH = '/openapi.json';
 
+/** Where the change stream is served (Server-Sent Events; with one PlanManager behind the handler). */
+export const EVENTS_PATH = '/events';
+
 /** The GET routes. */
-export const GET_ROUTES: readonly string[] = Object.freeze([OPENAPI_PATH]);
+export const GET_ROUTES: readonly string[] = Object.freeze([OPENAPI_PATH, EVENTS_PATH]);
 
 export type Route =
   | { kind: 'tool'; action: ToolAction }
   | { kind: 'transition'; instanceId: string }
   | { kind: 'api'; operation: (typeof API_OPERATIONS)[string] }
-  | { kind: 'openapi' };
+  | { kind: 'openapi' }
+  | { kind: 'events' };
 
 /** The route a path names, or undefined. The instance id is percent-decoded. */
 export function matchRoute(pathname: string): Route | undefined {
   const action = Object.prototype.hasOwnProperty.call(TOOL_ROUTES, pathname) ? TOOL_ROUTES[pathname] : undefined;
   if (action) return { kind: 'tool', action };
   if (pathname === OPENAPI_PATH) return { kind: 'openapi' };
+  if (pathname === EVENTS_PATH) return { kind: 'events' };
   const operationPath = pathname.startsWith(`${API_PREFIX}/`) ? pathname.slice(API_PREFIX.length) : undefined;
   if (operationPath !== undefined && Object.prototype.hasOwnProperty.call(API_OPERATIONS, operationPath)) {
     return { kind: 'api', operation: API_OPERATIONS[operationPath]! };

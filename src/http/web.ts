@@ -1,6 +1,6 @@
 /**
  * The web platform pieces the HTTP handler uses: `Request`, `Response`, `ReadableStream`,
- * `TextDecoder`, `URL`. Every runtime we support has them (Node 20, Bun, Deno, Workers), but
+ * `TextDecoder`, `TextEncoder`, `URL`. Every runtime we support has them (Node 20, Bun, Deno, Workers), but
  * the core compiles with neither DOM nor Node types, so that it cannot lean on a platform by
  * accident. The few members used are declared here, and every platform object passes through
  * this one file.
@@ -50,9 +50,10 @@ export interface StreamController {
 
 interface WebGlobals {
   Request: new (url: string, init: { method: string; headers: [string, string][]; body?: WebReadableStream; duplex?: 'half' }) => Request;
-  Response: new (body: string | null, init: { status: number; headers: Record<string, string> }) => Response;
+  Response: new (body: string | WebReadableStream | null, init: { status: number; headers: Record<string, string> }) => Response;
   ReadableStream: new (source: ReadableSource) => WebReadableStream;
   TextDecoder: new (label: 'utf-8', options: { fatal: boolean }) => { decode(input: Uint8Array): string };
+  TextEncoder: new () => { encode(text: string): Uint8Array };
   URL: new (url: string, base?: string) => { readonly pathname: string; readonly href: string };
 }
 
@@ -67,6 +68,7 @@ export function asWebRequest(request: Request): WebRequest {
 export interface WebResponse {
   readonly status: number;
   readonly headers: { forEach(callback: (value: string, name: string) => void): void };
+  readonly body: WebReadableStream | null;
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 

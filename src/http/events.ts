@@ -1,0 +1,169 @@
+import type { CommittedChange, PlanManager } from '../index';
+import { timers } from '../manager/timers';
+import { web, type StreamController } from './web';
+
+/** The change stream's settings (`createFetchHandler`'s `events` option). */
+export interface EventStreamOptions {
+  /** Changes kept for clients that reconnect with `Last-Event-ID`. Default 1000. */
+  buffer?: number;
+  /** A comment line this often keeps idle connections (and proxies) open, in milliseconds. Default 15 s. */
+  heartbeatMs?: number;
+  /**
+   * Messages one client may leave unread; past them it is sent `reset` and the stream ends (its
+   * EventSource reconnects and resumes, or reads again). Default 1000.
+   */
+  maxPending?: number;
+}
+
+interface Entry {
+  n: number;
+  change: CommittedChange;
+}
+
+/**
+ * Every change the handler's manager commits or hears, numbered in commit order, the latest
+ * `size` kept: what a reconnecting client missed is sent again from here. Numbers are of this
+ * log only (`<boot>-<n>`): a client that comes back to another process or after a restart is
+ * told to read again, never given changes that are not the ones after its own.
+ */
+export class ChangeLog {
+  readonly boot = randomBoot();
+  #entries: Entry[] = [];
+  #next = 1;
+  readonly #listeners = new Set<(entry: Entry) => void>();
+
+  constructor(manager: PlanManager, readonly size: number) {
+    manager.subscribe((change) => {
+      const entry = { n: this.#next++, change };
+      this.#entries.push(entry);
+      if (this.#entries.length > this.size) this.#entries.splice(0, this.#entries.length - this.size);
+      for (const listener of this.#listeners) listener(entry);
+    });
+  }
+
+  /** The id of the latest change (`<boot>-0` before any). */
+  get lastId(): string {
+    return `${this.boot}-${this.#next - 1}`;
+  }
+
+  /** The changes after `lastEventId`, or undefined when they are not all here (another boot, or older than the buffer). */
+  since(lastEventId: string): Entry[] | undefined {
+    const match = /^([a-z0-9]+)-(\d{1,15})$/.exec(lastEventId);
+    if (!match || match[1] !== this.boot) return undefined;
+    const n = Number(match[2]);
+    if (n >= this.#next) return undefined;
+    const oldest = this.#entries[0]?.n ?? this.#next;
+    if (n < oldest - 1) return undefined;
+    return this.#entries.filter((entry) => entry.n > n);
+  }
+
+  listen(listener: (entry: Entry) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}
+
+const encoder = new web.TextEncoder();
+
+/** One Server-Sent Event; `data` is one line of JSON. */
+function message(event: string, data: unknown, id?: string): Uint8Array {
+  return encoder.encode(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+/**
+ * The stream of one caller: `ready` (with the id to resume from), then one `change` per commit
+ * the caller's manager can see (its records and their history events, filtered to the caller's
+ * scope), in commit order; `reset` when the changes since `Last-Event-ID` cannot all be sent
+ * (read again, then follow). `onClose` runs once, when the client goes.
+ */
+export function eventStream(log: ChangeLog, caller: PlanManager, lastEventId: string | null, options: Required<EventStreamOptions>, onClose: () => void): Response {
+  const visibility = new Map<string, Promise<boolean>>();
+  const unscoped = Object.keys(caller.scope).length === 0;
+  /** Whether the caller may see a record: its scope fields never change, so the answer is kept. */
+  const visible = (kind: string, id: string): Promise<boolean> => {
+    if (unscoped) return Promise.resolve(true);
+    if (kind !== 'instance' && kind !== 'plan') return Promise.resolve(false);
+    let known = visibility.get(id);
+    if (!known) {
+      known = (kind === 'instance' ? caller.getInstance(id) : caller.getPlan(id)).then(
+        () => true,
+        () => false,
+      );
+      visibility.set(id, known);
+    }
+    return known;
+  };
+  const inScope = async ({ records, events }: CommittedChange): Promise<CommittedChange | undefined> => {
+    const seen = new Set<string>();
+    for (const record of records) if (await visible(record.kind, record.id)) seen.add(record.id);
+    if (seen.size === 0) return undefined;
+    return { records: records.filter((record) => seen.has(record.id)), events: events.filter((event) => seen.has(event.record_id)) };
+  };
+
+  let closed = false;
+  let chain = Promise.resolve();
+  let stopListening = () => {};
+  let heartbeat: unknown;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    stopListening();
+    timers.clearTimeout(heartbeat);
+    onClose();
+  };
+
+  const body = new web.ReadableStream({
+    start(controller: StreamController) {
+      const send = (chunk: Uint8Array) => {
+        if (closed) return;
+        try {
+          // A client that does not read: told so once, and let go, so that it holds no more.
+          if (controller.desiredSize !== null && controller.desiredSize < -options.maxPending) {
+            controller.enqueue(message('reset', { reason: 'too_slow', message: 'Changes came faster than this client read them; reconnect to resume, or read the records again.' }));
+            controller.close();
+            close();
+            return;
+          }
+          controller.enqueue(chunk);
+        } catch {
+          close();
+        }
+      };
+      /** Sends entries in order, each once its records' visibility is known. */
+      const follow = (entry: Entry) => {
+        chain = chain.then(async () => {
+          const change = await inScope(entry.change);
+          if (change) send(message('change', change, `${log.boot}-${entry.n}`));
+        });
+      };
+      send(encoder.encode('retry: 3000\n\n'));
+      const missed = lastEventId === null ? [] : log.since(lastEventId);
+      if (missed === undefined) {
+        send(message('reset', { reason: 'history_gap', message: `The changes after ${JSON.stringify(lastEventId)} are no longer kept here; read the records again, then follow.` }, log.lastId));
+      } else {
+        // Resuming, the position stays the client's until the changes it missed are sent.
+        const from = lastEventId ?? log.lastId;
+        send(message('ready', { last_event_id: from }, from));
+        missed.forEach(follow);
+      }
+      stopListening = log.listen(follow);
+      const beat = () => {
+        send(encoder.encode(': keep-alive\n\n'));
+        if (!closed) heartbeat = timers.setTimeout(beat, options.heartbeatMs);
+      };
+      heartbeat = timers.setTimeout(beat, options.heartbeatMs);
+    },
+    cancel() {
+      close();
+    },
+  });
+  return new web.Response(body, {
+    status: 200,
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', 'x-content-type-options': 'nosniff' },
+  });
+}
+
+/** A short random name for this log's numbering. */
+function randomBoot(): string {
+  return (globalThis as unknown as { crypto: { randomUUID(): string } }).crypto.randomUUID().replace(/-/g, '').slice(0, 12);
+}
