@@ -10,13 +10,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PlanManager, replay, type HistoryEvent, type Plan } from 'instance-plan';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PlanManager, replay, type CommittedChange, type HistoryEvent, type Plan } from 'instance-plan';
+import { createFetchHandler } from 'instance-plan/http';
 import { migrate, postgresAdapter, SCHEMA_VERSION } from 'instance-plan/postgres';
 import { adapterConformance } from 'instance-plan/testing';
 import { commitParams, commitStatement, prepareCommit } from '../src/adapters/postgres/commit';
 import { createBatch, leaseRecord, planRecord, updateOf } from '../src/testing/conformance/fixtures';
-import { dropSchema, freshSchema, pgConformance } from './support/pg-harness';
+import { dropSchema, freshSchema, pgConformance, pgFeedConformance } from './support/pg-harness';
 import type { LeaseRaceResult, PlanRaceResult, WorkerConfig } from './support/pg-worker';
 import { crashAndRecover, processHandle, type StepWorkerProcess } from './support/crash-recovery';
 import { expectWhat010Wrote, postgresDumpInto } from './support/fixtures-0.1.0';
@@ -35,10 +36,44 @@ afterAll(async () => {
 
 describe.skipIf(!url)(`PostgreSQL server${skipped}`, () => {
   adapterConformance({ ...pgConformance('PostgreSQL adapter (server, two pools)', pools[0]!, pools[1]!), describe, it });
+  // Each handle listens on a connection of its own, as each process would.
+  adapterConformance({
+    ...pgFeedConformance('PostgreSQL adapter with LISTEN/NOTIFY (server, two pools)', pools[0]!, pools[1]!, async () => {
+      const listen = new pg.Client({ connectionString: url });
+      listen.on('error', () => {});
+      await listen.connect();
+      return { listen, close: () => listen.end() };
+    }),
+    describe,
+    it,
+  });
 });
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const workerFile = `${root}node_modules/.cache/instance-plan/pg-worker.mjs`;
+
+/** The history events of the `change` messages of a change stream, as they come. */
+function streamedChanges(body: ReadableStream<Uint8Array>) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const events: HistoryEvent[] = [];
+  let buffer = '';
+  void (async () => {
+    for (;;) {
+      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) !== -1) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = block.split('\n').find((line) => line.startsWith('data: '));
+        if (block.includes('event: change') && data) events.push(...(JSON.parse(data.slice('data: '.length)) as CommittedChange).events);
+      }
+    }
+  })();
+  return { events: () => events, cancel: () => reader.cancel() };
+}
 
 /** Starts one worker per config, lets them all go at once, and collects what each reports. */
 async function race<R>(configs: WorkerConfig[]): Promise<R[]> {
@@ -320,6 +355,49 @@ describe.skipIf(!url)(`several Node processes on one PostgreSQL${skipped}`, () =
     const conflicts = results.reduce((sum, result) => sum + result.conflicts, 0);
     expect(conflicts, 'the processes must actually have collided').toBeGreaterThan(0);
     report('plan race', { processes, operations, conflicts_retried: conflicts, updates_lost: lost.length, elapsed_ms: elapsed });
+  });
+
+  it('LISTEN/NOTIFY: a subscriber in this process hears every commit of the others, once each and in commit order; so does a change stream over HTTP', async () => {
+    const processes = 3;
+    const listen = new pg.Client({ connectionString: url });
+    listen.on('error', () => {});
+    await listen.connect();
+    try {
+      const adapter = postgresAdapter({ client: pools[1]!, schema, listen });
+      await adapter.listening;
+      const listener = new PlanManager({ adapter });
+      const instance = await listener.createInstance({ organization_id: 'org-1', agent_type_id: 'listened' });
+      await listener.transitionInstance(instance.id, { status: 'running' });
+      const plan = await listener.createPlan({ instance_id: instance.id, title: 'Listened', ordering: 'free', steps: Array.from({ length: processes * 2 }, (_, i) => ({ title: `Step ${i}`, type: 'process' as const })) });
+      const heard: CommittedChange[] = [];
+      const stop = listener.subscribe((change) => heard.push(change));
+      // And a change stream over HTTP, on the same manager: what a remote client would follow.
+      const handler = createFetchHandler(listener, { authenticate: () => ({ organization_id: 'org-1' }) });
+      const response = await handler(new Request('http://localhost/events', { headers: { authorization: 'Bearer k' } }));
+      const streamed = streamedChanges(response.body as ReadableStream<Uint8Array>);
+
+      const results = await race<PlanRaceResult>(
+        Array.from({ length: processes }, (_, worker) => ({ scenario: 'plan', url: url!, schema, worker, plan_id: plan.id, steps: plan.steps.filter((_, i) => i % processes === worker).map((step) => step.id), appends: 2 })),
+      );
+      const operations = results.flatMap((result) => result.successes).length;
+      const history = await listener.history(plan.id);
+      const expected = history.filter((event) => event.seq > 1);
+      expect(expected).toHaveLength(operations);
+      const planEvents = () => heard.flatMap((change) => change.events).filter((event) => event.record_id === plan.id);
+      await vi.waitFor(() => expect(planEvents().length).toBeGreaterThanOrEqual(operations), { timeout: 10_000 });
+      // Every commit of the other processes, once, in commit order, with its events as stored.
+      expect(planEvents()).toEqual(expected);
+      for (const change of heard.filter((each) => each.records.some((record) => record.id === plan.id))) {
+        expect(change.records.find((record) => record.id === plan.id)!.version).toBe(change.events.find((event) => event.record_id === plan.id)!.seq);
+      }
+      await vi.waitFor(() => expect(streamed.events().filter((event) => event.record_id === plan.id).length).toBeGreaterThanOrEqual(operations), { timeout: 10_000 });
+      expect(streamed.events().filter((event) => event.record_id === plan.id)).toEqual(expected);
+      await streamed.cancel();
+      stop();
+      report('change feed across processes', { processes, commits_heard: planEvents().length, commits_made: operations, streamed_over_http: operations });
+    } finally {
+      await listen.end();
+    }
   });
 
   it('race on one lease: one owner at a time, tokens grow with each, and a stalled owner\'s writes are refused once another took over', async () => {

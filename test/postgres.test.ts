@@ -19,7 +19,7 @@ import { runMigrations } from '../src/adapters/postgres/migrate';
 import { MIGRATIONS } from '../src/adapters/postgres/schema';
 import { createBatch, eventOf, leaseRecord, planRecord, stepRecord, T0, updateOf } from '../src/testing/conformance/fixtures';
 import { expectRejection } from './support/core-fixtures';
-import { expectFault, pgConformance, pgError, schemaRunner, watched } from './support/pg-harness';
+import { expectFault, pgConformance, pgError, pgFeedConformance, schemaRunner, watched } from './support/pg-harness';
 
 // One database for the file (starting PGlite takes seconds); every test gets a schema of its own.
 const db = new PGlite();
@@ -27,6 +27,8 @@ afterAll(() => db.close());
 const withSchema = schemaRunner(db, 'pglite');
 
 adapterConformance({ ...pgConformance('PostgreSQL adapter (PGlite)', db), describe, it });
+// PGlite is one connection: it listens and notifies itself, as a server's connections do each other.
+adapterConformance({ ...pgFeedConformance('PostgreSQL adapter with LISTEN/NOTIFY (PGlite)', db, db, async () => ({ listen: db, close: async () => {} })), describe, it });
 
 describe('PlanManager on the PostgreSQL adapter (PGlite)', () => {
   it('agrees with the reference model and keeps every invariant (questions, budgets, restarts and copies included)', async () => {

@@ -1,7 +1,7 @@
 // Shared by the PostgreSQL tests: a conformance setup per client, one schema per test.
 import { expect } from 'vitest';
 import type { InstancePlanError, StorageAdapter } from 'instance-plan';
-import { migrate, postgresAdapter, type PostgresAdapter, type PostgresClient } from 'instance-plan/postgres';
+import { migrate, postgresAdapter, type PostgresAdapter, type PostgresClient, type PostgresListenClient } from 'instance-plan/postgres';
 import type { ConformanceOptions } from 'instance-plan/testing';
 import { expectRejection } from './core-fixtures';
 
@@ -34,6 +34,40 @@ export function pgConformance(name: string, client: PostgresClient, other: Postg
     dispose: (adapter: StorageAdapter) => dropSchema(client, (adapter as PostgresAdapter).schema),
     changeFeed: false,
     hidesOutOfScope: true,
+  };
+}
+
+/**
+ * As pgConformance, with the change feed across connections (LISTEN/NOTIFY): each handle gets a
+ * listen connection of its own from `listener`, closed when the handle is disposed.
+ */
+export function pgFeedConformance(
+  name: string,
+  client: PostgresClient,
+  other: PostgresClient,
+  listener: () => Promise<{ listen: PostgresListenClient; close(): Promise<void> }>,
+): Omit<ConformanceOptions, 'describe' | 'it'> {
+  const closers = new WeakMap<StorageAdapter, () => Promise<void>>();
+  const open = async (on: PostgresClient, schema: string) => {
+    const { listen, close } = await listener();
+    const adapter = postgresAdapter({ client: on, schema, listen });
+    await adapter.listening;
+    closers.set(adapter, close);
+    return adapter;
+  };
+  return {
+    ...pgConformance(name, client, other),
+    async create() {
+      const schema = freshSchema('feed');
+      await migrate(client, { schema });
+      return open(client, schema);
+    },
+    connect: (adapter: StorageAdapter) => open(other, (adapter as PostgresAdapter).schema),
+    async dispose(adapter: StorageAdapter) {
+      await closers.get(adapter)?.();
+      await dropSchema(client, (adapter as PostgresAdapter).schema);
+    },
+    changeFeed: true,
   };
 }
 

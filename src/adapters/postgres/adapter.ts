@@ -1,5 +1,5 @@
 import { checkKind, checkListQuery } from '../contract';
-import type { HistoryEvent, HistoryPage, ListQuery, ListResult, Scope, StorageAdapter, StoredKind, StoredOfKind } from '../contract';
+import type { CommittedChange, HistoryEvent, HistoryPage, ListQuery, ListResult, Scope, StorageAdapter, StoredKind, StoredOfKind } from '../contract';
 import { scopedRead, type SqlDialect } from '../scoped-read';
 import type { Instance, Plan, RecordKind, RecordOfKind } from '../../schemas/records';
 import { deepFreeze } from '../freeze';
@@ -11,18 +11,33 @@ import { representable } from '../text-keys';
 import { listStatement } from './list';
 import { storedVersion, tooNew } from './migrate';
 import { EVENTS, SCHEMA_VERSION, TABLES } from './schema';
+import { announcementOf, channelOf, postgresFeed, randomOrigin, type PostgresListenClient } from './feed';
 
 export interface PostgresAdapterOptions {
   /** Anything with `query(text, params)`: a `pg` Pool or Client, a PGlite. The adapter never ends it. */
   client: PostgresClient;
   /** The PostgreSQL schema `migrate` created the tables in. Default `'instance_plan'`. */
   schema?: string;
+  /**
+   * A change feed across processes (LISTEN/NOTIFY): a connection kept for listening (a connected
+   * `pg.Client`, or a PGlite). With it the adapter has `subscribe`, and hears every commit on the
+   * schema, from every process, in commit order. Without it, each manager announces its own.
+   */
+  listen?: PostgresListenClient;
+  /**
+   * Whether each commit announces itself (`pg_notify`, in its transaction) for the adapters that
+   * listen. Default true, so that a process that only writes is heard by those that listen;
+   * false leaves it out (a deployment where nobody listens), and listeners then miss its commits.
+   */
+  notify?: boolean;
 }
 
-/** The PostgreSQL adapter: a `StorageAdapter` without a change feed (managers announce their own commits). */
+/** The PostgreSQL adapter: with `listen`, a change feed across processes; without, managers announce their own commits. */
 export interface PostgresAdapter extends StorageAdapter {
   /** The schema the tables live in. */
   readonly schema: string;
+  /** With `listen`: settles once this adapter listens (every commit after it is heard, its own included). */
+  readonly listening?: Promise<void>;
 }
 
 /**
@@ -36,6 +51,18 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
   const table = (kind: StoredKind) => `${s}.${TABLES[kind]}`;
   const dialect: SqlDialect = { table, record: (alias) => `${alias}.record::text`, placeholder: (n) => `$${n}` };
   const commit = commitStatement(s);
+  const listen = (options as { listen?: unknown }).listen as PostgresListenClient | undefined;
+  if (listen !== undefined && typeof (listen as { listen?: unknown }).listen !== 'function' && (typeof (listen as { query?: unknown }).query !== 'function' || typeof (listen as { on?: unknown }).on !== 'function')) {
+    throw new TypeError('postgresAdapter: listen must be a connection kept for LISTEN: a connected pg.Client (query and on), or a PGlite (listen)');
+  }
+  const notify = (options as { notify?: unknown }).notify ?? true;
+  if (typeof notify !== 'boolean') throw new TypeError(`postgresAdapter: notify must be true or false, got ${typeof notify}`);
+  if (listen && !notify) throw new TypeError('postgresAdapter: an adapter that listens also notifies (it hears its own commits through the feed): leave notify out');
+  const feed = listen && postgresFeed(schema, listen, client, `${s}.${EVENTS}`);
+  // The commit also notifies, in its transaction: a batch that does not commit announces nothing.
+  const notifyingCommit = `SELECT ${commit.slice('SELECT '.length)}, pg_notify($8, $9)`;
+  const origin = randomOrigin();
+  let commits = 0;
   let ready: Promise<void> | undefined;
 
   const checkSchema = async (): Promise<void> => {
@@ -107,8 +134,34 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
 
     async commit(batch) {
       const call = prepareCommit(batch);
-      await run('commit', commit, commitParams(call));
+      // A batch of checks only changes nothing, and announces nothing.
+      if (!notify || batch.writes.length === 0) {
+        await run('commit', commit, commitParams(call));
+        return;
+      }
+      if (!feed) {
+        await run('commit', notifyingCommit, [...commitParams(call), channelOf(schema), announcementOf(schema, origin, ++commits, batch)]);
+        return;
+      }
+      // Listening first, so that this adapter hears its own commit too.
+      await feed.listening.catch(() => undefined);
+      const announcement = feed.announce(batch);
+      let committed = false;
+      try {
+        await run('commit', notifyingCommit, [...commitParams(call), feed.channel, announcement.payload]);
+        committed = true;
+      } finally {
+        announcement.settled(committed);
+      }
     },
+
+    ...(feed && {
+      listening: feed.listening,
+      subscribe(listener: (change: CommittedChange) => void) {
+        if (typeof listener !== 'function') throw new TypeError('subscribe: the listener must be a function');
+        return feed.subscribe(listener);
+      },
+    }),
 
     async history(recordId: string, page?: HistoryPage): Promise<HistoryEvent[]> {
       if (typeof recordId !== 'string') throw new TypeError(`history: the record id must be a string, got ${typeof recordId}`);

@@ -13,7 +13,9 @@ import { createAdapter, type PostgresAdapter, type PostgresAdapterOptions } from
  *   does not match rolls the whole batch back and is reported as `CONFLICT`.
  * - Lists page in the database (`ORDER BY created_at DESC, id` through an index per filter,
  *   `LIMIT`/`OFFSET`, and a count), reading only the page's records.
- * - No change feed: `subscribe` is absent, so each `PlanManager` announces its own commits.
+ * - A change feed across processes with `listen` (a connection kept for LISTEN): every commit
+ *   notifies in its transaction, and `subscribe` hears the commits of every process on the
+ *   schema in commit order. Without it `subscribe` is absent, and each manager announces its own.
  * - Faults are `STORAGE_ERROR` with `details.reason` (`connection`, `serialization`,
  *   `not_migrated`, ...) and the driver's error as the cause.
  *
@@ -34,4 +36,5 @@ export { migrate, type MigrateOptions } from './migrate';
 export { SCHEMA_VERSION } from './schema';
 export type { PostgresAdapter, PostgresAdapterOptions } from './adapter';
 export type { PostgresClient } from './client';
+export type { PostgresListenClient } from './feed';
 export type { PostgresFaultReason } from './faults';

@@ -1,0 +1,176 @@
+import type { CommitBatch, CommittedChange, HistoryEvent, StoredKind } from '../contract';
+import { deepFreeze } from '../freeze';
+import type { PostgresClient } from './client';
+
+/**
+ * A connection kept for LISTEN: a connected `pg.Client` (or one checked out of a pool and kept),
+ * whose `notification` events the adapter hears; or a PGlite, through its `listen()`. Not a
+ * Pool: notifications arrive on the one connection that listens. Its `error` events stay yours.
+ */
+export type PostgresListenClient =
+  | { query(text: string): Promise<unknown>; on(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): unknown }
+  | { listen(channel: string, callback: (payload: string) => void): Promise<unknown> };
+
+/** What a commit announces: who (`o`, and its commit `n`), which records, and the events when they fit. */
+interface Announcement {
+  s: string;
+  o: string;
+  n: number;
+  r: [StoredKind, string, number][];
+  /** The history events, or their record ids and seqs (`k`) when they would not fit in the payload. */
+  e?: HistoryEvent[];
+  k?: [string, number][];
+}
+
+/** NOTIFY payloads must stay under 8000 bytes: above this the events are read from the table instead. */
+const MAX_PAYLOAD_BYTES = 7_000;
+
+const encoder = new (globalThis as unknown as { TextEncoder: new () => { encode(text: string): Uint8Array } }).TextEncoder();
+
+/** The channel the commits on `schema` are announced on: lower case (a channel LISTENed unquoted is folded), at most 63 bytes; the schema is in each payload too. */
+export const channelOf = (schema: string) => `ip_changes_${schema.toLowerCase()}`.slice(0, 63);
+
+/** The payload announcing `batch`, commit `n` of adapter `origin`: the events when they fit, else where to read them. */
+export function announcementOf(schema: string, origin: string, n: number, batch: CommitBatch): string {
+  const r = batch.writes.map(({ kind, record }) => [kind, record.id, record.version] as [StoredKind, string, number]);
+  const whole = JSON.stringify({ s: schema, o: origin, n, r, e: batch.events } satisfies Announcement);
+  if (encoder.encode(whole).length <= MAX_PAYLOAD_BYTES) return whole;
+  return JSON.stringify({ s: schema, o: origin, n, r, k: batch.events.map((event) => [event.record_id, event.seq]) } satisfies Announcement);
+}
+
+export interface PostgresFeed {
+  /** The channel's name. */
+  readonly channel: string;
+  /**
+   * What to send with a batch's commit, in its transaction; `settled` says whether it committed
+   * (its notification then brings the change back, in commit order with everyone's).
+   */
+  announce(batch: CommitBatch): { payload: string; settled(committed: boolean): void };
+  subscribe(listener: (change: CommittedChange) => void): () => void;
+  /** Settles when this adapter listens: every commit after it is heard, its own included. */
+  readonly listening: Promise<void>;
+}
+
+/**
+ * The change feed across processes: every commit sends `pg_notify` in its own transaction (so a
+ * refused or rolled-back batch announces nothing), and every adapter with a listen connection
+ * hears the commits of all of them on the same schema, its own included, in the order they
+ * committed (PostgreSQL delivers notifications so). Its own changes it takes from its batches;
+ * the others' events, when too large for a notification, are read back from the history.
+ */
+export function postgresFeed(schema: string, listenClient: PostgresListenClient, client: PostgresClient, events: string): PostgresFeed {
+  const channel = channelOf(schema);
+  const origin = randomOrigin();
+  type Listener = (change: CommittedChange) => void;
+  const listeners = new Set<Listener>();
+  let delivery = Promise.resolve();
+  /**
+   * This adapter's commits in flight, by number. Its notification delivers one, once the commit
+   * has answered, to the subscribers there were then: one who subscribed after a commit returned
+   * does not hear it, however late its notification comes.
+   */
+  const own = new Map<number, { change: CommittedChange; audience: Promise<Set<Listener> | undefined>; settle(audience: Set<Listener> | undefined): void }>();
+  let commits = 0;
+
+  const deliver = (change: CommittedChange, audience: ReadonlySet<Listener> = listeners) => {
+    deepFreeze(change);
+    for (const listener of [...audience]) {
+      if (!listeners.has(listener)) continue;
+      try {
+        listener(change);
+      } catch {
+        // A listener's fault is its own: it never fails a commit or starves the others.
+      }
+    }
+  };
+
+  /** The change a notification announces, and who hears it (its events read back when they were left out). */
+  const heard = async (payload: string): Promise<[CommittedChange, ReadonlySet<Listener>] | undefined> => {
+    let announced: Announcement;
+    try {
+      announced = JSON.parse(payload) as Announcement;
+    } catch {
+      return undefined;
+    }
+    if (announced.s !== schema) return undefined;
+    const mine = announced.o === origin ? own.get(announced.n) : undefined;
+    if (mine) {
+      own.delete(announced.n);
+      const audience = await mine.audience;
+      return audience ? [mine.change, audience] : undefined;
+    }
+    // Another adapter's, or one of ours whose outcome we could not know (it committed after all).
+    if (!Array.isArray(announced.r)) return undefined;
+    const records = announced.r.map(([kind, id, version]) => ({ kind, id, version }));
+    if (announced.e) return [{ records, events: announced.e }, listeners];
+    const keys = announced.k ?? [];
+    if (keys.length === 0) return [{ records, events: [] }, listeners];
+    const { rows } = await client.query(
+      `SELECT e.event::text AS event FROM ${events} e JOIN unnest($1::text[], $2::bigint[]) AS k(record_id, seq) ON e.record_id = k.record_id AND e.seq = k.seq ORDER BY e.position`,
+      [keys.map(([id]) => id), keys.map(([, seq]) => seq)],
+    );
+    return [{ records, events: (rows as { event: string }[]).map((row) => JSON.parse(row.event) as HistoryEvent) }, listeners];
+  };
+
+  const onPayload = (payload: string | undefined) => {
+    if (payload === undefined) return;
+    // In the order notifications come (commit order), each once its events are in hand.
+    delivery = delivery.then(async () => {
+      try {
+        const found = await heard(payload);
+        if (found) deliver(...found);
+      } catch {
+        // A change whose events cannot be read back (the store is down) is not announced.
+      }
+    });
+  };
+
+  const listening = (async () => {
+    if ('listen' in listenClient) {
+      await listenClient.listen(channel, onPayload);
+    } else {
+      listenClient.on('notification', (message) => {
+        if (message.channel === channel) onPayload(message.payload);
+      });
+      await listenClient.query(`LISTEN "${channel}"`);
+    }
+  })();
+  // A failure to listen leaves the feed deaf, not the process down: it is in `listening`.
+  listening.catch(() => undefined);
+
+  return {
+    channel,
+    listening,
+    announce(batch) {
+      const n = ++commits;
+      // Kept until their notification comes; a deaf listen connection must not make this grow.
+      if (own.size >= 10_000) {
+        const [oldest, entry] = own.entries().next().value!;
+        entry.settle(undefined);
+        own.delete(oldest);
+      }
+      let settle!: (audience: Set<Listener> | undefined) => void;
+      const audience = new Promise<Set<Listener> | undefined>((resolve) => (settle = resolve));
+      own.set(n, { change: { records: batch.writes.map(({ kind, record }) => ({ kind, id: record.id, version: record.version })), events: [...batch.events] }, audience, settle });
+      return {
+        payload: announcementOf(schema, origin, n, batch),
+        settled(committed) {
+          // Committed: heard by those subscribed now. Not: no notification will come for it.
+          settle(committed ? new Set(listeners) : undefined);
+          if (!committed) own.delete(n);
+        },
+      };
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+  };
+}
+
+/** A name for one adapter's commits in the payloads (its own it knows back). */
+export function randomOrigin(): string {
+  return (globalThis as unknown as { crypto: { randomUUID(): string } }).crypto.randomUUID();
+}
