@@ -1,7 +1,7 @@
 // The SQLite adapter on better-sqlite3 (Node 20): the conformance suite in full on a file
 // database, then what is SQLite's own: migrations and refusals of other files, the drivers told
 // apart, faults answered with a reason and nothing partial. The same suite runs on node:sqlite
-// (Node 22) and bun:sqlite (Bun) from .ci/sqlite-runtimes.
+// (Node 22) and bun:sqlite (Bun) from .ci/runtimes.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// Run by .ci/sqlite-runtimes with Bun: bun test test/runtimes/sqlite-conformance.bun.test.mjs
+// Run by .ci/runtimes with Bun: bun test test/runtimes/sqlite-conformance.bun.test.mjs
 import { afterAll, describe, it } from 'bun:test';
 import { Database } from 'bun:sqlite';
 import { closedHandle, sqliteConformance } from './sqlite-conformance.shared.mjs';

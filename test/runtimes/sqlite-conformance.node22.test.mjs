@@ -1,4 +1,4 @@
-// Run by .ci/sqlite-runtimes with Node 22: node --test test/runtimes/sqlite-conformance.node22.test.mjs
+// Run by .ci/runtimes with Node 22: node --test test/runtimes/sqlite-conformance.node22.test.mjs
 import { after, describe, it } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
 import { closedHandle, sqliteConformance } from './sqlite-conformance.shared.mjs';

@@ -1,5 +1,5 @@
 // The SQLite adapter's conformance suite on a runtime's own driver, against the built package:
-// shared by the Node 22 (node:sqlite) and Bun (bun:sqlite) runs of .ci/sqlite-runtimes, each
+// shared by the Node 22 (node:sqlite) and Bun (bun:sqlite) runs of .ci/runtimes, each
 // of which passes its runner's describe/it and a way to open a database file.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
