@@ -88,7 +88,7 @@ describe('README.md framework table', () => {
     });
 
   test('it has a row per framework, each used in at most three lines', () => {
-    expect(rows.map((row) => row.name.split(' (')[0])).toEqual(['Vercel AI SDK', 'OpenAI Agents SDK', 'LangChain and LangGraph', 'Anthropic', 'MCP']);
+    expect(rows.map((row) => row.name.split(' (')[0])).toEqual(['Vercel AI SDK', 'OpenAI Agents SDK', 'LangChain and LangGraph', 'Anthropic', 'Mastra', 'MCP']);
     for (const row of rows) expect(row.uses.length, row.name).toBeLessThanOrEqual(3);
   });
 

@@ -1,5 +1,5 @@
 // instance-plan/tool: the Instance Plan tool for model runtimes and agent frameworks (OpenAI, the OpenAI
-// Agents SDK, Anthropic, MCP, the Vercel AI SDK, LangChain and LangGraph).
+// Agents SDK, Anthropic, MCP, the Vercel AI SDK, LangChain and LangGraph, Mastra).
 
 export { instancePlanTool, type InstancePlanTool, type InstancePlanToolOptions, type ToolDefinition } from './definition';
 export { toolDescription } from './description';
@@ -13,6 +13,7 @@ export { anthropicTool, type AnthropicInputSchema, type AnthropicToolDefinition,
 export { registerMcpTool, mcpToolResult, type McpServerLike, type McpToolResult } from './mcp';
 export { aiSdkTool, type AiSdkToolOptions } from './ai-sdk';
 export { langchainTool, type LangChainToolArguments } from './langchain';
+export { mastraTool, type MastraToolOptions } from './mastra';
 
 // What the tool's answers are made of, for runtimes that build their own tool around the manager.
 export { nextStep, guidance } from '../manager/next-step';

@@ -18,3 +18,29 @@ export function passThroughSchema(schema: JsonSchema): PassThroughSchema {
   z.globalRegistry.add(passThrough, freshSchema(schema));
   return passThrough;
 }
+
+/** A Standard Schema (with its JSON Schema) that accepts every value as it is. */
+export interface PassThroughStandardSchema {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: 'instance-plan';
+    validate(value: unknown): { value: unknown };
+    readonly jsonSchema: { input(options?: unknown): Record<string, unknown>; output(options?: unknown): Record<string, unknown> };
+  };
+}
+
+/**
+ * The same for frameworks that take a Standard Schema with its JSON Schema (standardschema.dev):
+ * `validate` lets every call through to the manager, and `jsonSchema` answers a fresh copy of
+ * `schema` for the model to be shown.
+ */
+export function passThroughStandardSchema(schema: JsonSchema): PassThroughStandardSchema {
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'instance-plan',
+      validate: (value) => ({ value }),
+      jsonSchema: { input: () => freshSchema(schema), output: () => freshSchema(schema) },
+    },
+  };
+}
