@@ -177,6 +177,16 @@ export async function executeStepVersusBareUpdate({ rounds = 20 } = {}) {
         await adapter.commit({ writes: [{ kind: 'plan', record: next, expected_version: ownPlan.version }], events: [event], checks: [{ kind: 'lease', id: own.instance.id, expected_version: null }] });
         ownPlan = next;
       };
+      // The same commit from an adapter that does not announce it (notify: false): what pg_notify costs.
+      const quiet = postgresAdapter({ client: pool, schema, notify: false });
+      const silent = await runningPlan(manager);
+      let silentPlan = await manager.getPlan(silent.plan.id);
+      const commitWithoutNotify = async () => {
+        const next = { ...silentPlan, updated_at: new Date().toISOString(), version: silentPlan.version + 1 };
+        const event = { seq: next.version, record_id: next.id, record_kind: 'plan', at: next.updated_at, type: 'plan.updated', from: next.status, to: next.status, changes: [{ op: 'replace', path: ['updated_at'], value: next.updated_at }] };
+        await quiet.commit({ writes: [{ kind: 'plan', record: next, expected_version: silentPlan.version }], events: [event], checks: [{ kind: 'lease', id: silent.instance.id, expected_version: null }] });
+        silentPlan = next;
+      };
 
       // Each call is counted, and afterwards each plan's stored version must have moved by as
       // many: every call measured was a committed change, none a no-op or a silent conflict.
@@ -189,6 +199,7 @@ export async function executeStepVersusBareUpdate({ rounds = 20 } = {}) {
           roundTrip: { fn: () => pool.query('SELECT 1'), batch: 200 },
           read: { fn: () => adapter.getPlanWithInstance(plain.plan.id), batch: 100 },
           commitOnly: { fn: commitOnly, batch: 100 },
+          commitWithoutNotify: { fn: commitWithoutNotify, batch: 100 },
         },
         { rounds, warmup: 1 },
       );

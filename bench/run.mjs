@@ -118,7 +118,7 @@ if (browser?.executeStep) {
   lines.push(`- **IndexedDB ${x(b.ours / b.raw)}**: the same requests raw cost ${x(b.sameRequests / b.raw)} of a get+put, the adapter's transaction with a hand-made batch ${x(b.adapterOnly / b.raw)}; so the requests themselves are not where it goes: the adapter's own work (freezing what it reads, preparing rows, the change feed) and the manager's (validation, the machines, immer, the history event), which runs inside the transaction between its reads and its writes, are. Reaching 1.3× means doing less between the reads and the writes.`);
 }
 if (pg) {
-  lines.push(`- **PostgreSQL ${x(pg.executeStep / pg.bare)} and ${x(pg.leaseHolder / pg.bare)} for a lease holder**: two statements and one. The commit function alone (one plan written, one event, one lease check) costs ${x(pg.commitOnly / pg.bare)} of the bare UPDATE, the JOIN ${x(pg.read / pg.bare)}, a bare round trip ${x(pg.roundTrip / pg.bare)}. Reaching the targets needs a cheaper commit: the plpgsql function walks a JSON list of items and casts each record from text; one set-based statement per batch shape, in a new migration, would do the same writes.`);
+  lines.push(`- **PostgreSQL ${x(pg.executeStep / pg.bare)} and ${x(pg.leaseHolder / pg.bare)} for a lease holder**: two statements and one. The commit function alone (one plan written, one event, one lease check, and the change feed's \`pg_notify\` in its transaction) costs ${x(pg.commitOnly / pg.bare)} of the bare UPDATE (${x(pg.commitWithoutNotify / pg.bare)} without the notification: \`notify: false\`), the JOIN ${x(pg.read / pg.bare)}, a bare round trip ${x(pg.roundTrip / pg.bare)}. Reaching the targets needs a cheaper commit: the plpgsql function walks a JSON list of items and casts each record from text; one set-based statement per batch shape, in a new migration, would do the same writes.`);
 }
 if (hv) {
   lines.push(`- **HTTP ${perCent(hv.memory, hv.bare)} of bare node:http**: the Fetch API layer alone (a \`Request\` with a body stream, a \`Response\`, around a handler that does nothing) already caps it at ${perCent(hv.fetchLayer, hv.bare)}; the library's work takes it from there to ${perCent(hv.memory, hv.bare)}. Reaching 50% needs a Node path that does not build Fetch API objects per request (the handler's logic over Node's request and response directly).`);
@@ -200,7 +200,8 @@ if (postgres.value) {
   lines.push('| layer | median per call | ratio to the bare UPDATE |', '|---|---|---|');
   lines.push(`| a round trip: \`SELECT 1\` | ${fmt.us(pgm.roundTrip)} | ${ratio(pgm.roundTrip, pgm.bare)} |`);
   lines.push(`| the read of a change: the plan with its instance, one JOIN (\`getPlanWithInstance\`) | ${fmt.us(pgm.read)} | ${ratio(pgm.read, pgm.bare)} |`);
-  lines.push(`| the commit of a change: one \`commit_batch\` call (plan over its version, its event, the lease checked) | ${fmt.us(pgm.commitOnly)} | ${ratio(pgm.commitOnly, pgm.bare)} |`, '');
+  lines.push(`| the commit of a change: one \`commit_batch\` call (plan over its version, its event, the lease checked) with its \`pg_notify\` | ${fmt.us(pgm.commitOnly)} | ${ratio(pgm.commitOnly, pgm.bare)} |`);
+  lines.push(`| the same commit without the notification (\`notify: false\`) | ${fmt.us(pgm.commitWithoutNotify)} | ${ratio(pgm.commitWithoutNotify, pgm.bare)} |`, '');
 } else {
   lines.push(`Not measured: ${postgres.error}`, '');
 }
