@@ -1,4 +1,4 @@
-import { applyPatches, type Objectish } from 'immer';
+import { applyPatches, enablePatches, type Objectish } from 'immer';
 import type { HistoryEvent, HistoryEventType, Patch } from '../adapters/contract';
 import type { RecordKind, StoredRecord } from '../schemas/records';
 import { deepFreeze } from '../adapters/freeze';
@@ -35,6 +35,8 @@ export function creationChanges(record: StoredRecord): Patch[] {
  * replay(events) // deep-equals await manager.getPlan(plan.id)
  */
 export function replay<T extends StoredRecord = StoredRecord>(events: readonly HistoryEvent[]): T | undefined {
+  // Replay needs no manager: a process that only copies or checks stores has none (idempotent).
+  enablePatches();
   const ordered = [...events].sort((a, b) => a.seq - b.seq);
   let start = 0;
   for (let i = ordered.length - 1; i >= 0; i--) {
