@@ -2,6 +2,7 @@
 // scope, in commit order, with ids to resume from; a client that reconnects with Last-Event-ID
 // gets exactly what it missed, or `reset` when that is no longer kept; through Node's http too.
 import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -222,4 +223,60 @@ describe('GET /events through Node\'s http (toNodeListener)', () => {
     }
     server.closeAllConnections();
   });
+
+  /** A raw client: sends a GET of /events and then does nothing (reads nothing) until destroyed. */
+  const rawStream = (port: number) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.write('GET /events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n\r\n');
+    socket.pause();
+    return socket;
+  };
+  const opens = async (url: string) => {
+    const response = await fetch(url, { headers: { authorization: 'Bearer k' } });
+    await response.body?.cancel();
+    return response.status;
+  };
+
+  it('a client that goes while the request is still being authenticated does not keep its stream', async () => {
+    const handler = createFetchHandler(new PlanManager(), {
+      authenticate: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return { organization_id: 'acme' };
+      },
+      events: { maxStreamsPerCaller: 2 },
+    });
+    server = createServer(toNodeListener(handler));
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    for (let i = 0; i < 3; i++) {
+      const socket = rawStream(port);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      socket.destroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await opens(`http://127.0.0.1:${port}/events`)).toBe(200);
+    expect(await opens(`http://127.0.0.1:${port}/events`)).toBe(200);
+    server.closeAllConnections();
+  });
+
+  it('a client that reads nothing is let go once it falls behind, and holds its place no more', async () => {
+    const manager = new PlanManager();
+    const handler = createFetchHandler(manager, { authenticate: () => ({ organization_id: 'acme' }), events: { maxStreamsPerCaller: 1, maxPending: 50 } });
+    server = createServer(toNodeListener(handler));
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const socket = rawStream(port);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Large changes, so that the socket's buffers fill and the stream's own queue grows.
+    const instance = await manager.createInstance({ organization_id: 'acme', agent_type_id: 'slow' });
+    await manager.transitionInstance(instance.id, { status: 'running' });
+    let freed = false;
+    for (let i = 0; i < 2_000 && !freed; i++) {
+      await manager.createPlan({ instance_id: instance.id, title: `plan ${i}`, description: 'x'.repeat(8_000), steps: [] });
+      if (i % 100 === 99) freed = (await opens(`http://127.0.0.1:${port}/events`)) === 200;
+    }
+    expect(freed, 'the slow client was let go and its stream freed').toBe(true);
+    socket.destroy();
+    server.closeAllConnections();
+  }, 60_000);
 });

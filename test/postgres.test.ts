@@ -640,3 +640,59 @@ describe('reads refuse malformed calls', () => {
     expect(calls).toEqual([]);
   });
 });
+
+describe('the change feed (LISTEN/NOTIFY) under what can go wrong', () => {
+  const heardBy = async (adapter: ReturnType<typeof postgresAdapter>) => {
+    await adapter.listening;
+    const heard: { records: { id: string }[] }[] = [];
+    adapter.subscribe!((change) => heard.push(change));
+    return heard;
+  };
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+
+  it('a batch of many records, too large for one notification, commits and is heard whole (the announcement in pieces)', () =>
+    withSchema(async (schema) => {
+      const writer = postgresAdapter({ client: db, schema, listen: db });
+      const other = postgresAdapter({ client: db, schema, listen: db });
+      const heard = await heardBy(other);
+      // 150 plans with long ids: the ids alone are more than a notification may carry.
+      const plans = Array.from({ length: 150 }, (_, i) => planRecord({ id: `plan-${'x'.repeat(80)}-${i}` }));
+      await writer.commit(createBatch(...plans.map((plan) => ['plan', plan] as ['plan', Plan])));
+      await until(() => heard.length > 0);
+      expect(heard.map((change) => change.records.length)).toEqual([150]);
+      expect(heard[0]!.records.map((record) => record.id)).toEqual(plans.map((plan) => plan.id));
+    }));
+
+  it('a payload on the channel that is not ours is ignored: nothing heard of it, nothing crashes, and the next commit is heard', () =>
+    withSchema(async (schema) => {
+      const adapter = postgresAdapter({ client: db, schema, listen: db });
+      const heard = await heardBy(adapter);
+      const channel = `ip_changes_${schema}`;
+      for (const payload of ['not json', '{"s":"x"}', JSON.stringify({ s: schema, o: 'forged', n: 1, r: [['instance', 'i', 1]], e: 5 }), JSON.stringify({ s: schema, o: 'forged', n: 2, i: 1, of: 2, c: 'x' })]) {
+        await db.query('SELECT pg_notify($1, $2)', [channel, payload]);
+      }
+      await adapter.commit(createBatch(['plan', planRecord({ id: 'plan-real' })]));
+      await until(() => heard.length > 0);
+      expect(heard.map((change) => change.records.map((record) => record.id))).toEqual([['plan-real']]);
+    }));
+
+  it('a commit whose answer was lost after it committed is still heard by its own process, once', () =>
+    withSchema(async (schema) => {
+      // The statement runs and commits; the client then reports the connection lost.
+      const lossy: PostgresClient = {
+        async query(text, params) {
+          const result = await db.query(text, params);
+          if (text.includes('commit_batch')) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: undefined });
+          return result as { rows: unknown[] };
+        },
+      };
+      const adapter = postgresAdapter({ client: lossy, schema, listen: db });
+      const heard = await heardBy(adapter);
+      await expectRejection(adapter.commit(createBatch(['plan', planRecord({ id: 'plan-landed' })])), 'STORAGE_ERROR');
+      await until(() => heard.length > 0);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(heard.map((change) => change.records.map((record) => record.id))).toEqual([['plan-landed']]);
+    }));
+});

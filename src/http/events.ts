@@ -1,4 +1,4 @@
-import type { CommittedChange, PlanManager } from '../index';
+import { InstancePlanError, type CommittedChange, type PlanManager } from '../index';
 import { timers } from '../manager/timers';
 import { web, type StreamController } from './web';
 
@@ -77,31 +77,49 @@ function message(event: string, data: unknown, id?: string): Uint8Array {
  * (read again, then follow). `onClose` runs once, when the client goes.
  */
 export function eventStream(log: ChangeLog, caller: PlanManager, lastEventId: string | null, options: Required<EventStreamOptions>, onClose: () => void): Response {
-  const visibility = new Map<string, Promise<boolean>>();
+  /** Known answers by kind and id, at most VISIBILITY_KEPT of them (reading again is always safe). */
+  const visibility = new Map<string, boolean>();
   const unscoped = Object.keys(caller.scope).length === 0;
-  /** Whether the caller may see a record: its scope fields never change, so the answer is kept. */
-  const visible = (kind: string, id: string): Promise<boolean> => {
-    if (unscoped) return Promise.resolve(true);
-    if (kind !== 'instance' && kind !== 'plan') return Promise.resolve(false);
-    let known = visibility.get(id);
-    if (!known) {
-      known = (kind === 'instance' ? caller.getInstance(id) : caller.getPlan(id)).then(
-        () => true,
-        () => false,
-      );
-      visibility.set(id, known);
+  /**
+   * Whether the caller may see a record: read through the caller's scoped manager. A record's scope
+   * fields never change, so a definite answer (found, or NOT_FOUND) is kept; a read that failed
+   * otherwise (the store is down) is not an answer, and is `undefined`.
+   */
+  const visible = async (kind: string, id: string): Promise<boolean | undefined> => {
+    if (unscoped) return true;
+    if (kind !== 'instance' && kind !== 'plan') return false;
+    const key = `${kind}:${id}`;
+    const known = visibility.get(key);
+    if (known !== undefined) return known;
+    let answer: boolean;
+    try {
+      await (kind === 'instance' ? caller.getInstance(id) : caller.getPlan(id));
+      answer = true;
+    } catch (error) {
+      if (!InstancePlanError.is(error, 'NOT_FOUND')) return undefined;
+      answer = false;
     }
-    return known;
+    if (visibility.size >= VISIBILITY_KEPT) visibility.clear();
+    visibility.set(key, answer);
+    return answer;
   };
-  const inScope = async ({ records, events }: CommittedChange): Promise<CommittedChange | undefined> => {
+  /** The change as the caller may see it (undefined: nothing of it), or 'unknown' when that could not be decided. */
+  const inScope = async ({ records, events }: CommittedChange): Promise<CommittedChange | undefined | 'unknown'> => {
+    if (!Array.isArray(records) || !Array.isArray(events)) return 'unknown';
     const seen = new Set<string>();
-    for (const record of records) if (await visible(record.kind, record.id)) seen.add(record.id);
+    for (const record of records) {
+      const answer = await visible(record.kind, record.id);
+      if (answer === undefined) return 'unknown';
+      if (answer) seen.add(record.id);
+    }
     if (seen.size === 0) return undefined;
     return { records: records.filter((record) => seen.has(record.id)), events: events.filter((event) => seen.has(event.record_id)) };
   };
 
   let closed = false;
   let chain = Promise.resolve();
+  /** Changes waiting for their visibility to be known. */
+  let queued = 0;
   let stopListening = () => {};
   let heartbeat: unknown;
   const close = () => {
@@ -129,11 +147,34 @@ export function eventStream(log: ChangeLog, caller: PlanManager, lastEventId: st
           close();
         }
       };
-      /** Sends entries in order, each once its records' visibility is known. */
+      const tooSlow = () => {
+        if (closed) return;
+        try {
+          controller.enqueue(message('reset', { reason: 'too_slow', message: 'Changes came faster than this client could be sent them; reconnect to resume, or read the records again.' }));
+          controller.close();
+        } catch {
+          // already closed by the client
+        }
+        close();
+      };
+      /** Sends entries in order, each once its records' visibility is known; never more than maxPending waiting. */
       const follow = (entry: Entry) => {
+        if (closed) return;
+        if (++queued > options.maxPending) return tooSlow();
         chain = chain.then(async () => {
-          const change = await inScope(entry.change);
-          if (change) send(message('change', change, `${log.boot}-${entry.n}`));
+          queued -= 1;
+          if (closed) return;
+          try {
+            const change = await inScope(entry.change);
+            if (change === 'unknown') {
+              // What the caller may see of this change could not be told: say so rather than guess.
+              send(message('reset', { reason: 'store_unavailable', message: 'A change could not be checked against your scope (the store did not answer); read the records again, then follow.' }, `${log.boot}-${entry.n}`));
+            } else if (change) {
+              send(message('change', change, `${log.boot}-${entry.n}`));
+            }
+          } catch {
+            // One change that cannot be sent (malformed) must not end the stream, nor the process.
+          }
         });
       };
       send(encoder.encode('retry: 3000\n\n'));
@@ -162,6 +203,9 @@ export function eventStream(log: ChangeLog, caller: PlanManager, lastEventId: st
     headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', 'x-content-type-options': 'nosniff' },
   });
 }
+
+/** Visibility answers one stream keeps. */
+const VISIBILITY_KEPT = 10_000;
 
 /** A short random name for this log's numbering. */
 function randomBoot(): string {

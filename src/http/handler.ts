@@ -95,14 +95,20 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
     if (open >= streamsPerCaller) {
       throw new HttpRefusal(429, 'TOO_MANY_REQUESTS', `This API key has ${open} change streams open already (the events.maxStreamsPerCaller limit). Close one first.`, { limit: streamsPerCaller }, { 'retry-after': '5' });
     }
-    streams.set(token, open + 1);
     // Kept from the first stream on, so that a client that reconnects finds what it missed.
     log ??= new ChangeLog(managers as PlanManager, events.buffer);
-    return eventStream(log, manager, lastEventId, events, () => {
+    streams.set(token, open + 1);
+    const closed = () => {
       const left = streams.get(token)! - 1;
       if (left === 0) streams.delete(token);
       else streams.set(token, left);
-    });
+    };
+    try {
+      return eventStream(log, manager, lastEventId, events, closed);
+    } catch (error) {
+      closed();
+      throw error;
+    }
   };
   // A manager's limits are one frozen object for its life: its document is made once.
   const documents = new WeakMap<object, string>();

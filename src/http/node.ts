@@ -22,10 +22,12 @@ export interface NodeResponseLike {
   statusCode: number;
   setHeader(name: string, value: string): unknown;
   end(chunk?: Uint8Array | string): unknown;
-  /** For streamed answers (the change stream): each chunk as it comes, and the client going away. */
-  write(chunk: Uint8Array): unknown;
+  /** For streamed answers (the change stream): each chunk as it comes, and the client going away or draining. */
+  write(chunk: Uint8Array): boolean;
   flushHeaders?(): unknown;
-  on(event: 'close', listener: () => void): unknown;
+  on(event: 'close' | 'drain', listener: () => void): unknown;
+  once?(event: 'close' | 'drain', listener: () => void): unknown;
+  readonly destroyed?: boolean;
 }
 
 export interface NodeListenerOptions {
@@ -102,6 +104,9 @@ interface Bounds {
 }
 
 async function respond(handler: (request: Request) => Promise<Response>, req: NodeRequestLike, res: NodeResponseLike, options: NodeListenerOptions, bounds: Bounds) {
+  // Heard from the start: a client may go while the handler still works (authenticate, say).
+  const gone = { value: false };
+  res.on('close', () => (gone.value = true));
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   const body = hasBody && bounds.bodiesInFlight < bounds.maxBodiesInFlight ? bodyOf(req, bounds) : undefined;
   let answer = hasBody && !body ? busy('too many request bodies are being received at once') : undefined;
@@ -117,7 +122,7 @@ async function respond(handler: (request: Request) => Promise<Response>, req: No
     const read: [string, string][] = [];
     response.headers.forEach((value, name) => read.push([name, value]));
     if (response.body && read.some(([name, value]) => name === 'content-type' && value.startsWith('text/event-stream'))) {
-      streamTo(res, response.status, read, response.body);
+      streamTo(res, response.status, read, response.body, gone);
       return;
     }
     payload = new Uint8Array(await response.arrayBuffer());
@@ -141,28 +146,41 @@ async function respond(handler: (request: Request) => Promise<Response>, req: No
   res.end(payload);
 }
 
-/** An answer that goes on (Server-Sent Events): each chunk written as it comes, until either side ends it. */
-function streamTo(res: NodeResponseLike, status: number, headers: [string, string][], body: WebReadableStream): void {
+/**
+ * An answer that goes on (Server-Sent Events): each chunk written as it comes, until either side
+ * ends it. A chunk is read only once the socket took the last one ('drain'), so a client that does
+ * not read holds no more than the socket's buffer here, and the stream itself sees it lag.
+ */
+function streamTo(res: NodeResponseLike, status: number, headers: [string, string][], body: WebReadableStream, gone: { value: boolean }): void {
+  const reader = body.getReader();
+  const stop = () => void reader.cancel().catch(() => undefined);
+  // The client went before the answer was ready: the stream is let go at once.
+  if (gone.value || res.destroyed) {
+    stop();
+    return;
+  }
   res.statusCode = status;
   for (const [name, value] of headers) res.setHeader(name, value);
   res.flushHeaders?.();
-  const reader = body.getReader();
-  let open = true;
+  let wake: (() => void) | undefined;
   res.on('close', () => {
-    open = false;
-    reader.cancel().catch(() => undefined);
+    stop();
+    wake?.();
   });
+  res.on('drain', () => wake?.());
   void (async () => {
     try {
       for (;;) {
         const { done, value } = await reader.read();
-        if (done || !open) break;
-        if (value) res.write(value);
+        if (done || gone.value) break;
+        if (value && !res.write(value)) await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        if (gone.value) break;
       }
     } catch {
       // The stream failed or was cancelled: the answer ends here.
     }
-    if (open) res.end();
+    if (!gone.value) res.end();
   })();
 }
 

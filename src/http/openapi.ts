@@ -160,7 +160,7 @@ export function openApiDocument(limits: Readonly<Limits>): Record<string, unknow
     },
   };
   paths[OPENAPI_PATH] = {
-    get: { operationId: 'openApiDocument', summary: 'This document', security: [], responses: { 200: { description: 'The OpenAPI document', content: { 'application/json': { schema: { type: 'object' } } } } } },
+    get: { operationId: 'openApiDocument', summary: 'This document', responses: { 200: { description: 'The OpenAPI document', content: { 'application/json': { schema: { type: 'object' } } } } } },
   };
 
   const { schemas: components } = z.toJSONSchema(schemas, { target: 'draft-2020-12', io: 'output', uri: (name) => `#/components/schemas/${name}` }) as { schemas: Record<string, JsonSchema> };

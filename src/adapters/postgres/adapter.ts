@@ -60,7 +60,8 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
   if (listen && !notify) throw new TypeError('postgresAdapter: an adapter that listens also notifies (it hears its own commits through the feed): leave notify out');
   const feed = listen && postgresFeed(schema, listen, client, `${s}.${EVENTS}`);
   // The commit also notifies, in its transaction: a batch that does not commit announces nothing.
-  const notifyingCommit = `SELECT ${commit.slice('SELECT '.length)}, pg_notify($8, $9)`;
+  // The payloads in order (one, or the pieces of a large one), each a notification of the commit's transaction.
+  const notifyingCommit = `SELECT ${commit.slice('SELECT '.length)}, (SELECT count(*) FROM (SELECT pg_notify($8, payload) FROM unnest($9::text[]) WITH ORDINALITY AS sent(payload, i) ORDER BY i) AS notified)`;
   const origin = randomOrigin();
   let commits = 0;
   let ready: Promise<void> | undefined;
@@ -146,12 +147,10 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
       // Listening first, so that this adapter hears its own commit too.
       await feed.listening.catch(() => undefined);
       const announcement = feed.announce(batch);
-      let committed = false;
       try {
-        await run('commit', notifyingCommit, [...commitParams(call), feed.channel, announcement.payload]);
-        committed = true;
+        await run('commit', notifyingCommit, [...commitParams(call), feed.channel, announcement.payloads]);
       } finally {
-        announcement.settled(committed);
+        announcement.settled();
       }
     },
 

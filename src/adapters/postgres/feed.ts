@@ -22,30 +22,63 @@ interface Announcement {
   k?: [string, number][];
 }
 
+/** A piece of an announcement too large for one notification: the `i`th of `of`, in order. */
+interface Piece {
+  s: string;
+  o: string;
+  n: number;
+  i: number;
+  of: number;
+  c: string;
+}
+
 /** NOTIFY payloads must stay under 8000 bytes: above this the events are read from the table instead. */
 const MAX_PAYLOAD_BYTES = 7_000;
+/** Characters of announcement per piece: even escaped six times over (a control character) a piece fits. */
+const PIECE_CHARS = 1_100;
 
 const encoder = new (globalThis as unknown as { TextEncoder: new () => { encode(text: string): Uint8Array } }).TextEncoder();
 
 /** The channel the commits on `schema` are announced on: lower case (a channel LISTENed unquoted is folded), at most 63 bytes; the schema is in each payload too. */
 export const channelOf = (schema: string) => `ip_changes_${schema.toLowerCase()}`.slice(0, 63);
 
-/** The payload announcing `batch`, commit `n` of adapter `origin`: the events when they fit, else where to read them. */
-export function announcementOf(schema: string, origin: string, n: number, batch: CommitBatch): string {
+/**
+ * The payloads announcing `batch`, commit `n` of adapter `origin`, sent in order in its
+ * transaction: one with the events when it fits a notification; else one with where to read
+ * them; else (a batch of many records, as a recovery of many plans) that one in pieces.
+ */
+export function announcementOf(schema: string, origin: string, n: number, batch: CommitBatch): string[] {
   const r = batch.writes.map(({ kind, record }) => [kind, record.id, record.version] as [StoredKind, string, number]);
+  const fits = (text: string) => encoder.encode(text).length <= MAX_PAYLOAD_BYTES;
   const whole = JSON.stringify({ s: schema, o: origin, n, r, e: batch.events } satisfies Announcement);
-  if (encoder.encode(whole).length <= MAX_PAYLOAD_BYTES) return whole;
-  return JSON.stringify({ s: schema, o: origin, n, r, k: batch.events.map((event) => [event.record_id, event.seq]) } satisfies Announcement);
+  if (fits(whole)) return [whole];
+  const keys = JSON.stringify({ s: schema, o: origin, n, r, k: batch.events.map((event) => [event.record_id, event.seq]) } satisfies Announcement);
+  if (fits(keys)) return [keys];
+  const of = Math.ceil(keys.length / PIECE_CHARS);
+  return Array.from({ length: of }, (_, i) => JSON.stringify({ s: schema, o: origin, n, i, of, c: keys.slice(i * PIECE_CHARS, (i + 1) * PIECE_CHARS) } satisfies Piece));
+}
+
+const isKind = (kind: unknown): kind is StoredKind => kind === 'instance' || kind === 'plan' || kind === 'lease';
+
+/** The announcement a payload holds, or undefined when it is not one (anyone who can connect may notify). */
+function readAnnouncement(value: unknown): Announcement | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { s, o, n, r, e, k } = value as Partial<Announcement>;
+  if (typeof s !== 'string' || typeof o !== 'string' || typeof n !== 'number' || !Array.isArray(r)) return undefined;
+  if (!r.every((entry) => Array.isArray(entry) && isKind(entry[0]) && typeof entry[1] === 'string' && typeof entry[2] === 'number')) return undefined;
+  if (e !== undefined && !(Array.isArray(e) && e.every((event) => typeof event === 'object' && event !== null && typeof event.record_id === 'string' && typeof event.seq === 'number' && Array.isArray(event.changes)))) return undefined;
+  if (k !== undefined && !(Array.isArray(k) && k.every((key) => Array.isArray(key) && typeof key[0] === 'string' && typeof key[1] === 'number'))) return undefined;
+  return { s, o, n, r, ...(e && { e }), ...(k && { k }) };
 }
 
 export interface PostgresFeed {
   /** The channel's name. */
   readonly channel: string;
   /**
-   * What to send with a batch's commit, in its transaction; `settled` says whether it committed
-   * (its notification then brings the change back, in commit order with everyone's).
+   * What to send with a batch's commit, in its transaction; `settled` says whether the commit
+   * answered (its notification then brings the change back, in commit order with everyone's).
    */
-  announce(batch: CommitBatch): { payload: string; settled(committed: boolean): void };
+  announce(batch: CommitBatch): { payloads: string[]; settled(): void };
   subscribe(listener: (change: CommittedChange) => void): () => void;
   /** Settles when this adapter listens: every commit after it is heard, its own included. */
   readonly listening: Promise<void>;
@@ -84,15 +117,43 @@ export function postgresFeed(schema: string, listenClient: PostgresListenClient,
     }
   };
 
-  /** The change a notification announces, and who hears it (its events read back when they were left out). */
-  const heard = async (payload: string): Promise<[CommittedChange, ReadonlySet<Listener>] | undefined> => {
-    let announced: Announcement;
+  /** The pieces of announcements in hand, by origin and commit (one transaction's come together, in order). */
+  const pieces = new Map<string, string[]>();
+  /** The whole announcement a payload holds or completes, or undefined (not one, or a piece of one). */
+  const assembled = (payload: string): Announcement | undefined => {
+    let value: unknown;
     try {
-      announced = JSON.parse(payload) as Announcement;
+      value = JSON.parse(payload);
     } catch {
       return undefined;
     }
-    if (announced.s !== schema) return undefined;
+    const piece = value as Partial<Piece>;
+    if (typeof piece.c !== 'string') return readAnnouncement(value);
+    if (typeof piece.o !== 'string' || typeof piece.n !== 'number' || typeof piece.i !== 'number' || typeof piece.of !== 'number' || piece.of > 10_000) return undefined;
+    const key = `${piece.o} ${piece.n}`;
+    const got = piece.i === 0 ? [] : pieces.get(key);
+    if (!got || got.length !== piece.i) {
+      pieces.delete(key);
+      return undefined;
+    }
+    got.push(piece.c);
+    if (got.length < piece.of) {
+      pieces.set(key, got);
+      if (pieces.size > 100) pieces.delete(pieces.keys().next().value!);
+      return undefined;
+    }
+    pieces.delete(key);
+    try {
+      return readAnnouncement(JSON.parse(got.join('')));
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** The change a notification announces, and who hears it (its events read back when they were left out). */
+  const heard = async (payload: string): Promise<[CommittedChange, ReadonlySet<Listener>] | undefined> => {
+    const announced = assembled(payload);
+    if (!announced || announced.s !== schema) return undefined;
     const mine = announced.o === origin ? own.get(announced.n) : undefined;
     if (mine) {
       own.delete(announced.n);
@@ -153,11 +214,11 @@ export function postgresFeed(schema: string, listenClient: PostgresListenClient,
       const audience = new Promise<Set<Listener> | undefined>((resolve) => (settle = resolve));
       own.set(n, { change: { records: batch.writes.map(({ kind, record }) => ({ kind, id: record.id, version: record.version })), events: [...batch.events] }, audience, settle });
       return {
-        payload: announcementOf(schema, origin, n, batch),
-        settled(committed) {
-          // Committed: heard by those subscribed now. Not: no notification will come for it.
-          settle(committed ? new Set(listeners) : undefined);
-          if (!committed) own.delete(n);
+        payloads: announcementOf(schema, origin, n, batch),
+        settled() {
+          // Heard by those subscribed now. A commit whose answer failed may have landed all the
+          // same: a rolled-back one sends no notification, so one that comes proves it committed.
+          settle(new Set(listeners));
         },
       };
     },
