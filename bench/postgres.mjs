@@ -169,24 +169,20 @@ export async function executeStepVersusBareUpdate({ rounds = 20 } = {}) {
       // The layers of a change, each alone: the floor of any round trip; the read of a plan with
       // its instance (one JOIN); one commit-function call as a lease holder's (the plan written
       // over the version it expects, its event, the lease checked), on a plan of its own.
-      const own = await runningPlan(manager);
-      let ownPlan = await manager.getPlan(own.plan.id);
-      const commitOnly = async () => {
-        const next = { ...ownPlan, updated_at: new Date().toISOString(), version: ownPlan.version + 1 };
-        const event = { seq: next.version, record_id: next.id, record_kind: 'plan', at: next.updated_at, type: 'plan.updated', from: next.status, to: next.status, changes: [{ op: 'replace', path: ['updated_at'], value: next.updated_at }] };
-        await adapter.commit({ writes: [{ kind: 'plan', record: next, expected_version: ownPlan.version }], events: [event], checks: [{ kind: 'lease', id: own.instance.id, expected_version: null }] });
-        ownPlan = next;
+      /** A lease holder's commit through `through`, on a plan of its own: one call per change. */
+      const leaseHolderCommits = async (through) => {
+        const own = await runningPlan(manager);
+        let plan = await manager.getPlan(own.plan.id);
+        return async () => {
+          const next = { ...plan, updated_at: new Date().toISOString(), version: plan.version + 1 };
+          const event = { seq: next.version, record_id: next.id, record_kind: 'plan', at: next.updated_at, type: 'plan.updated', from: next.status, to: next.status, changes: [{ op: 'replace', path: ['updated_at'], value: next.updated_at }] };
+          await through.commit({ writes: [{ kind: 'plan', record: next, expected_version: plan.version }], events: [event], checks: [{ kind: 'lease', id: own.instance.id, expected_version: null }] });
+          plan = next;
+        };
       };
+      const commitOnly = await leaseHolderCommits(adapter);
       // The same commit from an adapter that does not announce it (notify: false): what pg_notify costs.
-      const quiet = postgresAdapter({ client: pool, schema, notify: false });
-      const silent = await runningPlan(manager);
-      let silentPlan = await manager.getPlan(silent.plan.id);
-      const commitWithoutNotify = async () => {
-        const next = { ...silentPlan, updated_at: new Date().toISOString(), version: silentPlan.version + 1 };
-        const event = { seq: next.version, record_id: next.id, record_kind: 'plan', at: next.updated_at, type: 'plan.updated', from: next.status, to: next.status, changes: [{ op: 'replace', path: ['updated_at'], value: next.updated_at }] };
-        await quiet.commit({ writes: [{ kind: 'plan', record: next, expected_version: silentPlan.version }], events: [event], checks: [{ kind: 'lease', id: silent.instance.id, expected_version: null }] });
-        silentPlan = next;
-      };
+      const commitWithoutNotify = await leaseHolderCommits(postgresAdapter({ client: pool, schema, notify: false }));
 
       // Each call is counted, and afterwards each plan's stored version must have moved by as
       // many: every call measured was a committed change, none a no-op or a silent conflict.
