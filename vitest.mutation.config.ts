@@ -29,6 +29,8 @@ export default mergeConfig(
         'test/sqlite.processes.test.ts',
         'test/readme.test.ts',
         'test/testing-docs.test.ts',
+        'test/docs-snippets.test.ts',
+        'test/cli.test.ts',
         // Needs DATABASE_URL (a real server); the PGlite suite runs the same code.
         'test/postgres.server.test.ts',
         // Imports every entry point per covered mutant, and kills nothing the others do not.
