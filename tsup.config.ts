@@ -15,6 +15,7 @@ const entries = {
   'http/index': 'src/http/index.ts',
   'http/node': 'src/http/node.ts',
   'http/openapi': 'src/http/openapi.ts',
+  'http/inspector': 'src/http/inspector.ts',
 };
 
 export default defineConfig({

@@ -18,6 +18,7 @@ export const alias = [
   { find: /^instance-plan\/http$/, replacement: source('./src/http/index.ts') },
   { find: /^instance-plan\/http\/node$/, replacement: source('./src/http/node.ts') },
   { find: /^instance-plan\/http\/openapi$/, replacement: source('./src/http/openapi.ts') },
+  { find: /^instance-plan\/http\/inspector$/, replacement: source('./src/http/inspector.ts') },
 ];
 
 // The browser tests drive Debian's Chromium (Playwright cannot download one here); .ci/run

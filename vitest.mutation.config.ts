@@ -31,6 +31,7 @@ export default mergeConfig(
         'test/testing-docs.test.ts',
         'test/docs-snippets.test.ts',
         'test/cli.test.ts',
+        'test/inspector.test.ts',
         // Needs DATABASE_URL (a real server); the PGlite suite runs the same code.
         'test/postgres.server.test.ts',
         // Imports every entry point per covered mutant, and kills nothing the others do not.

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlanManager, replay } from 'instance-plan';
 import { createFetchHandler } from 'instance-plan/http';
 import { openApiDocument } from 'instance-plan/http/openapi';
+import { inspectorPage } from 'instance-plan/http/inspector';
 import { toNodeListener } from 'instance-plan/http/node';
 import { ROUTES, GET_ROUTES } from '../src/http/routes';
 import { TYPES_FILE, typesOf } from '../scripts/openapi-types.mjs';
@@ -25,7 +26,7 @@ let manager: PlanManager;
 
 beforeAll(async () => {
   manager = new PlanManager();
-  const handler = createFetchHandler(manager, { authenticate: (_request, token) => (token === KEY ? { organization_id: 'acme' } : null), openapi: openApiDocument });
+  const handler = createFetchHandler(manager, { authenticate: (_request, token) => (token === KEY ? { organization_id: 'acme' } : null), openapi: openApiDocument, inspector: inspectorPage });
   server = createServer(toNodeListener(handler));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -58,6 +59,7 @@ describe('GET /openapi.json', () => {
     const response = await without(new Request('http://x/openapi.json', { headers: { authorization: 'Bearer k' } }));
     expect(response.status).toBe(404);
     expect(((await response.json()) as any).error.get_routes).toEqual(['/events']);
+    expect((await without(new Request('http://x/inspector'))).status).toBe(404);
     expect(() => createFetchHandler(new PlanManager(), { authenticate: () => ({}), openapi: {} as never })).toThrow('openapi must be openApiDocument from instance-plan/http/openapi');
   });
 
@@ -149,6 +151,12 @@ describe('a client generated from the document (openapi-fetch), against a real s
     while (!text.includes('event: ready')) text += new TextDecoder().decode((await reader.read()).value);
     await reader.cancel();
     checked.push('/events 200');
+
+    // The inspector page, as the client reads it (HTML).
+    const page = await client.GET('/inspector', { parseAs: 'text' });
+    expect(page.response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.data).toContain('instance-plan inspector');
+    checked.push('/inspector 200');
 
     // Every operation of the document was called.
     const operations = Object.keys(document.paths).filter((path) => path !== '/openapi.json');

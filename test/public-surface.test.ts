@@ -7,6 +7,7 @@ import * as tool from 'instance-plan/tool';
 import * as http from 'instance-plan/http';
 import * as httpNode from 'instance-plan/http/node';
 import * as httpOpenApi from 'instance-plan/http/openapi';
+import * as httpInspector from 'instance-plan/http/inspector';
 import * as testing from 'instance-plan/testing';
 import * as indexeddb from 'instance-plan/indexeddb';
 import * as postgres from 'instance-plan/postgres';
@@ -24,6 +25,7 @@ const entries: Record<string, object> = {
   'instance-plan/http': http,
   'instance-plan/http/node': httpNode,
   'instance-plan/http/openapi': httpOpenApi,
+  'instance-plan/http/inspector': httpInspector,
   'instance-plan/testing': testing,
   'instance-plan/indexeddb': indexeddb,
   'instance-plan/postgres': postgres,

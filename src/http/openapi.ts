@@ -10,7 +10,7 @@ import { RecoveryPolicySchema } from '../manager/recovery';
 import { API_PREFIX } from './api';
 import { TRANSITION_INSTANCE_FIELDS } from './instance-view';
 import { HTTP_ONLY_ERROR_CODES } from './refusal';
-import { EVENTS_PATH, OPENAPI_PATH } from './routes';
+import { EVENTS_PATH, INSPECTOR_PATH, OPENAPI_PATH } from './routes';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -158,6 +158,9 @@ export function openApiDocument(limits: Readonly<Limits>): Record<string, unknow
         default: { description: 'A refusal', ...json('Refusal') },
       },
     },
+  };
+  paths[INSPECTOR_PATH] = {
+    get: { operationId: 'inspector', summary: 'The inspector page (with the handler\'s inspector option): it holds no data and asks for a key', security: [], responses: { 200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } } } },
   };
   paths[OPENAPI_PATH] = {
     get: { operationId: 'openApiDocument', summary: 'This document', responses: { 200: { description: 'The OpenAPI document', content: { 'application/json': { schema: { type: 'object' } } } } } },

@@ -22,15 +22,19 @@ export const OPENAPI_PATH = '/openapi.json';
 /** Where the change stream is served (Server-Sent Events; with one PlanManager behind the handler). */
 export const EVENTS_PATH = '/events';
 
+/** Where the inspector page is served (with the handler's `inspector` option). */
+export const INSPECTOR_PATH = '/inspector';
+
 /** The GET routes. */
-export const GET_ROUTES: readonly string[] = Object.freeze([OPENAPI_PATH, EVENTS_PATH]);
+export const GET_ROUTES: readonly string[] = Object.freeze([OPENAPI_PATH, EVENTS_PATH, INSPECTOR_PATH]);
 
 export type Route =
   | { kind: 'tool'; action: ToolAction }
   | { kind: 'transition'; instanceId: string }
   | { kind: 'api'; operation: (typeof API_OPERATIONS)[string] }
   | { kind: 'openapi' }
-  | { kind: 'events' };
+  | { kind: 'events' }
+  | { kind: 'inspector' };
 
 /** The route a path names, or undefined. The instance id is percent-decoded. */
 export function matchRoute(pathname: string): Route | undefined {
@@ -38,6 +42,7 @@ export function matchRoute(pathname: string): Route | undefined {
   if (action) return { kind: 'tool', action };
   if (pathname === OPENAPI_PATH) return { kind: 'openapi' };
   if (pathname === EVENTS_PATH) return { kind: 'events' };
+  if (pathname === INSPECTOR_PATH) return { kind: 'inspector' };
   const operationPath = pathname.startsWith(`${API_PREFIX}/`) ? pathname.slice(API_PREFIX.length) : undefined;
   if (operationPath !== undefined && Object.prototype.hasOwnProperty.call(API_OPERATIONS, operationPath)) {
     return { kind: 'api', operation: API_OPERATIONS[operationPath]! };

@@ -1,0 +1,115 @@
+// The inspector page in a real Chromium (Playwright, headless): over a store a manager changes
+// while the page is open, it shows each instance and plan, follows every commit within a second
+// (over the change stream), answers a waiting instance's question and sees it resume, is usable
+// by keyboard, and axe-core finds no serious or critical violation. The screenshot it takes is
+// docs/inspector.png.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PlanManager } from 'instance-plan';
+import { createFetchHandler } from 'instance-plan/http';
+import { inspectorPage } from 'instance-plan/http/inspector';
+import { toNodeListener } from 'instance-plan/http/node';
+
+const KEY = 'inspector-key';
+let browser: Browser;
+let server: Server;
+let url: string;
+const manager = new PlanManager();
+
+beforeAll(async () => {
+  const handler = createFetchHandler(manager, { authenticate: (_request, token) => (token === KEY ? { organization_id: 'acme' } : null), inspector: inspectorPage });
+  server = createServer(toNodeListener(handler));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+/** Opens the page and gives it the key by keyboard alone. */
+async function opened(): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+  await page.goto(`${url}/inspector`);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(KEY);
+  await page.keyboard.press('Enter');
+  return page;
+}
+
+const stepStatus = (page: Page, stepId: string) => page.locator(`tr[data-step="${stepId}"] .status`);
+
+describe('the inspector (GET /inspector)', () => {
+  it('shows instances and plans, follows each commit within a second, and answers a question', async () => {
+    const instance = await manager.createInstance({ organization_id: 'acme', agent_type_id: 'lead-qualifier', max_turns: 20 });
+    await manager.transitionInstance(instance.id, { status: 'running' });
+    const plan = await manager.createPlan({ instance_id: instance.id, title: 'Qualify lead L-1001', steps: [{ title: 'Fetch lead data', type: 'tool_call' }, { title: 'Ask the rep for the budget', type: 'user_input' }, { title: 'Score the lead', type: 'process' }] });
+    const page = await opened();
+    await expect.poll(() => page.locator('h2').first().textContent(), { timeout: 5_000 }).toContain('lead-qualifier');
+    await expect.poll(() => page.locator('#state').textContent()).toBe('1 instance, live.');
+
+    // Each commit, seen on the page within a second.
+    for (const [step_status, output] of [['in_progress', null], ['completed', 'Globex, 120 employees']] as const) {
+      await manager.executeStep({ plan_id: plan.id, step_id: plan.steps[0]!.id, step_status, step_output: output });
+      await expect.poll(() => stepStatus(page, plan.steps[0]!.id).textContent(), { timeout: 1_000, interval: 50 }).toBe(step_status);
+    }
+    await manager.recordTurn(instance.id, { tokens: 812 });
+    await expect.poll(() => page.locator('section.instance p').first().textContent(), { timeout: 1_000, interval: 50 }).toContain('turns 1 of 20 · tokens 812');
+
+    // A question: the instance waits; the page answers it, and sees it resume.
+    await manager.executeStep({ plan_id: plan.id, step_id: plan.steps[1]!.id, step_status: 'in_progress' });
+    const answer = page.locator(`#answer-${instance.id}`);
+    await expect.poll(() => answer.count(), { timeout: 1_000, interval: 50 }).toBe(1);
+    await expect.poll(() => page.locator('h2 .status').first().textContent()).toBe('waiting');
+    await answer.focus();
+    await page.keyboard.type('40k EUR, decision in Q3');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('h2 .status').first().textContent(), { timeout: 2_000, interval: 50 }).toBe('running');
+    expect((await manager.getPlan(plan.id)).steps[1]).toMatchObject({ status: 'completed', output: '40k EUR, decision in Q3' });
+    await expect.poll(() => stepStatus(page, plan.steps[1]!.id).textContent(), { timeout: 1_000 }).toBe('completed');
+
+    await page.screenshot({ path: fileURLToPath(new URL('../docs/inspector.png', import.meta.url)) });
+    await page.close();
+  }, 60_000);
+
+  it('axe-core finds no serious or critical violation, the key form included', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${url}/inspector`);
+    const audit = async () => {
+      await page.addScriptTag({ path: fileURLToPath(new URL('../node_modules/axe-core/axe.min.js', import.meta.url)) });
+      const results = (await page.evaluate(() => (globalThis as unknown as { axe: { run(): Promise<unknown> } }).axe.run())) as { violations: { id: string; impact: string; help: string }[] };
+      return results.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical').map((violation) => `${violation.id}: ${violation.help}`);
+    };
+    expect(await audit()).toEqual([]);
+    await page.fill('#key', KEY);
+    await page.press('#key', 'Enter');
+    await expect.poll(() => page.locator('#state').textContent(), { timeout: 5_000 }).toContain('live');
+    expect(await audit()).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('is served only when given, holds no data, and a wrong key sees nothing', async () => {
+    const response = await fetch(`${url}/inspector`);
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    const html = await response.text();
+    expect(html).not.toContain('lead-qualifier');
+    const without = createFetchHandler(new PlanManager(), { authenticate: () => ({}) });
+    expect((await without(new Request('http://x/inspector'))).status).toBe(404);
+    const page = await browser.newPage();
+    await page.goto(`${url}/inspector`);
+    await page.fill('#key', 'wrong');
+    await page.press('#key', 'Enter');
+    await expect.poll(() => page.locator('#state').textContent(), { timeout: 5_000 }).toContain('The API key was not accepted');
+    expect(await page.locator('section.instance').count()).toBe(0);
+    await page.close();
+  }, 60_000);
+});
