@@ -113,3 +113,58 @@ describe('the inspector (GET /inspector)', () => {
     await page.close();
   }, 60_000);
 });
+
+describe('npx instance-plan inspect <store>', () => {
+  it('serves the inspector over a SQLite file that another process changes, live, and answers from the page', async () => {
+    const { spawn } = await import('node:child_process');
+    const { mkdirSync, mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { build } = await import('esbuild');
+    const { default: Database } = await import('better-sqlite3');
+    const { migrate, sqliteAdapter } = await import('instance-plan/sqlite');
+    const root = fileURLToPath(new URL('../', import.meta.url));
+    const cli = `${root}node_modules/.cache/instance-plan/cli-inspect.mjs`;
+    mkdirSync(`${root}node_modules/.cache/instance-plan`, { recursive: true });
+    await build({ entryPoints: [`${root}src/cli/bin.ts`], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: cli, external: ['better-sqlite3', 'pg'], define: { __INSTANCE_PLAN_VERSION__: '"0.0.0-test"' }, logLevel: 'silent' });
+    const folder = mkdtempSync(join(tmpdir(), 'instance-plan-inspect-'));
+    const file = join(folder, 'plans.db');
+    // This process: the agent's, writing the file while the inspector (another process) shows it.
+    const database = new Database(file);
+    migrate(database);
+    const agent = new PlanManager({ adapter: sqliteAdapter({ database }) });
+    const instance = await agent.createInstance({ organization_id: 'acme', agent_type_id: 'booker' });
+    await agent.transitionInstance(instance.id, { status: 'running' });
+    const plan = await agent.createPlan({ instance_id: instance.id, title: 'Book a train', steps: [{ title: 'Which train?', type: 'user_input' }, { title: 'Book it', type: 'tool_call' }] });
+    const child = spawn(process.execPath, [cli, 'inspect', `sqlite:${file}`, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let printed = '';
+      child.stdout.on('data', (chunk: Buffer) => (printed += chunk));
+      await expect.poll(() => printed, { timeout: 10_000 }).toMatch(/key: \S+\n/);
+      const address = /at (http:\/\/127\.0\.0\.1:\d+)\/inspector/.exec(printed)![1]!;
+      const key = /key: (\S+)/.exec(printed)![1]!;
+      const page = await browser.newPage();
+      await page.goto(`${address}/inspector`);
+      await page.fill('#key', key);
+      await page.press('#key', 'Enter');
+      await expect.poll(() => page.locator('caption').first().textContent(), { timeout: 5_000 }).toContain('Book a train');
+
+      // A commit of this process, seen by the page within a second.
+      await agent.executeStep({ plan_id: plan.id, step_id: plan.steps[0]!.id, step_status: 'in_progress' });
+      await expect.poll(() => page.locator('h2 .status').first().textContent(), { timeout: 1_000, interval: 50 }).toBe('waiting');
+      await page.fill(`#answer-${instance.id}`, 'The 9:40');
+      await page.press(`#answer-${instance.id}`, 'Enter');
+      // Answered through the inspector's process: this one reads it from the file.
+      await expect.poll(async () => (await agent.getInstance(instance.id)).status, { timeout: 3_000 }).toBe('running');
+      expect((await agent.getPlan(plan.id)).steps[0]).toMatchObject({ status: 'completed', output: 'The 9:40' });
+      await expect.poll(() => page.locator(`tr[data-step="${plan.steps[0]!.id}"] .status`).textContent(), { timeout: 1_000, interval: 50 }).toBe('completed');
+      await page.close();
+      child.kill('SIGTERM');
+      expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      database.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

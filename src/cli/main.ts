@@ -5,11 +5,15 @@ import { InstancePlanError } from '../errors';
 import { copyStore } from '../stores/copy';
 import { dumpStore, loadDump } from '../stores/dump';
 import { copyProgress } from './progress';
+import { serveInspector } from './inspect';
 import { openStore, UsageError, type OpenStore } from './stores';
 
 export const USAGE = `Usage: instance-plan <command> [arguments]
 
 Commands:
+  inspect <store> [--port N]
+                         serve the inspector over the store on 127.0.0.1 (default port 4477),
+                         with a fresh key for this run; Ctrl-C stops it
   migrate <store>        create or upgrade the store's tables
   copy <from> <to>       copy every record, its history and its lease (run again to resume)
   export <store>         write the store as JSON lines to standard output
@@ -47,11 +51,22 @@ export async function run(args: string[], io: Io): Promise<number> {
     opened.push(store);
     return store;
   };
-  const arity = { migrate: 1, copy: 2, export: 1, import: 1 } as Record<string, number>;
+  const arity = { inspect: 3, migrate: 1, copy: 2, export: 1, import: 1 } as Record<string, number>;
   try {
     if (!(command in arity)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     if (rest.length > arity[command]!) throw new UsageError(`${command} takes ${arity[command]} argument${arity[command] === 1 ? '' : 's'}, got ${rest.length}: ${rest.join(' ')}`);
     switch (command) {
+      case 'inspect': {
+        const [url, flag, portText] = rest;
+        if (flag !== undefined && flag !== '--port') throw new UsageError(`inspect takes a store and --port N, got ${flag}`);
+        const port = portText === undefined ? 4477 : Number(portText);
+        if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (0 to 65535), got ${String(portText)}`);
+        const store = await open(url, 'a store (sqlite:<file> or postgres://...)');
+        const served = await serveInspector(store, port);
+        io.stdout.write(`inspecting ${store.name} at ${served.url}/inspector\nkey: ${served.key}\n`);
+        await served.closed;
+        return 0;
+      }
       case 'migrate': {
         const store = await open(rest[0], 'a store (sqlite:<file> or postgres://...)', true);
         io.stdout.write(`${await store.migrate()}\n`);

@@ -4,7 +4,8 @@
  * inspector: inspectorPage })`. The page itself holds no data; it asks for an API key and reads
  * everything through the handler's own routes with it (so `authenticate` decides what it shows):
  * the instances with their status, question and budgets, each plan's steps, live over the change
- * stream (`GET /events`), and a form to answer a waiting instance's question.
+ * stream (`GET /events`) and read again every half second (a SQLite file has no change feed), and a
+ * form to answer a waiting instance's question.
  */
 export function inspectorPage(): string {
   return PAGE;
@@ -62,12 +63,22 @@ th,td{text-align:left;border-bottom:1px solid #e2e2e2;padding:.25rem .4rem;verti
   };
   const budget = (used, max) => (max === null ? text(used) : used + ' of ' + max);
   const status = (value) => el('span', { class: 'status status-' + value }, value);
+  let shown = '';
   const render = async () => {
     const { instances, total } = await post('/api/instance-plan/instances/list', { limit: 100 });
+    const plansOf = {};
+    for (const instance of instances) plansOf[instance.id] = (await post('/api/agents/tools/instance_plan/get', { instance_id: instance.id, limit: 100 })).plans;
+    // Redrawn only when something changed, keeping what the user is typing and where the focus is.
+    const seen = JSON.stringify([instances, plansOf]);
+    if (seen === shown) return;
+    shown = seen;
     const list = $('instances');
+    const typed = {};
+    for (const input of list.querySelectorAll('input')) typed[input.id] = input.value;
+    const focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.id : '';
     const sections = [];
     for (const instance of instances) {
-      const { plans } = await post('/api/agents/tools/instance_plan/get', { instance_id: instance.id, limit: 100 });
+      const plans = plansOf[instance.id];
       const section = el('section', { class: 'instance', 'aria-labelledby': 'i-' + instance.id },
         el('h2', { id: 'i-' + instance.id }, instance.agent_type_id + ' ', status(instance.status)),
         el('p', { class: 'muted' }, 'Instance ' + instance.id + ' · turns ' + budget(instance.turn_count, instance.max_turns) + ' · tokens ' + budget(instance.tokens_total, instance.max_tokens) + (instance.current_step ? ' · at "' + instance.current_step + '"' : '')));
@@ -88,6 +99,8 @@ th,td{text-align:left;border-bottom:1px solid #e2e2e2;padding:.25rem .4rem;verti
       sections.push(section);
     }
     list.replaceChildren(...sections);
+    for (const [id, value] of Object.entries(typed)) if ($(id)) $(id).value = value;
+    if (focused && $(focused)) $(focused).focus();
     $('state').textContent = total + ' instance' + (total === 1 ? '' : 's') + ', live.';
   };
   let pending;
@@ -111,9 +124,15 @@ th,td{text-align:left;border-bottom:1px solid #e2e2e2;padding:.25rem .4rem;verti
       }
     }
   };
+  // The change stream hears what this server's manager commits, and with a store that has a
+  // change feed (PostgreSQL with listen, IndexedDB) every process's; a SQLite file has none, so
+  // the page also reads again every half second.
+  let polling;
   const start = async () => {
     try {
       await render();
+      clearInterval(polling);
+      polling = setInterval(soon, 500);
       follow().catch(() => ($('state').textContent = 'The change stream ended; reload to follow again.'));
     } catch (error) {
       $('state').textContent = error.message;
