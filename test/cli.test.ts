@@ -4,27 +4,24 @@
 // export and import move a store's records, histories and leases whole, SQLite to SQLite and,
 // with a server, to PostgreSQL and back.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlanManager, replay } from 'instance-plan';
 import { migrate, sqliteAdapter } from 'instance-plan/sqlite';
 import { run, USAGE } from '../src/cli/main';
 import { copyProgress } from '../src/cli/progress';
+import { cliBundle } from './support/cli-bundle';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
-const cli = `${root}node_modules/.cache/instance-plan/cli.mjs`;
 const folder = mkdtempSync(join(tmpdir(), 'instance-plan-cli-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
+let cli: string;
 beforeAll(async () => {
-  mkdirSync(`${root}node_modules/.cache/instance-plan`, { recursive: true });
-  await build({ entryPoints: [`${root}src/cli/bin.ts`], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: cli, external: ['better-sqlite3', 'pg'], define: { __INSTANCE_PLAN_VERSION__: '"0.0.0-test"' }, logLevel: 'silent' });
+  cli = await cliBundle('cli');
 });
 
 /** Runs the CLI as a process: its exit code and what it wrote. */

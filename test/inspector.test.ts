@@ -12,6 +12,7 @@ import { PlanManager } from 'instance-plan';
 import { createFetchHandler } from 'instance-plan/http';
 import { inspectorPage } from 'instance-plan/http/inspector';
 import { toNodeListener } from 'instance-plan/http/node';
+import { cliBundle } from './support/cli-bundle';
 
 const KEY = 'inspector-key';
 let browser: Browser;
@@ -117,16 +118,12 @@ describe('the inspector (GET /inspector)', () => {
 describe('npx instance-plan inspect <store>', () => {
   it('serves the inspector over a SQLite file that another process changes, live, and answers from the page', async () => {
     const { spawn } = await import('node:child_process');
-    const { mkdirSync, mkdtempSync, rmSync } = await import('node:fs');
+    const { mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { build } = await import('esbuild');
     const { default: Database } = await import('better-sqlite3');
     const { migrate, sqliteAdapter } = await import('instance-plan/sqlite');
-    const root = fileURLToPath(new URL('../', import.meta.url));
-    const cli = `${root}node_modules/.cache/instance-plan/cli-inspect.mjs`;
-    mkdirSync(`${root}node_modules/.cache/instance-plan`, { recursive: true });
-    await build({ entryPoints: [`${root}src/cli/bin.ts`], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: cli, external: ['better-sqlite3', 'pg'], define: { __INSTANCE_PLAN_VERSION__: '"0.0.0-test"' }, logLevel: 'silent' });
+    const cli = await cliBundle('cli-inspect');
     const folder = mkdtempSync(join(tmpdir(), 'instance-plan-inspect-'));
     const file = join(folder, 'plans.db');
     // This process: the agent's, writing the file while the inspector (another process) shows it.
