@@ -28,6 +28,7 @@ import { questionOf } from './human-input';
 import { createPlan, getPlan, listPlans, updatePlan } from './plans';
 import { historyPage } from './history-page';
 import { resolveRetention, type Retention } from './retention';
+import { randomId } from '../random-id';
 import { notFound } from '../refusals';
 import { instanceInScope } from '../adapters/in-scope';
 import { narrowScope, planInScope } from './scope';
@@ -468,9 +469,4 @@ export class PlanManager {
       }
     }
   }
-}
-
-/** `crypto.randomUUID()`, the web-standard global every supported runtime has (typed here: the core has no DOM or Node types). */
-function randomId(): string {
-  return (globalThis as unknown as { crypto: { randomUUID(): string } }).crypto.randomUUID();
 }

@@ -11,7 +11,8 @@ import { representable } from '../text-keys';
 import { listStatement } from './list';
 import { storedVersion, tooNew } from './migrate';
 import { EVENTS, SCHEMA_VERSION, TABLES } from './schema';
-import { announcementOf, channelOf, postgresFeed, randomOrigin, type PostgresListenClient } from './feed';
+import { announcementOf, channelOf, postgresFeed, type PostgresListenClient } from './feed';
+import { randomId } from '../../random-id';
 
 export interface PostgresAdapterOptions {
   /** Anything with `query(text, params)`: a `pg` Pool or Client, a PGlite. The adapter never ends it. */
@@ -58,12 +59,13 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
   const notify = (options as { notify?: unknown }).notify ?? true;
   if (typeof notify !== 'boolean') throw new TypeError(`postgresAdapter: notify must be true or false, got ${typeof notify}`);
   if (listen && !notify) throw new TypeError('postgresAdapter: an adapter that listens also notifies (it hears its own commits through the feed): leave notify out');
-  const feed = listen && postgresFeed(schema, listen, client, `${s}.${EVENTS}`);
-  // The commit also notifies, in its transaction: a batch that does not commit announces nothing.
-  // The payloads in order (one, or the pieces of a large one), each a notification of the commit's transaction.
-  const notifyingCommit = `SELECT ${commit.slice('SELECT '.length)}, (SELECT count(*) FROM (SELECT pg_notify($8, payload) FROM unnest($9::text[]) WITH ORDINALITY AS sent(payload, i) ORDER BY i) AS notified)`;
-  const origin = randomOrigin();
+  /** This adapter in its announcements, and the number of its next one. */
+  const origin = randomId();
   let commits = 0;
+  const feed = listen && postgresFeed(schema, origin, listen, client, `${s}.${EVENTS}`);
+  // The commit also notifies in its transaction, so a batch that does not commit announces nothing:
+  // its payloads in order (one, or the pieces of a large one), each a notification.
+  const notifyingCommit = `SELECT ${commit.slice('SELECT '.length)}, (SELECT count(*) FROM (SELECT pg_notify($8, payload) FROM unnest($9::text[]) WITH ORDINALITY AS sent(payload, i) ORDER BY i) AS notified)`;
   let ready: Promise<void> | undefined;
 
   const checkSchema = async (): Promise<void> => {
@@ -146,7 +148,7 @@ export function createAdapter(options: PostgresAdapterOptions): PostgresAdapter 
       }
       // Listening first, so that this adapter hears its own commit too.
       await feed.listening.catch(() => undefined);
-      const announcement = feed.announce(batch);
+      const announcement = feed.announce(batch, ++commits);
       try {
         await run('commit', notifyingCommit, [...commitParams(call), feed.channel, announcement.payloads]);
       } finally {

@@ -78,7 +78,7 @@ export interface PostgresFeed {
    * What to send with a batch's commit, in its transaction; `settled` says whether the commit
    * answered (its notification then brings the change back, in commit order with everyone's).
    */
-  announce(batch: CommitBatch): { payloads: string[]; settled(): void };
+  announce(batch: CommitBatch, n: number): { payloads: string[]; settled(): void };
   subscribe(listener: (change: CommittedChange) => void): () => void;
   /** Settles when this adapter listens: every commit after it is heard, its own included. */
   readonly listening: Promise<void>;
@@ -91,9 +91,8 @@ export interface PostgresFeed {
  * committed (PostgreSQL delivers notifications so). Its own changes it takes from its batches;
  * the others' events, when too large for a notification, are read back from the history.
  */
-export function postgresFeed(schema: string, listenClient: PostgresListenClient, client: PostgresClient, events: string): PostgresFeed {
+export function postgresFeed(schema: string, origin: string, listenClient: PostgresListenClient, client: PostgresClient, events: string): PostgresFeed {
   const channel = channelOf(schema);
-  const origin = randomOrigin();
   type Listener = (change: CommittedChange) => void;
   const listeners = new Set<Listener>();
   let delivery = Promise.resolve();
@@ -102,8 +101,7 @@ export function postgresFeed(schema: string, listenClient: PostgresListenClient,
    * has answered, to the subscribers there were then: one who subscribed after a commit returned
    * does not hear it, however late its notification comes.
    */
-  const own = new Map<number, { change: CommittedChange; audience: Promise<Set<Listener> | undefined>; settle(audience: Set<Listener> | undefined): void }>();
-  let commits = 0;
+  const own = new Map<number, { change: CommittedChange; audience: Promise<Set<Listener>> }>();
 
   const deliver = (change: CommittedChange, audience: ReadonlySet<Listener> = listeners) => {
     deepFreeze(change);
@@ -157,11 +155,9 @@ export function postgresFeed(schema: string, listenClient: PostgresListenClient,
     const mine = announced.o === origin ? own.get(announced.n) : undefined;
     if (mine) {
       own.delete(announced.n);
-      const audience = await mine.audience;
-      return audience ? [mine.change, audience] : undefined;
+      return [mine.change, await mine.audience];
     }
-    // Another adapter's, or one of ours whose outcome we could not know (it committed after all).
-    if (!Array.isArray(announced.r)) return undefined;
+    // Another adapter's, or one of ours forgotten (see announce): the payload says what changed.
     const records = announced.r.map(([kind, id, version]) => ({ kind, id, version }));
     if (announced.e) return [{ records, events: announced.e }, listeners];
     const keys = announced.k ?? [];
@@ -202,17 +198,12 @@ export function postgresFeed(schema: string, listenClient: PostgresListenClient,
   return {
     channel,
     listening,
-    announce(batch) {
-      const n = ++commits;
+    announce(batch, n) {
       // Kept until their notification comes; a deaf listen connection must not make this grow.
-      if (own.size >= 10_000) {
-        const [oldest, entry] = own.entries().next().value!;
-        entry.settle(undefined);
-        own.delete(oldest);
-      }
-      let settle!: (audience: Set<Listener> | undefined) => void;
-      const audience = new Promise<Set<Listener> | undefined>((resolve) => (settle = resolve));
-      own.set(n, { change: { records: batch.writes.map(({ kind, record }) => ({ kind, id: record.id, version: record.version })), events: [...batch.events] }, audience, settle });
+      if (own.size >= 10_000) own.delete(own.keys().next().value!);
+      let settle!: (audience: Set<Listener>) => void;
+      const audience = new Promise<Set<Listener>>((resolve) => (settle = resolve));
+      own.set(n, { change: { records: batch.writes.map(({ kind, record }) => ({ kind, id: record.id, version: record.version })), events: [...batch.events] }, audience });
       return {
         payloads: announcementOf(schema, origin, n, batch),
         settled() {
@@ -229,9 +220,4 @@ export function postgresFeed(schema: string, listenClient: PostgresListenClient,
       };
     },
   };
-}
-
-/** A name for one adapter's commits in the payloads (its own it knows back). */
-export function randomOrigin(): string {
-  return (globalThis as unknown as { crypto: { randomUUID(): string } }).crypto.randomUUID();
 }
