@@ -1,5 +1,6 @@
 import { InstancePlanError, type CommittedChange, type PlanManager } from '../index';
 import { timers } from '../manager/timers';
+import { randomId } from '../random-id';
 import { web, type StreamController } from './web';
 
 /** The change stream's settings (`createFetchHandler`'s `events` option). */
@@ -27,7 +28,8 @@ interface Entry {
  * told to read again, never given changes that are not the ones after its own.
  */
 export class ChangeLog {
-  readonly boot = randomBoot();
+  /** A short random name for this log's numbering. */
+  readonly boot = randomId().replace(/-/g, '').slice(0, 12);
   #entries: Entry[] = [];
   #next = 1;
   readonly #listeners = new Set<(entry: Entry) => void>();
@@ -132,30 +134,25 @@ export function eventStream(log: ChangeLog, caller: PlanManager, lastEventId: st
 
   const body = new web.ReadableStream({
     start(controller: StreamController) {
-      const send = (chunk: Uint8Array) => {
-        if (closed) return;
-        try {
-          // A client that does not read: told so once, and let go, so that it holds no more.
-          if (controller.desiredSize !== null && controller.desiredSize < -options.maxPending) {
-            controller.enqueue(message('reset', { reason: 'too_slow', message: 'Changes came faster than this client read them; reconnect to resume, or read the records again.' }));
-            controller.close();
-            close();
-            return;
-          }
-          controller.enqueue(chunk);
-        } catch {
-          close();
-        }
-      };
+      /** A client that falls behind (messages unread, or changes waiting): told so once, and let go, so that it holds no more. */
       const tooSlow = () => {
         if (closed) return;
         try {
-          controller.enqueue(message('reset', { reason: 'too_slow', message: 'Changes came faster than this client could be sent them; reconnect to resume, or read the records again.' }));
+          controller.enqueue(message('reset', { reason: 'too_slow', message: 'Changes came faster than this client read them; reconnect to resume, or read the records again.' }));
           controller.close();
         } catch {
           // already closed by the client
         }
         close();
+      };
+      const send = (chunk: Uint8Array) => {
+        if (closed) return;
+        if (controller.desiredSize !== null && controller.desiredSize < -options.maxPending) return tooSlow();
+        try {
+          controller.enqueue(chunk);
+        } catch {
+          close();
+        }
       };
       /** Sends entries in order, each once its records' visibility is known; never more than maxPending waiting. */
       const follow = (entry: Entry) => {
@@ -207,7 +204,3 @@ export function eventStream(log: ChangeLog, caller: PlanManager, lastEventId: st
 /** Visibility answers one stream keeps. */
 const VISIBILITY_KEPT = 10_000;
 
-/** A short random name for this log's numbering. */
-function randomBoot(): string {
-  return (globalThis as unknown as { crypto: { randomUUID(): string } }).crypto.randomUUID().replace(/-/g, '').slice(0, 12);
-}
