@@ -7,7 +7,7 @@ import { transitionInstanceView } from './instance-view';
 import { managerFor, type ManagerSource } from './managers';
 import { HttpRefusal, invalidBody, jsonResponse, positiveInteger, rawJsonResponse, refusalResponse } from './refusal';
 import { answerOf } from '../refusals';
-import { EVENTS_PATH, INSPECTOR_PATH, matchRoute, OPENAPI_PATH, rawPathRefusal, ROUTES, type Route } from './routes';
+import { GET_PATHS, matchRoute, rawPathRefusal, ROUTES, type Route } from './routes';
 import { STATUS_BY_CODE } from './status';
 import { asWebRequest, web } from './web';
 
@@ -41,15 +41,15 @@ export interface FetchHandlerOptions {
    */
   openapi?: (limits: PlanManager['limits']) => Record<string, unknown>;
   /**
-   * The change stream at `GET /events` (Server-Sent Events), served when one PlanManager is behind
-   * the handler: each caller hears the commits in its scope, and resumes with `Last-Event-ID`.
-   */
-  /**
    * Serves the inspector at `GET /inspector`: pass `inspectorPage` from `instance-plan/http/inspector`.
    * The page holds no data (it is answered without a key); it asks the browser's user for a key and
    * reads through the routes above with it, so `authenticate` decides what it shows.
    */
   inspector?: () => string;
+  /**
+   * The change stream at `GET /events` (Server-Sent Events), served when one PlanManager is behind
+   * the handler: each caller hears the commits in its scope, and resumes with `Last-Event-ID`.
+   */
   events?: EventStreamOptions & {
     /** Streams one caller (one bearer token) may have open at once; one more is answered 429. Default 4. */
     maxStreamsPerCaller?: number;
@@ -86,7 +86,7 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
   const cors = corsPolicy(options.cors);
   if (options.openapi !== undefined && typeof options.openapi !== 'function') throw new TypeError('openapi must be openApiDocument from instance-plan/http/openapi (a function of the limits)');
   // The GET routes served: the document when given, the stream when one manager serves everyone.
-  const getRoutes = [...(options.openapi ? [OPENAPI_PATH] : []), ...(typeof managers === 'function' ? [] : [EVENTS_PATH]), ...(options.inspector ? [INSPECTOR_PATH] : [])];
+  const getRoutes = [...(options.openapi ? [GET_PATHS.openapi] : []), ...(typeof managers === 'function' ? [] : [GET_PATHS.events]), ...(options.inspector ? [GET_PATHS.inspector] : [])];
   if (options.inspector !== undefined && typeof options.inspector !== 'function') throw new TypeError('inspector must be inspectorPage from instance-plan/http/inspector');
   const events = {
     buffer: positiveInteger('events.buffer', options.events?.buffer ?? 1000),
@@ -128,7 +128,7 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
   async function serve(request: Request): Promise<Response> {
     const incoming = asWebRequest(request);
     const route = routeOf(incoming.url, getRoutes);
-    const method = route.kind === 'openapi' || route.kind === 'events' || route.kind === 'inspector' ? 'GET' : 'POST';
+    const method = route.kind in GET_PATHS ? 'GET' : 'POST';
     if (incoming.method !== method) {
       throw new HttpRefusal(405, 'METHOD_NOT_ALLOWED', `${incoming.method} is not allowed here: use ${method}.`, { allowed: [method] }, { allow: method });
     }
@@ -200,8 +200,8 @@ function routeOf(url: string, getRoutes: readonly string[]): Route {
   const refusal = rawPathRefusal(pathname);
   if (refusal) throw refusal;
   const route = matchRoute(pathname);
-  const gets = { openapi: OPENAPI_PATH, events: EVENTS_PATH, inspector: INSPECTOR_PATH } as Partial<Record<Route['kind'], string>>;
-  if (!route || (gets[route.kind] !== undefined && !getRoutes.includes(gets[route.kind]!))) {
+  const get = route && (GET_PATHS as Partial<Record<Route['kind'], string>>)[route.kind];
+  if (!route || (get !== undefined && !getRoutes.includes(get))) {
     const listed = getRoutes.length ? `; GET ${getRoutes.join(', GET ')}` : '';
     throw new HttpRefusal(404, 'NOT_FOUND', `No such endpoint. The endpoints are: POST ${ROUTES.join(', POST ')}${listed}.`, {
       kind: 'route',

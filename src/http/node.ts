@@ -26,7 +26,6 @@ export interface NodeResponseLike {
   write(chunk: Uint8Array): boolean;
   flushHeaders?(): unknown;
   on(event: 'close' | 'drain', listener: () => void): unknown;
-  once?(event: 'close' | 'drain', listener: () => void): unknown;
   readonly destroyed?: boolean;
 }
 

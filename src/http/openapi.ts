@@ -10,7 +10,7 @@ import { RecoveryPolicySchema } from '../manager/recovery';
 import { API_PREFIX } from './api';
 import { TRANSITION_INSTANCE_FIELDS } from './instance-view';
 import { HTTP_ONLY_ERROR_CODES } from './refusal';
-import { EVENTS_PATH, INSPECTOR_PATH, OPENAPI_PATH } from './routes';
+import { GET_PATHS } from './routes';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -148,7 +148,7 @@ export function openApiDocument(limits: Readonly<Limits>): Record<string, unknow
     { parameters: [{ name: 'instance_id', in: 'path', required: true, schema: { type: 'string' } }] },
   );
   for (const [path, operation] of Object.entries(api)) paths[`${API_PREFIX}${path}`] = post(operation);
-  paths[EVENTS_PATH] = {
+  paths[GET_PATHS.events] = {
     get: {
       operationId: 'events',
       summary: 'The change stream (Server-Sent Events): `ready`, then one `change` per commit in the caller\'s scope ({ records, events }: the records changed and their history events); `reset` when the client must read again',
@@ -159,10 +159,10 @@ export function openApiDocument(limits: Readonly<Limits>): Record<string, unknow
       },
     },
   };
-  paths[INSPECTOR_PATH] = {
+  paths[GET_PATHS.inspector] = {
     get: { operationId: 'inspector', summary: 'The inspector page (with the handler\'s inspector option): it holds no data and asks for a key', security: [], responses: { 200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } } } },
   };
-  paths[OPENAPI_PATH] = {
+  paths[GET_PATHS.openapi] = {
     get: { operationId: 'openApiDocument', summary: 'This document', responses: { 200: { description: 'The OpenAPI document', content: { 'application/json': { schema: { type: 'object' } } } } } },
   };
 

@@ -16,33 +16,29 @@ const TRANSITION = /^\/agents\/instances\/([^/]+)\/transition$/;
 /** The POST routes. */
 export const ROUTES: readonly string[] = Object.freeze([...Object.keys(TOOL_ROUTES), '/agents/instances/{instance_id}/transition', ...API_ROUTES]);
 
-/** Where the OpenAPI document is served (with the handler's `openapi` option). */
-export const OPENAPI_PATH = '/openapi.json';
-
-/** Where the change stream is served (Server-Sent Events; with one PlanManager behind the handler). */
-export const EVENTS_PATH = '/events';
-
-/** Where the inspector page is served (with the handler's `inspector` option). */
-export const INSPECTOR_PATH = '/inspector';
+/**
+ * The GET routes, by their route's kind: the OpenAPI document (with the handler's `openapi`
+ * option), the change stream (Server-Sent Events; with one PlanManager behind the handler), and
+ * the inspector page (with the handler's `inspector` option).
+ */
+export const GET_PATHS = Object.freeze({ openapi: '/openapi.json', events: '/events', inspector: '/inspector' } as const);
+export type GetKind = keyof typeof GET_PATHS;
 
 /** The GET routes. */
-export const GET_ROUTES: readonly string[] = Object.freeze([OPENAPI_PATH, EVENTS_PATH, INSPECTOR_PATH]);
+export const GET_ROUTES: readonly string[] = Object.freeze(Object.values(GET_PATHS));
 
 export type Route =
   | { kind: 'tool'; action: ToolAction }
   | { kind: 'transition'; instanceId: string }
   | { kind: 'api'; operation: (typeof API_OPERATIONS)[string] }
-  | { kind: 'openapi' }
-  | { kind: 'events' }
-  | { kind: 'inspector' };
+  | { [K in GetKind]: { kind: K } }[GetKind];
 
 /** The route a path names, or undefined. The instance id is percent-decoded. */
 export function matchRoute(pathname: string): Route | undefined {
   const action = Object.prototype.hasOwnProperty.call(TOOL_ROUTES, pathname) ? TOOL_ROUTES[pathname] : undefined;
   if (action) return { kind: 'tool', action };
-  if (pathname === OPENAPI_PATH) return { kind: 'openapi' };
-  if (pathname === EVENTS_PATH) return { kind: 'events' };
-  if (pathname === INSPECTOR_PATH) return { kind: 'inspector' };
+  const get = (Object.keys(GET_PATHS) as GetKind[]).find((kind) => GET_PATHS[kind] === pathname);
+  if (get) return { kind: get };
   const operationPath = pathname.startsWith(`${API_PREFIX}/`) ? pathname.slice(API_PREFIX.length) : undefined;
   if (operationPath !== undefined && Object.prototype.hasOwnProperty.call(API_OPERATIONS, operationPath)) {
     return { kind: 'api', operation: API_OPERATIONS[operationPath]! };

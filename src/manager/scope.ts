@@ -7,7 +7,6 @@ import { fieldError, notFound } from '../refusals';
 
 export type { Scope } from '../adapters/contract';
 
-
 /**
  * `scope` narrowed by `by`: every field either names, the two agreeing where both do. Anything
  * else is a TypeError naming it: an unknown field, a value that is not a non-empty string, or a

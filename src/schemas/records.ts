@@ -4,9 +4,9 @@ import { InstanceStatus, StatusReason, Ordering, PlanStatus, PlanType, StepStatu
 /** ISO 8601 UTC timestamp, as every record field `*_at` holds it. */
 const Timestamp = z.string();
 
-/** A JSON object: the "detailed properties" of a step (a tool's name and arguments, ...). */
 /** Any JSON value (what a step's `details` holds). */
 export const JsonValue = z.json();
+/** A JSON object: the "detailed properties" of a step (a tool's name and arguments, ...). */
 export const JsonObject = z.record(z.string(), JsonValue);
 export type JsonObject = z.infer<typeof JsonObject>;
 
