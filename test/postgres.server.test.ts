@@ -18,6 +18,7 @@ import { adapterConformance } from 'instance-plan/testing';
 import { commitParams, commitStatement, prepareCommit } from '../src/adapters/postgres/commit';
 import { createBatch, leaseRecord, planRecord, updateOf } from '../src/testing/conformance/fixtures';
 import { dropSchema, freshSchema, pgConformance, pgFeedConformance } from './support/pg-harness';
+import { sseReader } from './support/sse-reader';
 import type { LeaseRaceResult, PlanRaceResult, WorkerConfig } from './support/pg-worker';
 import { crashAndRecover, processHandle, type StepWorkerProcess } from './support/crash-recovery';
 import { expectWhat010Wrote, postgresDumpInto } from './support/fixtures-0.1.0';
@@ -54,22 +55,11 @@ const workerFile = `${root}node_modules/.cache/instance-plan/pg-worker.mjs`;
 
 /** The history events of the `change` messages of a change stream, as they come. */
 function streamedChanges(body: ReadableStream<Uint8Array>) {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
+  const reader = sseReader(body);
   const events: HistoryEvent[] = [];
-  let buffer = '';
   void (async () => {
-    for (;;) {
-      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) !== -1) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = block.split('\n').find((line) => line.startsWith('data: '));
-        if (block.includes('event: change') && data) events.push(...(JSON.parse(data.slice('data: '.length)) as CommittedChange).events);
-      }
+    for (let message = await reader.next().catch(() => undefined); message; message = await reader.next().catch(() => undefined)) {
+      if (message.event === 'change') events.push(...(message.data as CommittedChange).events);
     }
   })();
   return { events: () => events, cancel: () => reader.cancel() };
