@@ -83,6 +83,11 @@ describe('npx instance-plan', () => {
     expect((await cliRun(['migrate', 'sqlite:a.db', 'extra'])).stderr).toContain('migrate takes 1 argument, got 2: sqlite:a.db extra');
   });
 
+  it('inspect over a PostgreSQL server it cannot reach says so, without the password (exit 1)', async () => {
+    const unreachable = await cliRun(['inspect', 'postgres://agent:secret@127.0.0.1:1/plans', '--port', '0']);
+    expect([unreachable.code, unreachable.stdout, unreachable.stderr]).toEqual([1, '', 'instance-plan inspect: cannot connect to postgres://agent:***@127.0.0.1:1/plans\n']);
+  });
+
   it('migrate creates a store, then says it is current; a file of another program is refused (exit 1) and left as it was', async () => {
     const first = await cliRun(['migrate', 'sqlite:./new.db']);
     expect([first.code, first.stdout]).toEqual([0, 'sqlite:./new.db migrated from format 0 to 2\n']);

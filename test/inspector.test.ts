@@ -9,9 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlanManager } from 'instance-plan';
+import { instanceDefinition, instanceLogic, machineGraph } from 'instance-plan/machines';
 import { createFetchHandler } from 'instance-plan/http';
 import { inspectorPage } from 'instance-plan/http/inspector';
 import { toNodeListener } from 'instance-plan/http/node';
+import { channelOf } from '../src/adapters/postgres/feed';
 import { cliBundle } from './support/cli-bundle';
 
 const KEY = 'inspector-key';
@@ -57,11 +59,41 @@ describe('the inspector (GET /inspector)', () => {
     await expect.poll(() => page.locator('h2').first().textContent(), { timeout: 5_000 }).toContain('lead-qualifier');
     await expect.poll(() => page.locator('#state').textContent()).toBe('1 instance, live.');
 
+    // The lifecycle and the plan, drawn from the machines, the current state highlighted and the
+    // moves out of it drawn stronger (what a screen reader hears says the same).
+    const lifecycle = page.locator('svg[data-machine="instance"]');
+    const planDiagram = page.locator('svg[data-machine="plan"]');
+    expect(await lifecycle.getAttribute('aria-label')).toBe('Lifecycle of lead-qualifier now running; it may move to waiting, paused, completed, error, stopped');
+    expect(await lifecycle.locator('g.now').getAttribute('data-state')).toBe('running');
+    expect(await lifecycle.locator('g').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-state')))).toEqual([...instanceLogic.states]);
+    expect(await lifecycle.locator('path').count()).toBe(machineGraph(instanceDefinition).moves.length);
+    expect(await lifecycle.locator('path.next').count()).toBe(instanceLogic.targets('running').length);
+    expect(await planDiagram.getAttribute('data-now')).toBe('pending');
+    expect(await planDiagram.locator('g.final').getAttribute('data-state')).toBe('cancelled');
+
+    // The plan's history, opened by keyboard: its changes, oldest first, each with its diff.
+    const history = page.locator(`details[data-history="${plan.id}"]`);
+    await history.locator('summary').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => history.locator('li[data-seq]').count(), { timeout: 1_000, interval: 50 }).toBe(1);
+    expect(await history.locator('li[data-seq="1"]').textContent()).toMatch(/^\d\d:\d\d:\d\d plan\.created · created pending$/);
+
     // Each commit, seen on the page within a second.
     for (const [step_status, output] of [['in_progress', null], ['completed', 'Globex, 120 employees']] as const) {
       await manager.executeStep({ plan_id: plan.id, step_id: plan.steps[0]!.id, step_status, step_output: output });
       await expect.poll(() => stepStatus(page, plan.steps[0]!.id).textContent(), { timeout: 1_000, interval: 50 }).toBe(step_status);
     }
+    // The diagram follows (the plan started with its first step), and so does the open timeline.
+    expect(await planDiagram.getAttribute('data-now')).toBe('in_progress');
+    expect(await planDiagram.locator('g.now').getAttribute('data-state')).toBe('in_progress');
+    await expect.poll(() => history.locator('li[data-seq]').count(), { timeout: 1_000, interval: 50 }).toBe(3);
+    const second = history.locator('li[data-seq="3"] li');
+    expect(await second.evaluateAll((lines) => lines.map((line) => line.textContent))).toEqual([
+      'steps.0.status: "in_progress" → "completed"',
+      'steps.0.output: null → "Globex, 120 employees"',
+      'steps.0.completed_at: null → ' + JSON.stringify((await manager.getPlan(plan.id)).steps[0]!.completed_at),
+    ]);
+    expect(await history.locator('li[data-seq="2"]').textContent()).toContain('plan.step_executed · pending → in_progress · step pending → in_progress');
     await manager.recordTurn(instance.id, { tokens: 812 });
     await expect.poll(() => page.locator('section.instance p').first().textContent(), { timeout: 1_000, interval: 50 }).toContain('turns 1 of 20 · tokens 812');
 
@@ -70,6 +102,7 @@ describe('the inspector (GET /inspector)', () => {
     const answer = page.locator(`#answer-${instance.id}`);
     await expect.poll(() => answer.count(), { timeout: 1_000, interval: 50 }).toBe(1);
     await expect.poll(() => page.locator('h2 .status').first().textContent()).toBe('waiting');
+    expect(await lifecycle.getAttribute('data-now')).toBe('waiting');
     await answer.focus();
     await page.keyboard.type('40k EUR, decision in Q3');
     await page.keyboard.press('Enter');
@@ -77,7 +110,7 @@ describe('the inspector (GET /inspector)', () => {
     expect((await manager.getPlan(plan.id)).steps[1]).toMatchObject({ status: 'completed', output: '40k EUR, decision in Q3' });
     await expect.poll(() => stepStatus(page, plan.steps[1]!.id).textContent(), { timeout: 1_000 }).toBe('completed');
 
-    await page.screenshot({ path: fileURLToPath(new URL('../docs/inspector.png', import.meta.url)) });
+    await page.screenshot({ path: fileURLToPath(new URL('../docs/inspector.png', import.meta.url)), fullPage: true });
     await page.close();
   }, 60_000);
 
@@ -93,6 +126,10 @@ describe('the inspector (GET /inspector)', () => {
     await page.fill('#key', KEY);
     await page.press('#key', 'Enter');
     await expect.poll(() => page.locator('#state').textContent(), { timeout: 5_000 }).toContain('live');
+    // With the diagrams drawn and a history timeline open.
+    expect(await page.locator('svg.machine').count()).toBeGreaterThan(0);
+    await page.locator('details[data-history] summary').first().click();
+    await expect.poll(() => page.locator('details[open] li[data-seq]').count(), { timeout: 2_000 }).toBeGreaterThan(0);
     expect(await audit()).toEqual([]);
     await page.close();
   }, 60_000);
@@ -115,53 +152,93 @@ describe('the inspector (GET /inspector)', () => {
   }, 60_000);
 });
 
+/**
+ * Runs `npx instance-plan inspect <store>` as a child process while `agent` (this process) writes
+ * the same store, and drives the page: a commit of this process seen within a second, the
+ * instance's history following it, a question answered from the page and seen here. `whileShown`
+ * runs once the page shows the store.
+ */
+async function inspectWhileAnotherProcessWrites(store: string, agent: PlanManager, whileShown: () => Promise<void> = async () => undefined): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  const cli = await cliBundle('cli-inspect');
+  const instance = await agent.createInstance({ organization_id: 'acme', agent_type_id: 'booker' });
+  await agent.transitionInstance(instance.id, { status: 'running' });
+  const plan = await agent.createPlan({ instance_id: instance.id, title: 'Book a train', steps: [{ title: 'Which train?', type: 'user_input' }, { title: 'Book it', type: 'tool_call' }] });
+  const child = spawn(process.execPath, [cli, 'inspect', store, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let printed = '';
+    child.stdout.on('data', (chunk: Buffer) => (printed += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (printed += chunk));
+    await expect.poll(() => printed, { timeout: 10_000 }).toMatch(/key: \S+\n/);
+    const address = /at (http:\/\/127\.0\.0\.1:\d+)\/inspector/.exec(printed)![1]!;
+    const key = /key: (\S+)/.exec(printed)![1]!;
+    const page = await browser.newPage();
+    await page.goto(`${address}/inspector`);
+    await page.fill('#key', key);
+    await page.press('#key', 'Enter');
+    await expect.poll(() => page.locator('caption').first().textContent(), { timeout: 5_000 }).toContain('Book a train');
+    await whileShown();
+    const history = page.locator(`details[data-history="${instance.id}"]`);
+    await history.locator('summary').click();
+    await expect.poll(() => history.locator('li[data-seq]').count(), { timeout: 1_000, interval: 50 }).toBe(2);
+
+    // A commit of this process, seen by the page within a second, in the diagram and the history too.
+    await agent.executeStep({ plan_id: plan.id, step_id: plan.steps[0]!.id, step_status: 'in_progress' });
+    await expect.poll(() => page.locator('h2 .status').first().textContent(), { timeout: 1_000, interval: 50 }).toBe('waiting');
+    expect(await page.locator('svg[data-machine="instance"]').getAttribute('data-now')).toBe('waiting');
+    await expect.poll(() => history.locator('li[data-seq="3"] strong').textContent(), { timeout: 1_000, interval: 50 }).toBe('instance.transitioned');
+    const diff = await history.locator('li[data-seq="3"] li').evaluateAll((lines) => lines.map((line) => line.textContent));
+    expect(diff).toEqual(expect.arrayContaining(['status: "running" → "waiting"', 'needs_input: false → true', 'current_step: null → "Which train?"', 'status_reason: null → "awaiting_input"']));
+    await page.fill(`#answer-${instance.id}`, 'The 9:40');
+    await page.press(`#answer-${instance.id}`, 'Enter');
+    // Answered through the inspector's process: this one reads it from the store.
+    await expect.poll(async () => (await agent.getInstance(instance.id)).status, { timeout: 3_000 }).toBe('running');
+    expect((await agent.getPlan(plan.id)).steps[0]).toMatchObject({ status: 'completed', output: 'The 9:40' });
+    await expect.poll(() => page.locator(`tr[data-step="${plan.steps[0]!.id}"] .status`).textContent(), { timeout: 1_000, interval: 50 }).toBe('completed');
+    await page.close();
+    child.kill('SIGTERM');
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 describe('npx instance-plan inspect <store>', () => {
   it('serves the inspector over a SQLite file that another process changes, live, and answers from the page', async () => {
-    const { spawn } = await import('node:child_process');
     const { mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { default: Database } = await import('better-sqlite3');
     const { migrate, sqliteAdapter } = await import('instance-plan/sqlite');
-    const cli = await cliBundle('cli-inspect');
     const folder = mkdtempSync(join(tmpdir(), 'instance-plan-inspect-'));
     const file = join(folder, 'plans.db');
-    // This process: the agent's, writing the file while the inspector (another process) shows it.
     const database = new Database(file);
-    migrate(database);
-    const agent = new PlanManager({ adapter: sqliteAdapter({ database }) });
-    const instance = await agent.createInstance({ organization_id: 'acme', agent_type_id: 'booker' });
-    await agent.transitionInstance(instance.id, { status: 'running' });
-    const plan = await agent.createPlan({ instance_id: instance.id, title: 'Book a train', steps: [{ title: 'Which train?', type: 'user_input' }, { title: 'Book it', type: 'tool_call' }] });
-    const child = spawn(process.execPath, [cli, 'inspect', `sqlite:${file}`, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
-      let printed = '';
-      child.stdout.on('data', (chunk: Buffer) => (printed += chunk));
-      await expect.poll(() => printed, { timeout: 10_000 }).toMatch(/key: \S+\n/);
-      const address = /at (http:\/\/127\.0\.0\.1:\d+)\/inspector/.exec(printed)![1]!;
-      const key = /key: (\S+)/.exec(printed)![1]!;
-      const page = await browser.newPage();
-      await page.goto(`${address}/inspector`);
-      await page.fill('#key', key);
-      await page.press('#key', 'Enter');
-      await expect.poll(() => page.locator('caption').first().textContent(), { timeout: 5_000 }).toContain('Book a train');
-
-      // A commit of this process, seen by the page within a second.
-      await agent.executeStep({ plan_id: plan.id, step_id: plan.steps[0]!.id, step_status: 'in_progress' });
-      await expect.poll(() => page.locator('h2 .status').first().textContent(), { timeout: 1_000, interval: 50 }).toBe('waiting');
-      await page.fill(`#answer-${instance.id}`, 'The 9:40');
-      await page.press(`#answer-${instance.id}`, 'Enter');
-      // Answered through the inspector's process: this one reads it from the file.
-      await expect.poll(async () => (await agent.getInstance(instance.id)).status, { timeout: 3_000 }).toBe('running');
-      expect((await agent.getPlan(plan.id)).steps[0]).toMatchObject({ status: 'completed', output: 'The 9:40' });
-      await expect.poll(() => page.locator(`tr[data-step="${plan.steps[0]!.id}"] .status`).textContent(), { timeout: 1_000, interval: 50 }).toBe('completed');
-      await page.close();
-      child.kill('SIGTERM');
-      expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+      migrate(database);
+      await inspectWhileAnotherProcessWrites(`sqlite:${file}`, new PlanManager({ adapter: sqliteAdapter({ database }) }));
     } finally {
-      child.kill('SIGKILL');
       database.close();
       rmSync(folder, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  const url = process.env.DATABASE_URL;
+  it.skipIf(!url)('serves it over PostgreSQL that another process changes, live over LISTEN/NOTIFY (with a server: DATABASE_URL)', async () => {
+    const { default: pg } = await import('pg');
+    const { migrate, postgresAdapter } = await import('instance-plan/postgres');
+    const schema = `inspect_${process.pid}`;
+    const pool = new pg.Pool({ connectionString: url });
+    try {
+      await migrate(pool, { schema });
+      // The inspector's process listens on the schema's channel (so the page is told, not only polling).
+      const listening = async () => {
+        const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1", [`LISTEN "${channelOf(schema)}"`]);
+        expect(rows[0]!.n).toBe(1);
+      };
+      await inspectWhileAnotherProcessWrites(`${url}${url!.includes('?') ? '&' : '?'}schema=${schema}`, new PlanManager({ adapter: postgresAdapter({ client: pool, schema }) }), listening);
+    } finally {
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await pool.end();
     }
   }, 60_000);
 });

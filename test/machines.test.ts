@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { transition, type AnyStateMachine } from 'xstate';
-import { compileMachine, instanceLogic, planLogic, stepLogic, type CompiledMachine } from '../src/machines';
+import { compileMachine, instanceLogic, machineGraph, planLogic, stepLogic, type CompiledMachine, type MachineDefinition } from '../src/machines';
 import { instanceMachine, planMachine, stepMachine } from '../src';
 import { InstanceStatus, PlanStatus, StepStatus } from '../src/schemas/enums';
 import { readSpecTables, type SpecTable } from './support/spec-tables';
@@ -100,6 +100,24 @@ describe('the machines are the spec tables', () => {
             expect(moved, `${subject.name}: ${from} -> ${to}`).toBe(subject.table.allows(from, to));
           }
         }
+      });
+
+      it('machineGraph draws exactly the moves between states XState takes, each with its events', () => {
+        // Asked of XState for every state and every event any state handles, guards satisfied.
+        const definition = subject.machine.config as MachineDefinition;
+        const events = [...new Set(Object.values(definition.states).flatMap((node) => Object.keys(node.on ?? {})))];
+        const context = { steps: [{ status: 'completed' }] };
+        const expected = new Map<string, string[]>();
+        for (const from of Object.keys(definition.states)) {
+          const snapshot = subject.machine.resolveState({ value: from, context });
+          for (const type of events) {
+            const [next] = transition(subject.machine, snapshot, { type, summary: 'done' } as never);
+            if (next.value !== from) expected.set(`${from} -> ${String(next.value)}`, [...(expected.get(`${from} -> ${String(next.value)}`) ?? []), type]);
+          }
+        }
+        const graph = machineGraph(definition);
+        expect(new Map(graph.moves.map((move) => [`${move.from} -> ${move.to}`, [...move.events].sort()]))).toEqual(new Map([...expected].map(([key, types]) => [key, types.sort()])));
+        expect([graph.initial, [...graph.states], [...graph.finals]]).toEqual([subject.machine.config.initial, subject.logic.states, subject.logic.states.filter((state) => subject.table.row(state).terminal)]);
       });
     });
   }

@@ -45,9 +45,9 @@ export async function run(args: string[], io: Io): Promise<number> {
     return 0;
   }
   const opened: OpenStore[] = [];
-  const open = async (url: string | undefined, what: string, create = false) => {
+  const open = async (url: string | undefined, what: string, options: { create?: boolean; listen?: boolean } = {}) => {
     if (url === undefined) throw new UsageError(`${command} needs ${what}`);
-    const store = await openStore(url, { create });
+    const store = await openStore(url, options);
     opened.push(store);
     return store;
   };
@@ -61,20 +61,20 @@ export async function run(args: string[], io: Io): Promise<number> {
         if (flag !== undefined && flag !== '--port') throw new UsageError(`inspect takes a store and --port N, got ${flag}`);
         const port = portText === undefined ? 4477 : Number(portText);
         if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (0 to 65535), got ${String(portText)}`);
-        const store = await open(url, 'a store (sqlite:<file> or postgres://...)');
+        const store = await open(url, 'a store (sqlite:<file> or postgres://...)', { listen: true });
         const served = await serveInspector(store, port);
         io.stdout.write(`inspecting ${store.name} at ${served.url}/inspector\nkey: ${served.key}\n`);
         await served.closed;
         return 0;
       }
       case 'migrate': {
-        const store = await open(rest[0], 'a store (sqlite:<file> or postgres://...)', true);
+        const store = await open(rest[0], 'a store (sqlite:<file> or postgres://...)', { create: true });
         io.stdout.write(`${await store.migrate()}\n`);
         return 0;
       }
       case 'copy': {
         const from = await open(rest[0], 'the store to copy from, and the one to copy to');
-        const to = await open(rest[1], 'the store to copy to', true);
+        const to = await open(rest[1], 'the store to copy to', { create: true });
         await to.migrate();
         const progress = copyProgress(io.stderr);
         const report = await copyStore(from.adapter, to.adapter, { onProgress: progress.onProgress });
@@ -89,7 +89,7 @@ export async function run(args: string[], io: Io): Promise<number> {
         return 0;
       }
       case 'import': {
-        const store = await open(rest[0], 'a store', true);
+        const store = await open(rest[0], 'a store', { create: true });
         await store.migrate();
         if (io.stdin.isTTY) throw new UsageError('import reads an export from standard input: instance-plan import <store> < plans.jsonl');
         const lines = createInterface({ input: io.stdin as never, crlfDelay: Infinity });

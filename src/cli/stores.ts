@@ -27,10 +27,14 @@ async function driver<T>(name: string, install: string): Promise<T> {
   }
 }
 
-/** The store `url` names, opened. */
-export async function openStore(url: string, { create = false }: { create?: boolean } = {}): Promise<OpenStore> {
+/**
+ * The store `url` names, opened. `create`: a SQLite file that is not there is made (migrate).
+ * `listen`: a PostgreSQL store also keeps a connection that listens, so that its adapter hears
+ * every process's commits (the inspector follows them live); a SQLite file has no change feed.
+ */
+export async function openStore(url: string, { create = false, listen = false }: { create?: boolean; listen?: boolean } = {}): Promise<OpenStore> {
   if (url.startsWith('sqlite:')) return openSqlite(url, url.slice('sqlite:'.length), create);
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url);
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, listen);
   throw new UsageError(`${JSON.stringify(url)} names no store: write sqlite:<file> (sqlite:./plans.db) or postgres://user@host/database`);
 }
 
@@ -61,7 +65,7 @@ async function openSqliteFile(file: string): Promise<SqliteHandle> {
   return new Database(file);
 }
 
-async function openPostgres(url: string): Promise<OpenStore> {
+async function openPostgres(url: string, listen: boolean): Promise<OpenStore> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -70,21 +74,46 @@ async function openPostgres(url: string): Promise<OpenStore> {
   }
   const schema = parsed.searchParams.get('schema') ?? 'instance_plan';
   parsed.searchParams.delete('schema');
-  const { Pool } = await driver<{ Pool: new (options: { connectionString: string; max: number }) => PgPool }>('pg', 'pg (npm install pg)');
+  const { Pool, Client } = await driver<{ Pool: new (options: { connectionString: string; max: number }) => PgPool; Client: new (options: { connectionString: string }) => PgClient }>('pg', 'pg (npm install pg)');
   const pool = new Pool({ connectionString: parsed.href, max: 4 });
   // A lost connection is answered by the next query; unheard, the event would end the process.
   pool.on('error', () => undefined);
-  parsed.password = parsed.password ? '***' : '';
-  const name = `${parsed.href}${schema === 'instance_plan' ? '' : ` (schema ${schema})`}`;
+  const listener = listen ? new Client({ connectionString: parsed.href }) : undefined;
+  if (listener) {
+    listener.on('error', () => undefined);
+    await listener.connect().catch(async () => {
+      await pool.end();
+      throw new Error(`cannot connect to ${redacted(parsed)}`);
+    });
+  }
+  const name = `${redacted(parsed)}${schema === 'instance_plan' ? '' : ` (schema ${schema})`}`;
   return {
     name,
-    adapter: postgresAdapter({ client: pool, schema, notify: true }),
+    adapter: postgresAdapter({ client: pool, schema, notify: true, ...(listener ? { listen: listener } : {}) }),
     async migrate() {
       const { version } = await migratePostgres(pool, { schema });
       return `${name} is at version ${version}`;
     },
-    close: () => pool.end(),
+    async close() {
+      await listener?.end();
+      await pool.end();
+    },
   };
+}
+
+/** The URL as it may be printed: its password starred. */
+function redacted(url: URL): string {
+  const shown = new URL(url.href);
+  shown.password = shown.password ? '***' : '';
+  return shown.href;
+}
+
+interface PgClient {
+  connect(): Promise<void>;
+  query(text: string): Promise<unknown>;
+  on(event: 'error', listener: () => void): unknown;
+  on(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): unknown;
+  end(): Promise<void>;
 }
 
 interface PgPool {

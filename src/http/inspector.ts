@@ -1,15 +1,25 @@
+import { instanceDefinition } from '../machines/instance';
+import { machineGraph } from '../machines/graph';
+import { planDefinition } from '../machines/plan';
+
 /**
  * The inspector: one page (no build step, no dependency) that a browser opens at
  * `GET /inspector` of the HTTP handler, given `createFetchHandler(manager, { authenticate,
  * inspector: inspectorPage })`. The page itself holds no data; it asks for an API key and reads
  * everything through the handler's own routes with it (so `authenticate` decides what it shows):
- * the instances with their status, question and budgets, each plan's steps, live over the change
- * stream (`GET /events`) and read again every half second (a SQLite file has no change feed), and a
- * form to answer a waiting instance's question.
+ * the instances with their status, question and budgets, each plan's steps, the lifecycle and
+ * plan machines drawn with the current state highlighted, each record's history of changes with
+ * their diffs, live over the change stream (`GET /events`) and read again every half second (a
+ * SQLite file has no change feed), and a form to answer a waiting instance's question.
  */
 export function inspectorPage(): string {
-  return PAGE;
+  // The machines the page draws, read off their definitions (so no diagram is drawn by hand);
+  // "<" escaped so that nothing in them can end the script.
+  page ??= PAGE.replace('MACHINES_JSON', () => JSON.stringify({ instance: machineGraph(instanceDefinition), plan: machineGraph(planDefinition) }).replace(/</g, '\\u003c'));
+  return page;
 }
+
+let page: string | undefined;
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -28,9 +38,18 @@ h2{font-size:1rem;margin:.2rem 0}.status{font-weight:600;padding:0 .4rem;border-
 th,td{text-align:left;border-bottom:1px solid #e2e2e2;padding:.25rem .4rem;vertical-align:top}
 .muted{color:#555}button{font:inherit;padding:.2rem .7rem}input{font:inherit;padding:.2rem .4rem}
 :focus-visible{outline:3px solid #f4a261;outline-offset:2px}
+svg.machine{display:block;width:100%;max-width:480px;height:auto;margin:.3rem 0}.machine rect{fill:#fff;stroke:#767676}
+.machine .now rect{fill:#1d3557;stroke:#1d3557}.machine .final rect{stroke-width:3}.machine text{font-size:12px;fill:#1b1b1b;text-anchor:middle}
+.machine .now text{fill:#fff;font-weight:700}.machine path{fill:none;stroke:#9a9a9a;marker-end:url(#arrow)}
+.machine path.next{stroke:#c2410c;stroke-width:2;marker-end:url(#arrow-next)}details{margin:.3rem 0}
+ol.timeline{margin:.3rem 0;padding-left:1.4rem}ol.timeline ul{margin:0;padding-left:1rem}del{color:#9b1c1c}ins{color:#14532d;text-decoration:none}
 </style>
 </head>
 <body>
+<svg width="0" height="0" aria-hidden="true" style="position:absolute"><defs>
+<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0L10 5L0 10z" fill="#9a9a9a"/></marker>
+<marker id="arrow-next" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0L10 5L0 10z" fill="#c2410c"/></marker>
+</defs></svg>
 <header><h1>instance-plan inspector</h1></header>
 <main>
 <form class="key" id="key-form">
@@ -61,17 +80,100 @@ th,td{text-align:left;border-bottom:1px solid #e2e2e2;padding:.25rem .4rem;verti
     if (!answer.success) throw new Error(answer.error ? answer.error.message : 'refused');
     return answer;
   };
+  // The lifecycle and plan machines, read off their definitions by the server (machineGraph).
+  const MACHINES = MACHINES_JSON;
+  const svg = (tag, attributes, ...children) => {
+    const node = document.createElementNS('http://www.w3.org/2000/svg', tag);
+    for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+    node.append(...children);
+    return node;
+  };
+  // A machine's states on an ellipse, each move an arrow (bent to its left, so that two opposite
+  // moves are two curves), the current state filled and the moves out of it drawn stronger.
+  const diagram = (name, graph, now) => {
+    const width = 480, height = 200, at = {};
+    graph.states.forEach((state, i) => {
+      const angle = (2 * Math.PI * i) / graph.states.length - Math.PI / 2;
+      at[state] = [width / 2 + 180 * Math.cos(angle), height / 2 + 72 * Math.sin(angle)];
+    });
+    const next = graph.moves.filter((move) => move.from === now).map((move) => move.to);
+    const label = name + ' now ' + now + (next.length ? '; it may move to ' + next.join(', ') : '; it moves no more');
+    const drawing = svg('svg', { class: 'machine', viewBox: '0 0 ' + width + ' ' + height, role: 'img', 'aria-label': label, 'data-machine': graph.id, 'data-now': now }, svg('title', {}, label));
+    for (const move of graph.moves) {
+      const [x1, y1] = at[move.from], [x2, y2] = at[move.to], dx = x2 - x1, dy = y2 - y1, length = Math.hypot(dx, dy);
+      const cut = Math.min(46 / Math.abs(dx || 1e-9), 14 / Math.abs(dy || 1e-9)), bend = 16 / length;
+      const control = [(x1 + x2) / 2 - dy * bend, (y1 + y2) / 2 + dx * bend];
+      const d = 'M' + (x1 + dx * cut) + ' ' + (y1 + dy * cut) + 'Q' + control[0] + ' ' + control[1] + ' ' + (x2 - dx * cut) + ' ' + (y2 - dy * cut);
+      drawing.append(svg('path', { d, class: move.from === now ? 'next' : '' }, svg('title', {}, move.from + ' to ' + move.to + ' (' + move.events.join(', ') + ')')));
+    }
+    for (const state of graph.states) {
+      const [x, y] = at[state];
+      drawing.append(svg('g', { class: (state === now ? 'now' : '') + (graph.finals.includes(state) ? ' final' : ''), 'data-state': state },
+        svg('rect', { x: x - 46, y: y - 12, width: 92, height: 24, rx: 6 }), svg('text', { x, y: y + 4 }, state)));
+    }
+    return drawing;
+  };
+  // A record's latest changes, oldest first, each with its diff: every field it changed, what it
+  // was (when the window starts where the record's history does) and what it became.
+  const WINDOW = 50;
+  const openHistories = new Set();
+  const shown = (value) => { const json = JSON.stringify(value); return json.length > 120 ? json.slice(0, 119) + '…' : json; };
+  const changes = (events) => {
+    let record;
+    return events.map((event) => {
+      const lines = [];
+      for (const { op, path, value } of event.changes) {
+        if (path.length === 0) { record = structuredClone(value); continue; }
+        let parent = record;
+        for (const part of path.slice(0, -1)) parent = parent === undefined ? undefined : parent[part];
+        const last = path[path.length - 1], known = parent !== undefined && op !== 'add';
+        const before = known ? parent[last] : undefined;
+        if (parent !== undefined) {
+          if (Array.isArray(parent) && op !== 'replace') op === 'add' ? parent.splice(last, 0, structuredClone(value)) : parent.splice(last, 1);
+          else if (op === 'remove') delete parent[last];
+          else parent[last] = structuredClone(value);
+        }
+        // The version and updated_at of every change are its number and time, shown above it.
+        if (path.length === 1 && (last === 'version' || last === 'updated_at')) continue;
+        lines.push(el('li', {}, el('code', {}, path.join('.')), ': ', known ? el('del', {}, shown(before)) : '', known && op !== 'remove' ? ' → ' : '', op === 'remove' ? '' : el('ins', {}, shown(value))));
+      }
+      if (event.snapshot) record = structuredClone(event.snapshot);
+      const move = event.from === null ? 'created ' + event.to : event.from === event.to ? event.to : event.from + ' → ' + event.to;
+      return el('li', { 'data-seq': event.seq }, el('time', { datetime: event.at }, event.at.slice(11, 19)), ' ', el('strong', {}, event.type), ' · ' + move + (event.step ? ' · step ' + event.step.from + ' → ' + event.step.to : ''), lines.length ? el('ul', {}, ...lines) : '');
+    });
+  };
+  const timeline = (record, events) => {
+    const node = el('details', { 'data-history': record.id }, el('summary', {}, 'History: ' + record.version + ' change' + (record.version === 1 ? '' : 's')));
+    if (events) {
+      node.open = true;
+      if (events.length && events[0].seq > 1 && !events[0].snapshot) node.append(el('p', { class: 'muted' }, 'The latest ' + events.length + ' changes; what a field was before them is not shown.'));
+      node.append(el('ol', { class: 'timeline' }, ...changes(events)));
+    }
+    node.addEventListener('toggle', () => {
+      if (node.open === openHistories.has(record.id)) return;
+      if (node.open) openHistories.add(record.id); else openHistories.delete(record.id);
+      soon();
+    });
+    return node;
+  };
   const budget = (used, max) => (max === null ? text(used) : used + ' of ' + max);
   const status = (value) => el('span', { class: 'status status-' + value }, value);
-  let shown = '';
+  let drawn = '';
   const render = async () => {
     const { instances, total } = await post('/api/instance-plan/instances/list', { limit: 100 });
     const plansOf = {};
-    for (const instance of instances) plansOf[instance.id] = (await post('/api/agents/tools/instance_plan/get', { instance_id: instance.id, limit: 100 })).plans;
+    const historyOf = {};
+    const readHistory = async (record) => {
+      if (openHistories.has(record.id)) historyOf[record.id] = (await post('/api/instance-plan/history', { id: record.id, after_seq: Math.max(0, record.version - WINDOW), limit: WINDOW })).events;
+    };
+    for (const instance of instances) {
+      plansOf[instance.id] = (await post('/api/agents/tools/instance_plan/get', { instance_id: instance.id, limit: 100 })).plans;
+      for (const record of [instance, ...plansOf[instance.id]]) await readHistory(record);
+    }
     // Redrawn only when something changed, keeping what the user is typing and where the focus is.
-    const seen = JSON.stringify([instances, plansOf]);
-    if (seen === shown) return;
-    shown = seen;
+    const seen = JSON.stringify([instances, plansOf, historyOf]);
+    if (seen === drawn) return;
+    drawn = seen;
     const list = $('instances');
     const typed = {};
     for (const input of list.querySelectorAll('input')) typed[input.id] = input.value;
@@ -81,7 +183,8 @@ th,td{text-align:left;border-bottom:1px solid #e2e2e2;padding:.25rem .4rem;verti
       const plans = plansOf[instance.id];
       const section = el('section', { class: 'instance', 'aria-labelledby': 'i-' + instance.id },
         el('h2', { id: 'i-' + instance.id }, instance.agent_type_id + ' ', status(instance.status)),
-        el('p', { class: 'muted' }, 'Instance ' + instance.id + ' · turns ' + budget(instance.turn_count, instance.max_turns) + ' · tokens ' + budget(instance.tokens_total, instance.max_tokens) + (instance.current_step ? ' · at "' + instance.current_step + '"' : '')));
+        el('p', { class: 'muted' }, 'Instance ' + instance.id + ' · turns ' + budget(instance.turn_count, instance.max_turns) + ' · tokens ' + budget(instance.tokens_total, instance.max_tokens) + (instance.current_step ? ' · at "' + instance.current_step + '"' : '')),
+        diagram('Lifecycle of ' + instance.agent_type_id, MACHINES.instance, instance.status), timeline(instance, historyOf[instance.id]));
       if (instance.needs_input) {
         const input = el('input', { id: 'answer-' + instance.id, name: 'answer', required: '' });
         section.append(el('form', { class: 'answer', 'data-instance': instance.id, onsubmit: async (event) => {
@@ -94,7 +197,7 @@ th,td{text-align:left;border-bottom:1px solid #e2e2e2;padding:.25rem .4rem;verti
         section.append(el('table', {},
           el('caption', {}, 'Plan "' + plan.title + '" ', status(plan.status), plan.summary ? ' · ' + plan.summary : ''),
           el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Step'), el('th', { scope: 'col' }, 'Type'), el('th', { scope: 'col' }, 'Status'), el('th', { scope: 'col' }, 'Attempts'), el('th', { scope: 'col' }, 'Output'))),
-          el('tbody', {}, ...rows)));
+          el('tbody', {}, ...rows)), diagram('Plan "' + plan.title + '"', MACHINES.plan, plan.status), timeline(plan, historyOf[plan.id]));
       }
       sections.push(section);
     }

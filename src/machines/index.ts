@@ -7,3 +7,4 @@ export { stepDefinition, stepEffects, stepLogic, type StepContext, type StepEven
 export { compileMachine, compileDefinition, type CompiledMachine, type Edge, type MachineDefinition } from './lookup';
 export { applyEdge, type ActionNames, type Effect, type EffectsOf } from './effects';
 export { toMermaid } from './mermaid';
+export { machineGraph, type MachineGraph } from './graph';
