@@ -103,11 +103,49 @@ describe('a refusal names a bounded number of things', () => {
 });
 
 describe('over HTTP', () => {
-  const handler = createFetchHandler(scopedManagers({ adapter: memoryAdapter() }), { authenticate: () => ({ organization_id: 'acme' }) });
-  const post = (path: string, body: string) =>
-    handler(new Request(`http://localhost${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body }));
+  const handlerWith = (options: { maxKeys?: number }) => {
+    const handler = createFetchHandler(scopedManagers({ adapter: memoryAdapter() }), { authenticate: () => ({ organization_id: 'acme' }), ...options });
+    return (path: string, body: string) =>
+      handler(new Request(`http://localhost${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body }));
+  };
 
-  it('a body of 15,000 unknown keys is answered with under 2 KB, on the tool routes and the API routes alike', async () => {
+  it('a body of more keys in one object than maxKeys (1,000) is refused before it is parsed, naming the limit, in under 2 KB', async () => {
+    const post = handlerWith({});
+    for (const path of ['/api/agents/tools/instance_plan/get', '/api/instance-plan/instances/answer']) {
+      for (const count of [1_001, 60_000]) {
+        const response = await post(path, JSON.stringify(manyKeys(count)));
+        const text = await response.text();
+        expect([response.status, text.length < 2_000]).toEqual([400, true]);
+        const said = 'has an object of more than 1000 keys (the maxKeys limit)';
+        expect(JSON.parse(text)).toEqual({ success: false, error: { code: 'VALIDATION_ERROR', message: `Invalid request body: ${said}`, issues: [{ path: '(body)', message: said }], limit: 1_000 } });
+      }
+      // Deeper in the body too; 1,000 keys are let through to the manager, which names the unknown ones.
+      const deep = await post(path, JSON.stringify({ instance_id: 'i', text: 't', x: { y: manyKeys(1_001) } }));
+      expect(await deep.json()).toMatchObject({ error: { limit: 1_000 } });
+      const thousand = await (await post(path, JSON.stringify(manyKeys(1_000)))).text();
+      expect([thousand.length < 2_000, thousand.includes('and 990 more')]).toEqual([true, true]);
+    }
+  });
+
+  it('stops reading a body at the chunk where an object passes maxKeys: the rest is never pulled', async () => {
+    const handler = createFetchHandler(scopedManagers({ adapter: memoryAdapter() }), { authenticate: () => ({ organization_id: 'acme' }) });
+    const chunk = new TextEncoder().encode(',"k":0'.repeat(500));
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue(pulled === 1 ? new TextEncoder().encode('{"k":0') : pulled <= 100 ? chunk : new TextEncoder().encode('}'));
+        if (pulled > 100) controller.close();
+      },
+    });
+    const response = await handler(new Request('http://localhost/api/agents/tools/instance_plan/get', { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body, duplex: 'half' } as RequestInit));
+    expect([response.status, (await response.json()).error.limit]).toEqual([400, 1_000]);
+    // The 1,001st key is in the third chunk; a stream may pull one or two ahead of its reader.
+    expect(pulled).toBeLessThanOrEqual(5);
+  });
+
+  it('with maxKeys raised, a body of 15,000 unknown keys is still answered with under 2 KB, on the tool routes and the API routes alike', async () => {
+    const post = handlerWith({ maxKeys: 100_000 });
     for (const path of ['/api/agents/tools/instance_plan/get', '/api/instance-plan/instances/answer']) {
       const response = await post(path, JSON.stringify(manyKeys(15_000)));
       const text = await response.text();

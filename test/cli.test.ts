@@ -68,7 +68,7 @@ describe('npx instance-plan', () => {
   it('--help lists the verbs (exit 0); no command, an unknown one or a bad store is not understood (exit 2)', async () => {
     const help = await cliRun(['--help']);
     expect([help.code, help.stdout.trim()]).toEqual([0, USAGE]);
-    for (const verb of ['migrate <store>', 'copy <from> <to>', 'export <store>', 'import <store>']) expect(help.stdout).toContain(verb);
+    for (const verb of ['inspect <store>', 'migrate <store>', 'copy <from> <to>', 'export <store>', 'import <store>']) expect(help.stdout).toContain(verb);
     expect((await cliRun(['--version'])).stdout.trim()).toBe('0.0.0-test');
     const none = await cliRun([]);
     expect([none.code, none.stderr]).toEqual([2, `${USAGE}\n`]);

@@ -7,7 +7,7 @@ import { ERROR_CODES, Instance } from '../src';
 import { bearerToken } from '../src/http/auth';
 import { TRANSITION_INSTANCE_FIELDS } from '../src/http/instance-view';
 import { STATUS_BY_CODE } from '../src/http/status';
-import { jsonDepth } from '../src/http/json-depth';
+import { jsonShapeScanner } from '../src/http/json-shape';
 import { notJsonBecause } from '../src/http/media-type';
 import { HttpRefusal } from '../src/http/refusal';
 
@@ -24,25 +24,59 @@ describe('tables', () => {
   });
 });
 
-describe('jsonDepth', () => {
-  test('agrees with the depth of the parsed value, for any JSON (property)', () => {
-    const depthOf = (value: unknown): number =>
-      typeof value === 'object' && value !== null ? 1 + Math.max(0, ...Object.values(value).map(depthOf)) : 0;
+describe('jsonShapeScanner', () => {
+  const depthOf = (value: unknown): number =>
+    typeof value === 'object' && value !== null ? 1 + Math.max(0, ...Object.values(value).map(depthOf)) : 0;
+  const keysOf = (value: unknown): number =>
+    typeof value !== 'object' || value === null ? 0 : Math.max(Array.isArray(value) ? 0 : Object.keys(value).length, ...Object.values(value).map(keysOf));
+  /** The scanner's answer for `text`, its UTF-8 bytes given in pieces cut at `cuts` (any byte, inside a character too). */
+  const scan = (text: string, limits: { maxDepth: number; maxKeys: number }, cuts: number[] = []) => {
+    const bytes = new TextEncoder().encode(text);
+    const scanner = jsonShapeScanner(limits);
+    const at = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))].sort((a, b) => a - b);
+    let from = 0;
+    for (const to of [...at, bytes.length]) {
+      const breach = scanner.push(bytes.subarray(from, to));
+      if (breach) return breach;
+      from = to;
+    }
+    return undefined;
+  };
+
+  test('agrees with the depth and the widest object of the parsed value, for any JSON given in any pieces (property)', () => {
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
+      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 0, max: 6 }), fc.array(fc.nat(), { maxLength: 6 }), (value, maxDepth, maxKeys, cuts) => {
         const text = JSON.stringify(value);
-        expect(jsonDepth(text, 100)).toBe(depthOf(value));
+        const depth = depthOf(value);
+        const keys = keysOf(value);
+        expect(scan(text, { maxDepth: 100, maxKeys: 100 }, cuts)).toBeUndefined();
+        const breach = scan(text, { maxDepth, maxKeys }, cuts);
+        expect(breach).toEqual(scan(text, { maxDepth, maxKeys }));
+        if (depth <= maxDepth && keys <= maxKeys) expect(breach).toBeUndefined();
+        else expect(breach).toBeDefined();
+        // Whichever comes first in the text is named; only a breach the value has can be.
+        if (breach?.limit === 'maxDepth') expect(depth).toBeGreaterThan(maxDepth);
+        if (breach?.limit === 'maxKeys') expect(keys).toBeGreaterThan(maxKeys);
       }),
-      { numRuns: 500 },
+      { numRuns: 1_000 },
     );
   });
 
-  test('brackets inside strings, escaped quotes and backslashes do not count', () => {
-    expect(jsonDepth('{"a":"[[[{{{","b":"\\"[[[","c":"\\\\","d":[1]}', 100)).toBe(2);
+  test('brackets, braces and commas inside strings, escaped quotes and backslashes (also cut between chunks) do not count', () => {
+    const text = '{"a":"[[[{{{,,,","b":"\\"[[[,","c":"\\\\","d":[1,2,3,4],"é€😀":"{,"}';
+    expect(JSON.parse(text)).toMatchObject({ c: '\\' });
+    for (let cut = 0; cut <= new TextEncoder().encode(text).length; cut++) {
+      expect(scan(text, { maxDepth: 2, maxKeys: 5 }, [cut])).toBeUndefined();
+      expect(scan(text, { maxDepth: 1, maxKeys: 5 }, [cut])).toEqual({ limit: 'maxDepth' });
+      expect(scan(text, { maxDepth: 2, maxKeys: 4 }, [cut])).toEqual({ limit: 'maxKeys' });
+    }
+    // An array's elements are not keys; an empty object has none.
+    expect(scan('[1,2,3,{},{"a":[{}, {}]}]', { maxDepth: 4, maxKeys: 1 })).toBeUndefined();
   });
 
-  test('stops as soon as the limit is passed', () => {
-    expect(jsonDepth('['.repeat(10_000_000), 3)).toBe(4);
+  test('stops as soon as a limit is passed', () => {
+    expect(scan('['.repeat(10_000_000), { maxDepth: 3, maxKeys: 10 })).toEqual({ limit: 'maxDepth' });
+    expect(scan('{"k":0' + ',"k":0'.repeat(10_000_000), { maxDepth: 3, maxKeys: 10 })).toEqual({ limit: 'maxKeys' });
   });
 });
 

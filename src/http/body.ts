@@ -1,5 +1,5 @@
 import { HttpRefusal, invalidBody } from './refusal';
-import { jsonDepth } from './json-depth';
+import { jsonShapeScanner, type JsonShapeBreach } from './json-shape';
 import { duplicateKey } from './json-keys';
 import { notJsonBecause } from './media-type';
 import { cut } from '../schemas/issues';
@@ -10,12 +10,15 @@ export interface BodyLimits {
   maxBodyBytes: number;
   /** Nesting of objects and arrays accepted (the top level is 1). */
   maxDepth: number;
+  /** Keys accepted in one object. */
+  maxKeys: number;
 }
 
 /**
  * The request's JSON body, checked in the order that costs least: the media type, the declared
- * length, the bytes as they arrive (never more than `maxBodyBytes` held), UTF-8, the nesting
- * depth, then `JSON.parse`, and a key named twice in one object (refused: the parse keeps one).
+ * length, the bytes as they arrive (never more than `maxBodyBytes` held, and the nesting depth
+ * and the keys of each object watched as they come: reading stops at the first breach), UTF-8,
+ * then `JSON.parse`, and a key named twice in one object (refused: the parse keeps one).
  */
 export async function readJsonBody(request: WebRequest, limits: BodyLimits): Promise<unknown> {
   const notJson = notJsonBecause(request.headers.get('content-type'));
@@ -26,7 +29,7 @@ export async function readJsonBody(request: WebRequest, limits: BodyLimits): Pro
   }
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(declared) && declared > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes);
-  const bytes = await readCapped(request, limits.maxBodyBytes);
+  const bytes = await readCapped(request, limits);
 
   let text: string;
   try {
@@ -35,9 +38,6 @@ export async function readJsonBody(request: WebRequest, limits: BodyLimits): Pro
     throw invalidBody('is not valid UTF-8 text');
   }
   if (text.trim() === '') throw invalidBody('is empty: send a JSON object');
-  if (jsonDepth(text, limits.maxDepth) > limits.maxDepth) {
-    throw invalidBody(`nests deeper than ${limits.maxDepth} levels of objects and arrays (the maxDepth limit)`, { limit: limits.maxDepth });
-  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text) as unknown;
@@ -52,8 +52,16 @@ export async function readJsonBody(request: WebRequest, limits: BodyLimits): Pro
   return parsed;
 }
 
-async function readCapped(request: WebRequest, max: number): Promise<Uint8Array> {
+function shapeRefusal(breach: JsonShapeBreach, limits: BodyLimits): HttpRefusal {
+  return breach.limit === 'maxDepth'
+    ? invalidBody(`nests deeper than ${limits.maxDepth} levels of objects and arrays (the maxDepth limit)`, { limit: limits.maxDepth })
+    : invalidBody(`has an object of more than ${limits.maxKeys} keys (the maxKeys limit)`, { limit: limits.maxKeys });
+}
+
+async function readCapped(request: WebRequest, limits: BodyLimits): Promise<Uint8Array> {
   if (request.body === null) return new Uint8Array(0);
+  const max = limits.maxBodyBytes;
+  const shape = jsonShapeScanner(limits);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -66,6 +74,12 @@ async function readCapped(request: WebRequest, max: number): Promise<Uint8Array>
       // Stop reading: the rest is never buffered. The runtime discards it.
       await reader.cancel('body too large').catch(() => undefined);
       throw tooLarge(max);
+    }
+    const breach = shape.push(value);
+    if (breach) {
+      // Stop reading here too: nothing after the breach is held, decoded or parsed.
+      await reader.cancel('body refused').catch(() => undefined);
+      throw shapeRefusal(breach, limits);
     }
     chunks.push(value);
   }

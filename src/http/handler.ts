@@ -23,6 +23,13 @@ export interface FetchHandlerOptions {
   /** Nesting of objects and arrays accepted in a body (the top level is 1); deeper gets 400. Default 32. */
   maxDepth?: number;
   /**
+   * Keys accepted in one object of a body; more gets 400 before the body is parsed. Default 1,000
+   * (no object of the API has more than 25 keys; a step's `details` within `maxDetailsLength`
+   * rarely has more): a body of tens of thousands of keys would cost the parse, the checks and the
+   * refusal of its unknown keys far more CPU than its size suggests.
+   */
+  maxKeys?: number;
+  /**
    * Requests one caller (one bearer token) may have in flight at once; one more is answered 429
    * `TOO_MANY_REQUESTS` (with `Retry-After`) before its body is read, so that one key holder
    * cannot take the whole server from the others. Default 8.
@@ -60,6 +67,7 @@ export interface FetchHandlerOptions {
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_DEPTH = 32;
+export const DEFAULT_MAX_KEYS = 1_000;
 const DEFAULT_MAX_REQUESTS_PER_CALLER = 8;
 
 /**
@@ -78,6 +86,7 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
   const limits: BodyLimits = {
     maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES),
     maxDepth: positiveInteger('maxDepth', options.maxDepth ?? DEFAULT_MAX_DEPTH),
+    maxKeys: positiveInteger('maxKeys', options.maxKeys ?? DEFAULT_MAX_KEYS),
   };
   if (typeof options.authenticate !== 'function') throw new TypeError('createFetchHandler needs options.authenticate(request, token)');
   const perCaller = positiveInteger('maxRequestsPerCaller', options.maxRequestsPerCaller ?? DEFAULT_MAX_REQUESTS_PER_CALLER);
