@@ -15,18 +15,18 @@ export function duplicateKey(text: string): string | undefined {
     const char = text.charCodeAt(index);
     if (char === QUOTE) {
       const start = index;
-      let escaped = false;
-      for (index++; index < text.length; index++) {
-        const inner = text.charCodeAt(index);
-        if (inner === BACKSLASH) {
-          escaped = true;
-          index++;
-        } else if (inner === QUOTE) break;
+      // The closing quote: the next one without an odd run of backslashes right before it.
+      for (;;) {
+        index = text.indexOf('"', index + 1);
+        if (index === -1) return undefined; // not JSON: JSON.parse refused it already
+        let run = 0;
+        while (text.charCodeAt(index - run - 1) === BACKSLASH) run++;
+        if (run % 2 === 0) break;
       }
       const keys = open.at(-1);
       if (expectKey && keys) {
         const raw = text.slice(start, index + 1);
-        const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
         if (keys.has(key)) return key;
         keys.add(key);
         expectKey = false;

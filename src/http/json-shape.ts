@@ -24,21 +24,45 @@ export function jsonShapeScanner({ maxDepth, maxKeys }: { maxDepth: number; maxK
   let inString = false;
   // The last byte was a backslash inside a string (possibly at the end of the previous chunk).
   let escaped = false;
+
+  /** Inside a string from `index`: the index just past its closing quote, or the chunk's length when the string goes on. */
+  const skipString = (bytes: Uint8Array, index: number): number => {
+    if (escaped) {
+      escaped = false;
+      index++; // the escaped byte cannot end the string
+    }
+    const from = index;
+    for (;;) {
+      const quote = bytes.indexOf(QUOTE, index);
+      // A quote ends the string unless an odd run of backslashes stands right before it.
+      let end = quote === -1 ? bytes.length : quote;
+      let run = 0;
+      while (end - run > from && bytes[end - run - 1] === BACKSLASH) run++;
+      if (quote === -1) {
+        escaped = run % 2 === 1;
+        return bytes.length;
+      }
+      if (run % 2 === 0) {
+        inString = false;
+        return quote + 1;
+      }
+      index = quote + 1;
+    }
+  };
+
   return {
     push(bytes) {
-      for (let index = 0; index < bytes.length; index++) {
+      let index = inString ? skipString(bytes, 0) : 0;
+      for (; index < bytes.length; index++) {
         const byte = bytes[index]!;
-        if (inString) {
-          if (escaped) escaped = false; // the escaped character cannot end the string
-          else if (byte === BACKSLASH) escaped = true;
-          else if (byte === QUOTE) inString = false;
-        } else if (byte === QUOTE) {
-          inString = true;
+        if (byte === QUOTE) {
           // A string right after "{" is the object's first key; the next ones follow commas.
           if (open[open.length - 1] === 0) {
             open[open.length - 1] = 1;
             if (maxKeys < 1) return { limit: 'maxKeys' };
           }
+          inString = true;
+          index = skipString(bytes, index + 1) - 1;
         } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
           if (open.push(byte === OPEN_BRACE ? 0 : -1) > maxDepth) return { limit: 'maxDepth' };
         } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
