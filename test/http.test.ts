@@ -360,6 +360,18 @@ describe('the HTTP endpoints, end to end', () => {
       expect((await post(`${TOOL}/get`, { instance_id: acmeInstance.id })).status).toBe(200);
     });
 
+    test('an object of more keys than maxKeys (1,000), at any depth: refused before parsing; 1,000 keys pass the check', async () => {
+      const keys = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, i]));
+      const wide = await post(`${TOOL}/create`, { instance_id: acmeInstance.id, title: 'T', steps: [{ title: 'S', type: 'review', details: keys(1_001) }] });
+      expect(wide.status).toBe(400);
+      expect(wide.body.error).toMatchObject({ code: 'VALIDATION_ERROR', limit: 1_000, message: 'Invalid request body: has an object of more than 1000 keys (the maxKeys limit)' });
+      const atLimit = await post(`${TOOL}/create`, { instance_id: acmeInstance.id, title: 'T', steps: [{ title: 'S', type: 'review', details: keys(1_000) }] });
+      expect(atLimit.status).toBe(200);
+      const flood = await post(`${TOOL}/create`, keys(60_000));
+      expect([flood.status, flood.body.error.limit]).toEqual([400, 1_000]);
+      expect((await post(`${TOOL}/get`, { instance_id: acmeInstance.id })).status).toBe(200);
+    });
+
     test('a huge body: 413 at 1 MiB + 1 byte, whether the length is declared or streamed; exactly 1 MiB is read', async () => {
       const MiB = 1024 * 1024;
       const padded = (size: number) => {
