@@ -29,11 +29,14 @@ describe('jsonShapeScanner', () => {
     typeof value === 'object' && value !== null ? 1 + Math.max(0, ...Object.values(value).map(depthOf)) : 0;
   const keysOf = (value: unknown): number =>
     typeof value !== 'object' || value === null ? 0 : Math.max(Array.isArray(value) ? 0 : Object.keys(value).length, ...Object.values(value).map(keysOf));
-  /** The scanner's answer for `text`, its UTF-8 bytes given in pieces cut at `cuts` (any byte, inside a character too). */
+  /**
+   * The scanner's answer for `text`, its UTF-8 bytes given in pieces cut at `cuts` (any byte,
+   * inside a character too; a cut given twice is an empty piece, as a web stream may give).
+   */
   const scan = (text: string, limits: { maxDepth: number; maxKeys: number }, cuts: number[] = []) => {
     const bytes = new TextEncoder().encode(text);
     const scanner = jsonShapeScanner(limits);
-    const at = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))].sort((a, b) => a - b);
+    const at = cuts.map((cut) => cut % (bytes.length + 1)).sort((a, b) => a - b);
     let from = 0;
     for (const to of [...at, bytes.length]) {
       const breach = scanner.push(bytes.subarray(from, to));
@@ -45,7 +48,7 @@ describe('jsonShapeScanner', () => {
 
   test('agrees with the depth and the widest object of the parsed value, for any JSON given in any pieces (property)', () => {
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 0, max: 6 }), fc.array(fc.nat(), { maxLength: 6 }), (value, maxDepth, maxKeys, cuts) => {
+      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 0, max: 6 }), fc.array(fc.oneof(fc.nat(), fc.constantFrom(0, 1, 2, 3)), { maxLength: 8 }), (value, maxDepth, maxKeys, cuts) => {
         const text = JSON.stringify(value);
         const depth = depthOf(value);
         const keys = keysOf(value);
@@ -66,10 +69,14 @@ describe('jsonShapeScanner', () => {
     const text = '{"a":"[[[{{{,,,","b":"\\"[[[,","c":"\\\\","d":[1,2,3,4],"é€😀":"{,"}';
     expect(JSON.parse(text)).toMatchObject({ c: '\\' });
     for (let cut = 0; cut <= new TextEncoder().encode(text).length; cut++) {
-      expect(scan(text, { maxDepth: 2, maxKeys: 5 }, [cut])).toBeUndefined();
-      expect(scan(text, { maxDepth: 1, maxKeys: 5 }, [cut])).toEqual({ limit: 'maxDepth' });
-      expect(scan(text, { maxDepth: 2, maxKeys: 4 }, [cut])).toEqual({ limit: 'maxKeys' });
+      for (const cuts of [[cut], [cut, cut], [cut, cut, cut]]) {
+        expect(scan(text, { maxDepth: 2, maxKeys: 5 }, cuts)).toBeUndefined();
+        expect(scan(text, { maxDepth: 1, maxKeys: 5 }, cuts)).toEqual({ limit: 'maxDepth' });
+        expect(scan(text, { maxDepth: 2, maxKeys: 4 }, cuts)).toEqual({ limit: 'maxKeys' });
+      }
     }
+    // A backslash that ends a chunk, an empty chunk, then the byte it escapes (a quote): still inside the string.
+    expect(scan('{"a":"x\\"[[[[[b"}', { maxDepth: 3, maxKeys: 5 }, [8, 8])).toBeUndefined();
     // An array's elements are not keys; an empty object has none.
     expect(scan('[1,2,3,{},{"a":[{}, {}]}]', { maxDepth: 4, maxKeys: 1 })).toBeUndefined();
   });

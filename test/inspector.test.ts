@@ -15,6 +15,7 @@ import { inspectorPage } from 'instance-plan/http/inspector';
 import { toNodeListener } from 'instance-plan/http/node';
 import { channelOf } from '../src/adapters/postgres/feed';
 import { cliBundle } from './support/cli-bundle';
+import { sseReader } from './support/sse-reader';
 
 const KEY = 'inspector-key';
 let browser: Browser;
@@ -76,7 +77,9 @@ describe('the inspector (GET /inspector)', () => {
     await history.locator('summary').focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => history.locator('li[data-seq]').count(), { timeout: 1_000, interval: 50 }).toBe(1);
-    expect(await history.locator('li[data-seq="1"]').textContent()).toMatch(/^\d\d:\d\d:\d\d plan\.created · created pending$/);
+    expect(await history.locator('li[data-seq="1"]').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC plan\.created · created pending$/);
+    // The redraw that showed it kept the keyboard where it was.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe(`history-${plan.id}`);
 
     // Each commit, seen on the page within a second.
     for (const [step_status, output] of [['in_progress', null], ['completed', 'Globex, 120 employees']] as const) {
@@ -111,6 +114,32 @@ describe('the inspector (GET /inspector)', () => {
     await expect.poll(() => stepStatus(page, plan.steps[1]!.id).textContent(), { timeout: 1_000 }).toBe('completed');
 
     await page.screenshot({ path: fileURLToPath(new URL('../docs/inspector.png', import.meta.url)), fullPage: true });
+    await page.close();
+  }, 60_000);
+
+  it('a long history shows its latest 50 changes, each field\'s "before" known once they set it; appended steps show as added', async () => {
+    const instance = await manager.createInstance({ organization_id: 'acme', agent_type_id: 'long-runner' });
+    await manager.transitionInstance(instance.id, { status: 'running' });
+    for (let turn = 1; turn <= 60; turn++) await manager.recordTurn(instance.id, { tokens: 10 });
+    const plan = await manager.createPlan({ instance_id: instance.id, title: 'Grow', steps: [{ title: 'First', type: 'process' }] });
+    await manager.updatePlan({ plan_id: plan.id, steps: [{ title: 'Second', type: 'process' }] });
+    const page = await opened();
+    const history = page.locator(`details[data-history="${instance.id}"]`);
+    await expect.poll(() => history.count(), { timeout: 5_000 }).toBe(1);
+    await history.locator('summary').click();
+    await expect.poll(() => history.locator('li[data-seq]').count(), { timeout: 2_000, interval: 50 }).toBe(50);
+    expect(await history.locator('p.muted').textContent()).toBe('The latest 50 of 62 changes: a field they change first shows only what it became.');
+    // Seq 13 is the window's first: only what turn_count became; from the next on, what it was too.
+    const turns = (seq: number) => history.locator(`li[data-seq="${seq}"] li`).evaluateAll((lines) => lines.map((line) => line.textContent).filter((line) => line!.startsWith('turn_count')));
+    expect(await turns(13)).toEqual(['turn_count: 11']);
+    expect(await turns(14)).toEqual(['turn_count: 11 → 12']);
+    expect(await turns(62)).toEqual(['turn_count: 59 → 60']);
+    const planHistory = page.locator(`details[data-history="${plan.id}"]`);
+    await planHistory.locator('summary').click();
+    await expect.poll(() => planHistory.locator('li[data-seq]').count(), { timeout: 2_000, interval: 50 }).toBe(2);
+    const appended = await planHistory.locator('li[data-seq="2"] li').evaluateAll((lines) => lines.map((line) => line.textContent!));
+    expect(appended.find((line) => line.startsWith('steps.1: '))).toMatch(/^steps\.1: \{"id":"[^"]+","title":"Second"/);
+    expect(await planHistory.locator('li[data-seq="2"] li del').count()).toBe(0);
     await page.close();
   }, 60_000);
 
@@ -156,9 +185,10 @@ describe('the inspector (GET /inspector)', () => {
  * Runs `npx instance-plan inspect <store>` as a child process while `agent` (this process) writes
  * the same store, and drives the page: a commit of this process seen within a second, the
  * instance's history following it, a question answered from the page and seen here. `whileShown`
- * runs once the page shows the store.
+ * runs once the page shows the store. With `feed`, the store has a change feed: the inspector's
+ * change stream must carry this process's commit within a second (not only the page's reads).
  */
-async function inspectWhileAnotherProcessWrites(store: string, agent: PlanManager, whileShown: () => Promise<void> = async () => undefined): Promise<void> {
+async function inspectWhileAnotherProcessWrites(store: string, agent: PlanManager, { whileShown = async () => undefined, feed = false }: { whileShown?: () => Promise<void>; feed?: boolean } = {}): Promise<void> {
   const { spawn } = await import('node:child_process');
   const cli = await cliBundle('cli-inspect');
   const instance = await agent.createInstance({ organization_id: 'acme', agent_type_id: 'booker' });
@@ -178,12 +208,24 @@ async function inspectWhileAnotherProcessWrites(store: string, agent: PlanManage
     await page.press('#key', 'Enter');
     await expect.poll(() => page.locator('caption').first().textContent(), { timeout: 5_000 }).toContain('Book a train');
     await whileShown();
+    const stream = feed ? await fetch(`${address}/events`, { headers: { authorization: `Bearer ${key}` } }) : undefined;
+    const streamed = stream && sseReader(stream.body!);
     const history = page.locator(`details[data-history="${instance.id}"]`);
     await history.locator('summary').click();
     await expect.poll(() => history.locator('li[data-seq]').count(), { timeout: 1_000, interval: 50 }).toBe(2);
 
     // A commit of this process, seen by the page within a second, in the diagram and the history too.
+    const committed = Date.now();
     await agent.executeStep({ plan_id: plan.id, step_id: plan.steps[0]!.id, step_status: 'in_progress' });
+    if (streamed) {
+      // Heard by the inspector's process through the store's feed, and streamed to its callers.
+      let change;
+      do change = await streamed.next();
+      while (change && !(change.event === 'change' && (change.data as { records: { id: string }[] }).records.some((record) => record.id === plan.id)));
+      expect(change?.event).toBe('change');
+      expect(Date.now() - committed).toBeLessThan(1_000);
+      await streamed.cancel();
+    }
     await expect.poll(() => page.locator('h2 .status').first().textContent(), { timeout: 1_000, interval: 50 }).toBe('waiting');
     expect(await page.locator('svg[data-machine="instance"]').getAttribute('data-now')).toBe('waiting');
     await expect.poll(() => history.locator('li[data-seq="3"] strong').textContent(), { timeout: 1_000, interval: 50 }).toBe('instance.transitioned');
@@ -235,7 +277,7 @@ describe('npx instance-plan inspect <store>', () => {
         const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1", [`LISTEN "${channelOf(schema)}"`]);
         expect(rows[0]!.n).toBe(1);
       };
-      await inspectWhileAnotherProcessWrites(`${url}${url!.includes('?') ? '&' : '?'}schema=${schema}`, new PlanManager({ adapter: postgresAdapter({ client: pool, schema }) }), listening);
+      await inspectWhileAnotherProcessWrites(`${url}${url!.includes('?') ? '&' : '?'}schema=${schema}`, new PlanManager({ adapter: postgresAdapter({ client: pool, schema }) }), { whileShown: listening, feed: true });
     } finally {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await pool.end();

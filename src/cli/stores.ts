@@ -74,16 +74,22 @@ async function openPostgres(url: string, listen: boolean): Promise<OpenStore> {
   }
   const schema = parsed.searchParams.get('schema') ?? 'instance_plan';
   parsed.searchParams.delete('schema');
-  const { Pool, Client } = await driver<{ Pool: new (options: { connectionString: string; max: number }) => PgPool; Client: new (options: { connectionString: string }) => PgClient }>('pg', 'pg (npm install pg)');
-  const pool = new Pool({ connectionString: parsed.href, max: 4 });
+  const { Pool, Client } = await driver<{
+    Pool: new (options: { connectionString: string; max: number; connectionTimeoutMillis: number }) => PgPool;
+    Client: new (options: { connectionString: string; connectionTimeoutMillis: number }) => PgClient;
+  }>('pg', 'pg (npm install pg)');
+  // A server that does not answer is given up on after 10 s (pg waits for ever by default).
+  const pool = new Pool({ connectionString: parsed.href, max: 4, connectionTimeoutMillis: 10_000 });
   // A lost connection is answered by the next query; unheard, the event would end the process.
   pool.on('error', () => undefined);
-  const listener = listen ? new Client({ connectionString: parsed.href }) : undefined;
+  const listener = listen ? new Client({ connectionString: parsed.href, connectionTimeoutMillis: 10_000 }) : undefined;
   if (listener) {
     listener.on('error', () => undefined);
-    await listener.connect().catch(async () => {
+    await listener.connect().catch(async (error: unknown) => {
       await pool.end();
-      throw new Error(`cannot connect to ${redacted(parsed)}`);
+      // The driver's reason (a refused connection, a wrong password, no such database) is for the
+      // operator at the terminal: the URL is named without its password.
+      throw new Error(`cannot connect to ${redacted(parsed)}: ${error instanceof Error ? error.message : String(error)}`);
     });
   }
   const name = `${redacted(parsed)}${schema === 'instance_plan' ? '' : ` (schema ${schema})`}`;
@@ -95,8 +101,8 @@ async function openPostgres(url: string, listen: boolean): Promise<OpenStore> {
       return `${name} is at version ${version}`;
     },
     async close() {
-      await listener?.end();
-      await pool.end();
+      // Both, whatever the other does.
+      await Promise.allSettled([listener?.end(), pool.end()]);
     },
   };
 }

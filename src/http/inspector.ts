@@ -40,14 +40,14 @@ th,td{text-align:left;border-bottom:1px solid #e2e2e2;padding:.25rem .4rem;verti
 :focus-visible{outline:3px solid #f4a261;outline-offset:2px}
 svg.machine{display:block;width:100%;max-width:480px;height:auto;margin:.3rem 0}.machine rect{fill:#fff;stroke:#767676}
 .machine .now rect{fill:#1d3557;stroke:#1d3557}.machine .final rect{stroke-width:3}.machine text{font-size:12px;fill:#1b1b1b;text-anchor:middle}
-.machine .now text{fill:#fff;font-weight:700}.machine path{fill:none;stroke:#9a9a9a;marker-end:url(#arrow)}
+.machine .now text{fill:#fff;font-weight:700}.machine path{fill:none;stroke:#767676;marker-end:url(#arrow)}
 .machine path.next{stroke:#c2410c;stroke-width:2;marker-end:url(#arrow-next)}details{margin:.3rem 0}
 ol.timeline{margin:.3rem 0;padding-left:1.4rem}ol.timeline ul{margin:0;padding-left:1rem}del{color:#9b1c1c}ins{color:#14532d;text-decoration:none}
 </style>
 </head>
 <body>
 <svg width="0" height="0" aria-hidden="true" style="position:absolute"><defs>
-<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0L10 5L0 10z" fill="#9a9a9a"/></marker>
+<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0L10 5L0 10z" fill="#767676"/></marker>
 <marker id="arrow-next" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0L10 5L0 10z" fill="#c2410c"/></marker>
 </defs></svg>
 <header><h1>instance-plan inspector</h1></header>
@@ -114,39 +114,52 @@ ol.timeline{margin:.3rem 0;padding-left:1.4rem}ol.timeline ul{margin:0;padding-l
     return drawing;
   };
   // A record's latest changes, oldest first, each with its diff: every field it changed, what it
-  // was (when the window starts where the record's history does) and what it became.
+  // was and what it became. From the record's creation (or a snapshot) on, the whole record is
+  // replayed; in a window that starts later, a field's "before" is known once the window set it.
   const WINDOW = 50;
   const openHistories = new Set();
-  const shown = (value) => { const json = JSON.stringify(value); return json.length > 120 ? json.slice(0, 119) + '…' : json; };
+  const shown = (value) => { const json = JSON.stringify(value) ?? String(value); return json.length > 120 ? json.slice(0, 119) + '…' : json; };
   const changes = (events) => {
     let record;
+    const known = new Map();
+    const forget = (prefix) => { for (const key of [...known.keys()]) if (key.startsWith(prefix)) known.delete(key); };
     return events.map((event) => {
       const lines = [];
       for (const { op, path, value } of event.changes) {
         if (path.length === 0) { record = structuredClone(value); continue; }
-        let parent = record;
-        for (const part of path.slice(0, -1)) parent = parent === undefined ? undefined : parent[part];
-        const last = path[path.length - 1], known = parent !== undefined && op !== 'add';
-        const before = known ? parent[last] : undefined;
-        if (parent !== undefined) {
-          if (Array.isArray(parent) && op !== 'replace') op === 'add' ? parent.splice(last, 0, structuredClone(value)) : parent.splice(last, 1);
-          else if (op === 'remove') delete parent[last];
-          else parent[last] = structuredClone(value);
+        const key = path.join('.'), last = path[path.length - 1];
+        let had = false, before;
+        if (record !== undefined) {
+          let parent = record;
+          for (const part of path.slice(0, -1)) parent = parent == null ? undefined : parent[part];
+          if (parent != null) {
+            const at = last === '-' ? parent.length : last;
+            if (op !== 'add' && at in Object(parent)) [had, before] = [true, parent[at]];
+            if (Array.isArray(parent) && op !== 'replace') op === 'add' ? parent.splice(at, 0, structuredClone(value)) : parent.splice(at, 1);
+            else if (op === 'remove') delete parent[at];
+            else parent[at] = structuredClone(value);
+          }
+        } else {
+          if (op !== 'add' && known.has(key)) [had, before] = [true, known.get(key)];
+          // What lay under a changed field is stale; an element added or removed moves its siblings.
+          forget(key + '.');
+          if (typeof last === 'number' && op !== 'replace') forget(path.slice(0, -1).join('.') + '.');
+          if (op === 'remove') known.delete(key); else known.set(key, value);
         }
         // The version and updated_at of every change are its number and time, shown above it.
         if (path.length === 1 && (last === 'version' || last === 'updated_at')) continue;
-        lines.push(el('li', {}, el('code', {}, path.join('.')), ': ', known ? el('del', {}, shown(before)) : '', known && op !== 'remove' ? ' → ' : '', op === 'remove' ? '' : el('ins', {}, shown(value))));
+        lines.push(el('li', {}, el('code', {}, key), ': ', had ? el('del', {}, shown(before)) : '', had && op !== 'remove' ? ' → ' : '', op === 'remove' ? (had ? '' : 'removed') : el('ins', {}, shown(value))));
       }
       if (event.snapshot) record = structuredClone(event.snapshot);
       const move = event.from === null ? 'created ' + event.to : event.from === event.to ? event.to : event.from + ' → ' + event.to;
-      return el('li', { 'data-seq': event.seq }, el('time', { datetime: event.at }, event.at.slice(11, 19)), ' ', el('strong', {}, event.type), ' · ' + move + (event.step ? ' · step ' + event.step.from + ' → ' + event.step.to : ''), lines.length ? el('ul', {}, ...lines) : '');
+      return el('li', { 'data-seq': event.seq }, el('time', { datetime: event.at }, event.at.slice(0, 10) + ' ' + event.at.slice(11, 19) + ' UTC'), ' ', el('strong', {}, event.type), ' · ' + move + (event.step ? ' · step ' + event.step.from + ' → ' + event.step.to : ''), lines.length ? el('ul', {}, ...lines) : '');
     });
   };
   const timeline = (record, events) => {
-    const node = el('details', { 'data-history': record.id }, el('summary', {}, 'History: ' + record.version + ' change' + (record.version === 1 ? '' : 's')));
+    const node = el('details', { 'data-history': record.id }, el('summary', { id: 'history-' + record.id }, 'History: ' + record.version + ' change' + (record.version === 1 ? '' : 's')));
     if (events) {
       node.open = true;
-      if (events.length && events[0].seq > 1 && !events[0].snapshot) node.append(el('p', { class: 'muted' }, 'The latest ' + events.length + ' changes; what a field was before them is not shown.'));
+      if (events.length && events[0].seq > 1) node.append(el('p', { class: 'muted' }, 'The latest ' + events.length + ' of ' + record.version + ' changes: a field they change first shows only what it became.'));
       node.append(el('ol', { class: 'timeline' }, ...changes(events)));
     }
     node.addEventListener('toggle', () => {
@@ -206,8 +219,14 @@ ol.timeline{margin:.3rem 0;padding-left:1.4rem}ol.timeline ul{margin:0;padding-l
     if (focused && $(focused)) $(focused).focus();
     $('state').textContent = total + ' instance' + (total === 1 ? '' : 's') + ', live.';
   };
-  let pending;
-  const soon = () => { clearTimeout(pending); pending = setTimeout(() => render().catch((error) => ($('state').textContent = error.message)), 30); };
+  // One read and redraw at a time: asked for meanwhile, it runs once more when that one is done.
+  let pending, rendering = false, again = false;
+  const redraw = async () => {
+    if (rendering) { again = true; return; }
+    rendering = true;
+    try { do { again = false; await render(); } while (again); } finally { rendering = false; }
+  };
+  const soon = () => { clearTimeout(pending); pending = setTimeout(() => redraw().catch((error) => ($('state').textContent = error.message)), 30); };
   const follow = async () => {
     if (stream) stream.abort();
     stream = new AbortController();
@@ -233,7 +252,7 @@ ol.timeline{margin:.3rem 0;padding-left:1.4rem}ol.timeline ul{margin:0;padding-l
   let polling;
   const start = async () => {
     try {
-      await render();
+      await redraw();
       clearInterval(polling);
       polling = setInterval(soon, 500);
       follow().catch(() => ($('state').textContent = 'The change stream ended; reload to follow again.'));

@@ -28,6 +28,7 @@ export function jsonShapeScanner({ maxDepth, maxKeys }: { maxDepth: number; maxK
   /** Inside a string from `index`: the index just past its closing quote, or the chunk's length when the string goes on. */
   const skipString = (bytes: Uint8Array, index: number): number => {
     if (escaped) {
+      if (index >= bytes.length) return bytes.length; // an empty chunk: the escaped byte is still to come
       escaped = false;
       index++; // the escaped byte cannot end the string
     }
