@@ -7,7 +7,8 @@
 //   - unknown-keys: 50 connections sending bodies of 60,000 unknown keys, back to back;
 //   - big-plans:   8 connections creating valid 200-step plans with 4.9 KB of details per step.
 // Each phase reports the normal client's p50/p99 and its p99 ÷ the baseline's (the goal is at
-// most 3×), the server's resident memory before and at its peak, and the answers the hostile
+// most 3×), the server's resident memory before and at its peak, its event loop's p99 delay (how
+// long a request may sit unread), and the answers the hostile
 // client got. Bounded in time; writes reports/load-hostile.json.
 //   npm run load:hostile [seconds per phase, default 6]
 import { fork } from 'node:child_process';
@@ -30,14 +31,19 @@ if (role === 'server') {
   const handler = createFetchHandler(new PlanManager(), { authenticate: (_request, token) => scopes[token] ?? null });
   const server = createServer(nodeServerOptions, toNodeListener(handler));
   let peak = 0;
+  // How late the server's event loop runs (what every request waits for before it is even read).
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
   const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   sample.unref();
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
   process.on('message', (message) => {
     if (message === 'memory') {
       const rss = process.memoryUsage().rss;
-      process.send({ rss, peak: Math.max(peak, rss) });
+      process.send({ rss, peak: Math.max(peak, rss), loop_delay_p99_ms: Number((delay.percentile(99) / 1e6).toFixed(1)) });
       peak = rss;
+      delay.reset();
     } else if (message === 'stop') {
       server.closeAllConnections();
       server.close(() => process.exit(0));
@@ -192,6 +198,7 @@ if (role === 'server') {
     phases[load] = {
       normal,
       server_rss_mb: { before: Math.round(before.rss / 2 ** 20), peak: Math.round(after.peak / 2 ** 20) },
+      server_event_loop_delay_p99_ms: after.loop_delay_p99_ms,
       ...(hostileResult ? { hostile_answers: hostileResult.answers } : {}),
     };
     if (load !== 'alone') phases[load].p99_vs_alone = Number((normal.p99_ms / phases.alone.normal.p99_ms).toFixed(2));

@@ -17,10 +17,12 @@ export interface BodyLimits {
 /**
  * The request's JSON body, checked in the order that costs least: the media type, the declared
  * length, the bytes as they arrive (never more than `maxBodyBytes` held, and the nesting depth
- * and the keys of each object watched as they come: reading stops at the first breach), UTF-8,
- * then `JSON.parse`, and a key named twice in one object (refused: the parse keeps one).
+ * and the keys of each object watched as they come: reading stops at the first breach); then,
+ * in `parseJsonBody`, UTF-8, `JSON.parse`, and a key named twice in one object (refused: the
+ * parse keeps one). Reading waits on the network and parsing is work, so the handler parses in
+ * the caller's turn.
  */
-export async function readJsonBody(request: WebRequest, limits: BodyLimits): Promise<unknown> {
+export async function readJsonBody(request: WebRequest, limits: BodyLimits): Promise<Uint8Array> {
   const notJson = notJsonBecause(request.headers.get('content-type'));
   if (notJson !== undefined) {
     throw new HttpRefusal(415, 'UNSUPPORTED_MEDIA_TYPE', `The body must be JSON, but ${notJson}: send "Content-Type: application/json" and a JSON object.`, {
@@ -29,8 +31,11 @@ export async function readJsonBody(request: WebRequest, limits: BodyLimits): Pro
   }
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(declared) && declared > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes);
-  const bytes = await readCapped(request, limits);
+  return readCapped(request, limits);
+}
 
+/** The JSON value of a body `readJsonBody` read. */
+export function parseJsonBody(bytes: Uint8Array): unknown {
   let text: string;
   try {
     text = new web.TextDecoder('utf-8', { fatal: true }).decode(bytes);

@@ -2,7 +2,8 @@ import { InstancePlanError, type PlanManager, type Scope, type ToolResult, type 
 import { bearerToken, callerScope, rejectedToken } from './auth';
 import { corsPolicy, type CorsOptions } from './cors';
 import { ChangeLog, eventStream, type EventStreamOptions } from './events';
-import { readJsonBody, type BodyLimits } from './body';
+import { parseJsonBody, readJsonBody, type BodyLimits } from './body';
+import { CallerTurns } from './turns';
 import { transitionInstanceView } from './instance-view';
 import { managerFor, type ManagerSource } from './managers';
 import { HttpRefusal, invalidBody, jsonResponse, positiveInteger, rawJsonResponse, refusalResponse } from './refusal';
@@ -92,6 +93,7 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
   const perCaller = positiveInteger('maxRequestsPerCaller', options.maxRequestsPerCaller ?? DEFAULT_MAX_REQUESTS_PER_CALLER);
   /** Requests in flight per token (a token with none is not kept). */
   const inFlight = new Map<string, number>();
+  const turns = new CallerTurns();
   const cors = corsPolicy(options.cors);
   if (options.openapi !== undefined && typeof options.openapi !== 'function') throw new TypeError('openapi must be openApiDocument from instance-plan/http/openapi (a function of the limits)');
   // The GET routes served: the document when given, the stream when one manager serves everyone.
@@ -155,10 +157,18 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
     try {
       if (route.kind === 'openapi') return openApiResponse(manager.limits);
       if (route.kind === 'events') return stream(manager, token, incoming.headers.get('last-event-id'));
-      const body = await readJsonBody(incoming, limits);
-      if (route.kind === 'tool') return await callTool(manager, route.action, body);
-      if (route.kind === 'api') return await callApi(manager, route.operation, body, report);
-      return await transition(manager, route.instanceId, body, report);
+      const bytes = await readJsonBody(incoming, limits);
+      // The work of one request of this caller at a time, so that a caller with many large ones
+      // ready cannot have them all run before another caller's small one.
+      const endTurn = await turns.take(token);
+      try {
+        const body = parseJsonBody(bytes);
+        if (route.kind === 'tool') return await callTool(manager, route.action, body);
+        if (route.kind === 'api') return await callApi(manager, route.operation, body, report);
+        return await transition(manager, route.instanceId, body, report);
+      } finally {
+        endTurn();
+      }
     } finally {
       const left = inFlight.get(token)! - 1;
       if (left === 0) inFlight.delete(token);

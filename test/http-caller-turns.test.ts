@@ -1,0 +1,110 @@
+// One caller's requests take turns: while one of them is doing its work (parsing, the manager's
+// call, the answer), the caller's next waits, and other callers' requests go on. So a key holder
+// with many large requests ready cannot have them all run before another caller's small one
+// (the hostile load measured by `npm run load:hostile`); ordinary callers see no difference.
+import { describe, expect, it } from 'vitest';
+import { memoryAdapter, PlanManager, type StorageAdapter } from 'instance-plan';
+import { createFetchHandler } from 'instance-plan/http';
+import { CallerTurns } from '../src/http/turns';
+
+/** A memory adapter whose `get` waits for the test to let each call through, and says who called. */
+function gatedAdapter() {
+  const base = memoryAdapter();
+  const waiting: { id: string; go: () => void }[] = [];
+  let gated = false;
+  const adapter: StorageAdapter = {
+    ...base,
+    get: async (kind, id, scope) => {
+      if (gated) await new Promise<void>((go) => waiting.push({ id, go }));
+      return base.get(kind, id, scope);
+    },
+  } as StorageAdapter;
+  /** Lets the waiting call for `id` through. */
+  const release = (id: string) => waiting.splice(waiting.findIndex((call) => call.id === id), 1)[0]!.go();
+  return { adapter, waiting, release, gate: (on: boolean) => (gated = on) };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+describe("one caller's requests take turns over HTTP", () => {
+  it("a caller's second request waits for its first to be answered; another caller's goes on meanwhile", async () => {
+    const { adapter, waiting, release, gate } = gatedAdapter();
+    const manager = new PlanManager({ adapter });
+    const handler = createFetchHandler(manager, { authenticate: (_request, token) => (token === 'a' || token === 'b' ? { organization_id: 'acme' } : null) });
+    const one = await manager.createInstance({ organization_id: 'acme', agent_type_id: 'one' });
+    const two = await manager.createInstance({ organization_id: 'acme', agent_type_id: 'two' });
+    const get = (token: string, id: string) =>
+      handler(new Request('http://localhost/api/instance-plan/instances/get', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ instance_id: id }) }));
+
+    gate(true);
+    const first = get('a', one.id);
+    const second = get('a', two.id);
+    const other = get('b', two.id);
+    await settle();
+    // Caller a's first and caller b's request are in the store; a's second has not begun.
+    expect(waiting.map((call) => call.id).sort()).toEqual([one.id, two.id].sort());
+    release(two.id);
+    expect((await (await other).json()).instance.id).toBe(two.id);
+    await settle();
+    // b's answer changes nothing for a: its second still waits for its first.
+    expect(waiting.map((call) => call.id)).toEqual([one.id]);
+    release(one.id);
+    expect((await (await first).json()).instance.id).toBe(one.id);
+    await settle();
+    // Now a's second does its work.
+    expect(waiting.map((call) => call.id)).toEqual([two.id]);
+    release(two.id);
+    expect((await (await second).json()).instance.id).toBe(two.id);
+  });
+
+  it('a refused request ends its turn too: the caller is not left waiting', async () => {
+    const handler = createFetchHandler(new PlanManager(), { authenticate: () => ({ organization_id: 'acme' }) });
+    const post = (body: string) =>
+      handler(new Request('http://localhost/api/instance-plan/instances/get', { method: 'POST', headers: { authorization: 'Bearer a', 'content-type': 'application/json' }, body }));
+    const answers = await Promise.all([post('{"instance_id": 1}'), post('not json'), post('{"instance_id": "nope"}')]);
+    expect(answers.map((answer) => answer.status)).toEqual([400, 400, 404]);
+    expect((await post('{"instance_id": "nope"}')).status).toBe(404);
+  });
+});
+
+describe('CallerTurns', () => {
+  const microtasks = async () => {
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+  };
+  const aTurn = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+  it("starts a caller's next request only after a turn of the event loop, in the order asked; other callers do not wait", async () => {
+    const turns = new CallerTurns();
+    const log: string[] = [];
+    const endA1 = await turns.take('a');
+    const a2 = turns.take('a').then((end) => (log.push('a2'), end));
+    const a3 = turns.take('a').then((end) => (log.push('a3'), end));
+    const endB = await turns.take('b');
+    log.push('b');
+    endB();
+    endA1();
+    endA1(); // twice is once
+    await microtasks();
+    expect(log).toEqual(['b']);
+    await aTurn();
+    expect(log).toEqual(['b', 'a2']);
+    (await a2)();
+    await microtasks();
+    expect(log).toEqual(['b', 'a2']);
+    await aTurn();
+    expect(log).toEqual(['b', 'a2', 'a3']);
+    (await a3)();
+  });
+
+  it('a request that comes within the turn after the last one ended waits for it too', async () => {
+    const turns = new CallerTurns();
+    (await turns.take('a'))();
+    let started = false;
+    const next = turns.take('a').then((end) => ((started = true), end));
+    await microtasks();
+    expect(started).toBe(false);
+    await aTurn();
+    expect(started).toBe(true);
+    (await next)();
+  });
+});
