@@ -143,6 +143,30 @@ describe('the inspector (GET /inspector)', () => {
     await page.close();
   }, 60_000);
 
+  it('draws any history it is given: patches without a value, a "-" path (the end of a list), removals', async () => {
+    const instance = await manager.createInstance({ organization_id: 'acme', agent_type_id: 'imported' });
+    const at = '2026-12-02T10:00:00.000Z';
+    const event = (seq: number, changes: unknown[]) => ({ seq, record_id: instance.id, record_kind: 'instance', at, type: 'instance.transitioned', from: 'starting', to: 'starting', changes });
+    // A history as another tool might have written it (the page reads what the route answers).
+    const events = [
+      event(1, [{ op: 'replace', path: [], value: { id: instance.id, items: [{ title: 'X' }] } }]),
+      event(2, [{ op: 'add', path: ['items', '-'], value: { title: 'A' } }]),
+      event(3, [{ op: 'replace', path: ['note'] }, { op: 'remove', path: ['items', 1] }, { op: 'remove', path: ['gone'] }]),
+    ];
+    const page = await opened();
+    await page.route('**/api/instance-plan/history', (route) => route.fulfill({ contentType: 'application/json', body: JSON.stringify({ success: true, events }) }));
+    const history = page.locator(`details[data-history="${instance.id}"]`);
+    await expect.poll(() => history.count(), { timeout: 5_000 }).toBe(1);
+    await history.locator('summary').click();
+    await expect.poll(() => history.locator('li[data-seq]').count(), { timeout: 2_000, interval: 50 }).toBe(3);
+    const lines = (seq: number) => history.locator(`li[data-seq="${seq}"] li`).evaluateAll((items) => items.map((item) => item.textContent));
+    expect(await lines(2)).toEqual(['items.-: {"title":"A"}']);
+    // The "-" appended after X, so the element removed at 1 is A.
+    expect(await lines(3)).toEqual(['note: undefined', 'items.1: {"title":"A"}', 'gone: removed']);
+    expect(await history.locator('li[data-seq="3"] del').count()).toBe(1);
+    await page.close();
+  }, 60_000);
+
   it('axe-core finds no serious or critical violation, the key form included', async () => {
     const page = await browser.newPage();
     await page.goto(`${url}/inspector`);
