@@ -3,7 +3,7 @@ import { bearerToken, callerScope, rejectedToken } from './auth';
 import { corsPolicy, type CorsOptions } from './cors';
 import { ChangeLog, eventStream, type EventStreamOptions } from './events';
 import { parseJsonBody, readJsonBody, type BodyLimits } from './body';
-import { CallerTurns } from './turns';
+import { callerTurns } from './turns';
 import { transitionInstanceView } from './instance-view';
 import { managerFor, type ManagerSource } from './managers';
 import { HttpRefusal, invalidBody, jsonResponse, positiveInteger, rawJsonResponse, refusalResponse } from './refusal';
@@ -93,7 +93,7 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
   const perCaller = positiveInteger('maxRequestsPerCaller', options.maxRequestsPerCaller ?? DEFAULT_MAX_REQUESTS_PER_CALLER);
   /** Requests in flight per token (a token with none is not kept). */
   const inFlight = new Map<string, number>();
-  const turns = new CallerTurns();
+  const turns = callerTurns();
   const cors = corsPolicy(options.cors);
   if (options.openapi !== undefined && typeof options.openapi !== 'function') throw new TypeError('openapi must be openApiDocument from instance-plan/http/openapi (a function of the limits)');
   // The GET routes served: the document when given, the stream when one manager serves everyone.
@@ -160,7 +160,7 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
       const bytes = await readJsonBody(incoming, limits);
       // The work of one request of this caller at a time, so that a caller with many large ones
       // ready cannot have them all run before another caller's small one.
-      const endTurn = await turns.take(token);
+      const endTurn = turns ? await turns.take(token) : () => undefined;
       try {
         const body = parseJsonBody(bytes);
         if (route.kind === 'tool') return await callTool(manager, route.action, body);

@@ -20,26 +20,49 @@ const afterATurn: (callback: () => void) => void = (() => {
  * one's.
  */
 export class CallerTurns {
-  /** The requests waiting for their caller's turn, by token; a token with nothing running is not kept. */
-  readonly #waiting = new Map<string, (() => void)[]>();
+  /**
+   * Per token: whether one of its requests holds the turn, and those waiting for it. A token
+   * whose turns are over is dropped a turn later (kept, on a runtime that cancels a finished
+   * request's timers, as Workers do: its next request then waits a turn first, nothing more).
+   */
+  readonly #callers = new Map<string, { busy: boolean; waiting: (() => void)[] }>();
 
   /** Resolves when it is this caller's turn; the function it gives ends the turn (once). */
   async take(token: string): Promise<() => void> {
-    const queue = this.#waiting.get(token);
-    if (queue === undefined) this.#waiting.set(token, []);
-    else await new Promise<void>((resolve) => queue.push(resolve));
+    let caller = this.#callers.get(token);
+    if (caller === undefined) {
+      caller = { busy: true, waiting: [] };
+      this.#callers.set(token, caller);
+    } else {
+      // Handed the turn by the one before (which keeps it busy for us), or taking it as it rests.
+      if (caller.busy) await new Promise<void>((resolve) => caller!.waiting.push(resolve));
+      caller.busy = true;
+      // A turn of the event loop on this request's own timer (a Worker runs a request's timers only).
+      await new Promise<void>((resolve) => afterATurn(resolve));
+    }
+    const held = caller;
     let ended = false;
     return () => {
       if (ended) return;
       ended = true;
-      // The caller's turn ends a turn of the event loop later, whether or not another of its
-      // requests is waiting yet: one that arrives meanwhile (the next body read in the same pass)
-      // waits for it too.
+      const next = held.waiting.shift();
+      if (next !== undefined) return next();
+      held.busy = false;
       afterATurn(() => {
-        const next = this.#waiting.get(token)!.shift();
-        if (next === undefined) this.#waiting.delete(token);
-        else next();
+        if (!held.busy && this.#callers.get(token) === held) this.#callers.delete(token);
       });
     };
   }
 }
+
+/**
+ * Turns for this runtime's callers, or none where one request cannot hand the turn to another:
+ * in a Cloudflare Worker each request runs in its own context, and a promise one request resolves
+ * for another that is waiting on it is never continued (the waiting request never answers).
+ * There, requests run as they come, as before turns.
+ */
+export function callerTurns(): CallerTurns | undefined {
+  const agent = (globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent;
+  return agent === 'Cloudflare-Workers' ? undefined : new CallerTurns();
+}
+

@@ -33,13 +33,17 @@ describe('a Cloudflare Worker (workerd through miniflare)', () => {
     console.log(`workerd: ${result.passed} of ${result.total} checks passed`);
   });
 
-  it('answers requests from outside: the API, a refusal, a missing key', async () => {
+  it('answers requests from outside: the API, one key\'s requests at once, a refusal, a missing key', async () => {
     const post = (path, body, key = 'worker-key') => mf.dispatchFetch(`http://worker${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const created = await post('/api/instance-plan/instances/create', { agent_type_id: 'worker' });
     if (created.status !== 200) throw new Error(`create: ${created.status} ${await created.text()}`);
     const { instance } = await created.json();
     const listed = await (await post('/api/instance-plan/instances/list', {})).json();
     if (listed.instances.map((each) => each.id).join() !== instance.id) throw new Error(`list: ${JSON.stringify(listed)}`);
+    // Requests of one key at once: each waits its turn, handed on from one request to the next.
+    const together = await Promise.all(Array.from({ length: 6 }, () => post('/api/instance-plan/instances/get', { instance_id: instance.id })));
+    const bodies = await Promise.all(together.map((response) => response.json()));
+    if (!bodies.every((body) => body.instance?.id === instance.id)) throw new Error(`six at once: ${JSON.stringify(bodies)}`);
     const refused = await post('/api/instance-plan/instances/create', { agent_type_id: 'worker', max_steps: 3 });
     if (refused.status !== 400) throw new Error(`unknown key: ${refused.status}`);
     const anonymous = await post('/api/instance-plan/instances/list', {}, 'wrong');
