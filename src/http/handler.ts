@@ -70,6 +70,8 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_DEPTH = 32;
 export const DEFAULT_MAX_KEYS = 1_000;
 const DEFAULT_MAX_REQUESTS_PER_CALLER = 8;
+/** Bodies over this many bytes are parsed, handled and answered in turns of their own (under it, all three take well under a millisecond). */
+const LARGE_BODY_BYTES = 64 * 1024;
 
 /**
  * The Instance Plan tool and the Transition Instance endpoint as a web-standard handler
@@ -163,7 +165,11 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
       const endTurn = turns ? await turns.take(token) : () => undefined;
       try {
         const body = parseJsonBody(bytes);
-        if (route.kind === 'tool') return await callTool(manager, route.action, body);
+        // A large body's parse, its call and its answer are three pieces of work: other callers
+        // go between them.
+        const pause = turns && bytes.byteLength > LARGE_BODY_BYTES ? () => turns.pause() : undefined;
+        await pause?.();
+        if (route.kind === 'tool') return await callTool(manager, route.action, body, pause);
         if (route.kind === 'api') return await callApi(manager, route.operation, body, report);
         return await transition(manager, route.instanceId, body, report);
       } finally {
@@ -240,7 +246,7 @@ function pageResponse(html: string): Response {
 }
 
 /** A tool sub-route: the body is the call, the route names the action (a body may repeat it). */
-async function callTool(manager: PlanManager, action: string, body: unknown): Promise<Response> {
+async function callTool(manager: PlanManager, action: string, body: unknown, pause?: () => Promise<void>): Promise<Response> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw invalidBody(`must be a JSON object (the ${action} call's parameters), got ${Array.isArray(body) ? 'an array' : body === null ? 'null' : `a ${typeof body}`}`);
   }
@@ -252,6 +258,7 @@ async function callTool(manager: PlanManager, action: string, body: unknown): Pr
   }
   // Spread, not Object.assign: an own "__proto__" key from JSON.parse stays a key (and is refused by name).
   const result: ToolResult = await manager.handle({ ...body, action });
+  await pause?.();
   return jsonResponse(result.success ? 200 : STATUS_BY_CODE[result.error.code], result);
 }
 

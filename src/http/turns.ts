@@ -27,6 +27,11 @@ export class CallerTurns {
    */
   readonly #callers = new Map<string, { busy: boolean; waiting: (() => void)[] }>();
 
+  /** Lets other callers go between two pieces of one request's work: resolves a turn of the event loop later. */
+  pause(): Promise<void> {
+    return new Promise<void>((resolve) => afterATurn(resolve));
+  }
+
   /** Resolves when it is this caller's turn; the function it gives ends the turn (once). */
   async take(token: string): Promise<() => void> {
     let caller = this.#callers.get(token);

@@ -8,6 +8,41 @@ const lengths = new WeakMap<object, number>();
 
 export function jsonLength(value: object): number {
   let length = lengths.get(value);
-  if (length === undefined) lengths.set(value, (length = JSON.stringify(value).length));
+  if (length === undefined) lengths.set(value, (length = measured(value) ?? JSON.stringify(value).length));
+  return length;
+}
+
+/** The characters JSON.stringify writes as escapes: quotes, backslashes, controls, and (lone) surrogates. */
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * JSON.stringify(value).length, counted without writing the string (most of a 1 MB plan's details
+ * is long strings with nothing to escape: a test of each for an escape is far cheaper than copying
+ * it); undefined for anything but plain JSON data (a `toJSON`, an `undefined`, a function), which
+ * JSON.stringify itself then measures.
+ */
+function measured(value: unknown): number | undefined {
+  if (typeof value === 'string') return ESCAPED.test(value) ? JSON.stringify(value).length : value.length + 2;
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value).length : 4;
+  if (typeof value === 'boolean') return value ? 4 : 5;
+  if (value === null) return 4;
+  if (typeof value !== 'object') return undefined;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
+  if (Array.isArray(value)) {
+    let length = 2 + Math.max(value.length - 1, 0);
+    for (let index = 0; index < value.length; index++) {
+      const item = measured(value[index]);
+      if (item === undefined) return undefined;
+      length += item;
+    }
+    return length;
+  }
+  const keys = Object.keys(value);
+  let length = 2 + Math.max(keys.length - 1, 0);
+  for (const key of keys) {
+    const item = measured((value as Record<string, unknown>)[key]);
+    if (item === undefined) return undefined;
+    length += measured(key)! + 1 + item;
+  }
   return length;
 }
