@@ -96,6 +96,23 @@ describe('CallerTurns', () => {
     (await a3)();
   });
 
+  it('pause() lets the event loop turn (what is queued for it runs first) and keeps the caller\'s turn', async () => {
+    const turns = new CallerTurns();
+    const end = await turns.take('a');
+    let paused = false;
+    const pause = turns.pause().then(() => (paused = true));
+    await microtasks();
+    expect(paused).toBe(false);
+    let other = false;
+    const next = turns.take('a').then((endNext) => ((other = true), endNext));
+    await pause;
+    expect([paused, other]).toEqual([true, false]);
+    end();
+    await aTurn();
+    expect(other).toBe(true);
+    (await next)();
+  });
+
   it('a request that comes within the turn after the last one ended waits for it too', async () => {
     const turns = new CallerTurns();
     (await turns.take('a'))();
