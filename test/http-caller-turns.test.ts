@@ -1,7 +1,8 @@
-// One caller's requests take turns: while one of them is doing its work (parsing, the manager's
-// call, the answer), the caller's next waits, and other callers' requests go on. So a key holder
-// with many large requests ready cannot have them all run before another caller's small one
-// (the hostile load measured by `npm run load:hostile`); ordinary callers see no difference.
+// One caller's large requests take turns: while one of them is doing its work (parsing, the
+// manager's call, the answer), the caller's next large one waits, and other callers' requests go
+// on. So a key holder with many large requests ready cannot have them all run before another
+// caller's small one (the hostile load measured by `npm run load:hostile`). Small requests, the
+// ordinary ones, run side by side as before, also while the store is slow to answer.
 import { describe, expect, it } from 'vitest';
 import { memoryAdapter, PlanManager, type StorageAdapter } from 'instance-plan';
 import { createFetchHandler } from 'instance-plan/http';
@@ -19,27 +20,37 @@ function gatedAdapter() {
       return base.get(kind, id, scope);
     },
   } as StorageAdapter;
-  /** Lets the waiting call for `id` through. */
-  const release = (id: string) => waiting.splice(waiting.findIndex((call) => call.id === id), 1)[0]!.go();
+  /** Lets the waiting calls for `id` through. */
+  const release = (id: string) => {
+    for (const call of waiting.filter((each) => each.id === id)) {
+      waiting.splice(waiting.indexOf(call), 1);
+      call.go();
+    }
+  };
   return { adapter, waiting, release, gate: (on: boolean) => (gated = on) };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
-describe("one caller's requests take turns over HTTP", () => {
-  it("a caller's second request waits for its first to be answered; another caller's goes on meanwhile", async () => {
-    const { adapter, waiting, release, gate } = gatedAdapter();
-    const manager = new PlanManager({ adapter });
-    const handler = createFetchHandler(manager, { authenticate: (_request, token) => (token === 'a' || token === 'b' ? { organization_id: 'acme' } : null) });
-    const one = await manager.createInstance({ organization_id: 'acme', agent_type_id: 'one' });
-    const two = await manager.createInstance({ organization_id: 'acme', agent_type_id: 'two' });
-    const get = (token: string, id: string) =>
-      handler(new Request('http://localhost/api/instance-plan/instances/get', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ instance_id: id }) }));
+async function setUp() {
+  const { adapter, waiting, release, gate } = gatedAdapter();
+  const manager = new PlanManager({ adapter });
+  const handler = createFetchHandler(manager, { authenticate: (_request, token) => (token === 'a' || token === 'b' ? { organization_id: 'acme' } : null) });
+  const one = await manager.createInstance({ organization_id: 'acme', agent_type_id: 'one' });
+  const two = await manager.createInstance({ organization_id: 'acme', agent_type_id: 'two' });
+  /** Reads an instance; `large` pads the body with whitespace past 64 KiB (valid JSON all the same). */
+  const get = (token: string, id: string, large = false) =>
+    handler(new Request('http://localhost/api/instance-plan/instances/get', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ instance_id: id }) + (large ? ' '.repeat(70_000) : '') }));
+  return { waiting, release, gate, one, two, get };
+}
 
+describe("one caller's large requests take turns over HTTP", () => {
+  it("a caller's second large request waits for its first to be answered; another caller's goes on meanwhile", async () => {
+    const { waiting, release, gate, one, two, get } = await setUp();
     gate(true);
-    const first = get('a', one.id);
-    const second = get('a', two.id);
-    const other = get('b', two.id);
+    const first = get('a', one.id, true);
+    const second = get('a', two.id, true);
+    const other = get('b', two.id, true);
     await settle();
     // Caller a's first and caller b's request are in the store; a's second has not begun.
     expect(waiting.map((call) => call.id).sort()).toEqual([one.id, two.id].sort());
@@ -57,10 +68,24 @@ describe("one caller's requests take turns over HTTP", () => {
     expect((await (await second).json()).instance.id).toBe(two.id);
   });
 
+  it("a caller's small requests wait on the store side by side: one the store holds up delays none of the others", async () => {
+    const { waiting, release, gate, one, two, get } = await setUp();
+    gate(true);
+    const stuck = get('a', one.id);
+    const others = [get('a', two.id), get('a', two.id), get('a', two.id, true)];
+    await settle();
+    // All four are in the store at once (the large one too: no other large request of a holds the turn).
+    expect(waiting.map((call) => call.id).sort()).toEqual([one.id, two.id, two.id, two.id].sort());
+    release(two.id);
+    for (const answer of await Promise.all(others)) expect((await answer.json()).instance.id).toBe(two.id);
+    release(one.id);
+    expect((await stuck).status).toBe(200);
+  });
+
   it('a refused request ends its turn too: the caller is not left waiting', async () => {
     const handler = createFetchHandler(new PlanManager(), { authenticate: () => ({ organization_id: 'acme' }) });
     const post = (body: string) =>
-      handler(new Request('http://localhost/api/instance-plan/instances/get', { method: 'POST', headers: { authorization: 'Bearer a', 'content-type': 'application/json' }, body }));
+      handler(new Request('http://localhost/api/instance-plan/instances/get', { method: 'POST', headers: { authorization: 'Bearer a', 'content-type': 'application/json' }, body: body + ' '.repeat(70_000) }));
     const answers = await Promise.all([post('{"instance_id": 1}'), post('not json'), post('{"instance_id": "nope"}')]);
     expect(answers.map((answer) => answer.status)).toEqual([400, 400, 404]);
     expect((await post('{"instance_id": "nope"}')).status).toBe(404);

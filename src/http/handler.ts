@@ -70,7 +70,7 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_DEPTH = 32;
 export const DEFAULT_MAX_KEYS = 1_000;
 const DEFAULT_MAX_REQUESTS_PER_CALLER = 8;
-/** Bodies over this many bytes are parsed, handled and answered in turns of their own (under it, all three take well under a millisecond). */
+/** Bodies over this many bytes take turns, and are parsed, handled and answered in pieces (under it, all three take well under a millisecond). */
 const LARGE_BODY_BYTES = 64 * 1024;
 
 /**
@@ -160,20 +160,21 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
       if (route.kind === 'openapi') return openApiResponse(manager.limits);
       if (route.kind === 'events') return stream(manager, token, incoming.headers.get('last-event-id'));
       const bytes = await readJsonBody(incoming, limits);
-      // The work of one request of this caller at a time, so that a caller with many large ones
-      // ready cannot have them all run before another caller's small one.
-      const endTurn = turns ? await turns.take(token) : () => undefined;
+      // A large body is milliseconds of work to parse, check and answer: one such request of a
+      // caller at a time, in three pieces with other callers' requests between them, so that a
+      // caller with many ready cannot have them all run before another caller's small one. Small
+      // requests (well under a millisecond of work) run as they come, waiting on the store side by side.
+      const large = turns !== undefined && bytes.byteLength > LARGE_BODY_BYTES;
+      const endTurn = large ? await turns.take(token) : undefined;
       try {
         const body = parseJsonBody(bytes);
-        // A large body's parse, its call and its answer are three pieces of work: other callers
-        // go between them.
-        const pause = turns && bytes.byteLength > LARGE_BODY_BYTES ? () => turns.pause() : undefined;
+        const pause = large ? () => turns.pause() : undefined;
         await pause?.();
         if (route.kind === 'tool') return await callTool(manager, route.action, body, pause);
-        if (route.kind === 'api') return await callApi(manager, route.operation, body, report);
-        return await transition(manager, route.instanceId, body, report);
+        if (route.kind === 'api') return await callApi(manager, route.operation, body, report, pause);
+        return await transition(manager, route.instanceId, body, report, pause);
       } finally {
-        endTurn();
+        endTurn?.();
       }
     } finally {
       const left = inFlight.get(token)! - 1;
@@ -263,10 +264,11 @@ async function callTool(manager: PlanManager, action: string, body: unknown, pau
 }
 
 /** The Transition Instance endpoint: `{ status }` in, the instance record out. */
-async function transition(manager: PlanManager, instanceId: string, body: unknown, report: (error: unknown) => void): Promise<Response> {
+async function transition(manager: PlanManager, instanceId: string, body: unknown, report: (error: unknown) => void, pause?: () => Promise<void>): Promise<Response> {
   try {
     // The manager validates the body (a strict `{ status }`); the type only says what it expects.
     const instance = await manager.transitionInstance(instanceId, body as TransitionInstanceInput);
+    await pause?.();
     return jsonResponse(200, transitionInstanceView(instance));
   } catch (error) {
     return managerRefusal(error, report);
@@ -274,12 +276,14 @@ async function transition(manager: PlanManager, instanceId: string, body: unknow
 }
 
 /** An operation of the library's own API: the body is its input, the answer its records. */
-async function callApi(manager: PlanManager, operation: Extract<Route, { kind: 'api' }>['operation'], body: unknown, report: (error: unknown) => void): Promise<Response> {
+async function callApi(manager: PlanManager, operation: Extract<Route, { kind: 'api' }>['operation'], body: unknown, report: (error: unknown) => void, pause?: () => Promise<void>): Promise<Response> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw invalidBody(`must be a JSON object (the operation's input), got ${Array.isArray(body) ? 'an array' : body === null ? 'null' : `a ${typeof body}`}`);
   }
   try {
-    return jsonResponse(200, { success: true, ...(await operation(manager, { ...body })) });
+    const answer = await operation(manager, { ...body });
+    await pause?.();
+    return jsonResponse(200, { success: true, ...answer });
   } catch (error) {
     return managerRefusal(error, report);
   }

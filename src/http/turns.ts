@@ -11,20 +11,16 @@ const afterATurn: (callback: () => void) => void = (() => {
 })();
 
 /**
- * Turns for callers: each caller (one bearer token) has one request at a time doing its work
- * (parsing, the manager's call, the answer), and the next one of the same caller starts only
- * after a turn of the event loop from the end of the last. A runtime runs one request's synchronous work at a time anyway;
- * what the turns change is who goes next: without them, a caller whose eight large requests
- * arrive together has all eight run back to back while another caller's small one waits behind
- * them; with them, the other caller's request is read and answered between any two of the first
- * one's.
+ * Turns for callers: each caller (one bearer token) has one request at a time holding its turn
+ * (the handler gives turns to large requests only: their parse, the manager's call, the answer),
+ * and the caller's next one starts only after a turn of the event loop from the end of the last.
+ * A runtime runs one request's synchronous work at a time anyway; what the turns change is who goes
+ * next: without them, a caller whose eight large requests arrive together has all eight run back
+ * to back while another caller's small one waits behind them; with them, the other caller's
+ * request is read between any two of the first one's.
  */
 export class CallerTurns {
-  /**
-   * Per token: whether one of its requests holds the turn, and those waiting for it. A token
-   * whose turns are over is dropped a turn later (kept, on a runtime that cancels a finished
-   * request's timers, as Workers do: its next request then waits a turn first, nothing more).
-   */
+  /** Per token: whether one of its requests holds the turn, and those waiting for it; dropped a turn after its last turn ends. */
   readonly #callers = new Map<string, { busy: boolean; waiting: (() => void)[] }>();
 
   /** Lets other callers go between two pieces of one request's work: resolves a turn of the event loop later. */
@@ -67,7 +63,8 @@ export class CallerTurns {
  * There, requests run as they come, as before turns.
  */
 export function callerTurns(): CallerTurns | undefined {
-  const agent = (globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent;
-  return agent === 'Cloudflare-Workers' ? undefined : new CallerTurns();
+  const worker = globalThis as { navigator?: { userAgent?: unknown }; WebSocketPair?: unknown };
+  // navigator.userAgent says so from compatibility date 2022-03-21 on; WebSocketPair is the Workers runtime's own.
+  return worker.navigator?.userAgent === 'Cloudflare-Workers' || typeof worker.WebSocketPair === 'function' ? undefined : new CallerTurns();
 }
 
