@@ -124,6 +124,54 @@ describe('migrate', () => {
     database.close();
   });
 
+  it('refuses a file with an application id of its own, naming the id and its tables; a file with neither is new', async () => {
+    const database = open(freshFile());
+    database.exec('PRAGMA application_id = 1234; CREATE TABLE notes (id INTEGER PRIMARY KEY); CREATE TABLE tags (id INTEGER PRIMARY KEY)');
+    const error = await expectFault(() => migrate(database), 'not_an_instance_plan_database');
+    expect(error.message).toBe('SQLite migrate refused: this database belongs to another program (application id 1234, 2 tables); give instance-plan a database of its own. Nothing was changed.');
+    expect(error.details).toMatchObject({ reason: 'not_an_instance_plan_database', application_id: 1234 });
+    database.close();
+    // An application id of another program and no tables yet: still another program's.
+    const empty = open(freshFile());
+    empty.exec('PRAGMA application_id = 99');
+    expect((await expectFault(() => migrate(empty), 'not_an_instance_plan_database')).message).toContain('(application id 99, 0 tables)');
+    empty.close();
+  });
+
+  it('waits for a lock another connection holds, and migrates once it is let go; past busyTimeoutMs it is busy', async () => {
+    const { Worker } = await import('node:worker_threads');
+    /** Another connection, in a thread of its own (migrate waits synchronously), holding the write lock; let go after `ms`, or never. */
+    const holdLock = (file: string, ms?: number) =>
+      new Promise<InstanceType<typeof Worker>>((resolve, reject) => {
+        const worker = new Worker(
+          `const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+           const { parentPort, workerData } = require('node:worker_threads');
+           const db = new Database(workerData.file);
+           db.exec('BEGIN IMMEDIATE');
+           parentPort.postMessage('held');
+           if (workerData.ms !== undefined) setTimeout(() => { db.exec('COMMIT'); db.close(); }, workerData.ms);
+           else setInterval(() => {}, 60_000);`,
+          { eval: true, workerData: { file, ms } },
+        );
+        worker.once('message', () => resolve(worker));
+        worker.once('error', reject);
+      });
+    const file = freshFile();
+    const held = await holdLock(file, 150);
+    const database = open(file);
+    expect(migrate(database, { busyTimeoutMs: 5_000 })).toEqual({ from: 0, to: SCHEMA_VERSION });
+    await held.terminate();
+    database.close();
+    const second = freshFile();
+    const stuck = await holdLock(second);
+    const locked = open(second);
+    await expectFault(() => migrate(locked, { busyTimeoutMs: 50 }), 'busy');
+    await stuck.terminate();
+    // Nothing of it was written: the file is new, and migrates now.
+    expect(migrate(locked)).toEqual({ from: 0, to: SCHEMA_VERSION });
+    locked.close();
+  });
+
   it('refuses a database written by a newer version, naming both versions', async () => {
     const database = open(freshFile());
     migrate(database);
