@@ -36,7 +36,7 @@ export function jsonShapeScanner({ maxDepth, maxKeys }: { maxDepth: number; maxK
     for (;;) {
       const quote = bytes.indexOf(QUOTE, index);
       // A quote ends the string unless an odd run of backslashes stands right before it.
-      let end = quote === -1 ? bytes.length : quote;
+      const end = quote === -1 ? bytes.length : quote;
       let run = 0;
       while (end - run > from && bytes[end - run - 1] === BACKSLASH) run++;
       if (quote === -1) {
