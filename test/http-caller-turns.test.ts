@@ -3,7 +3,7 @@
 // on. So a key holder with many large requests ready cannot have them all run before another
 // caller's small one (the hostile load measured by `npm run load:hostile`). Small requests, the
 // ordinary ones, run side by side as before, also while the store is slow to answer.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { memoryAdapter, PlanManager, type StorageAdapter } from 'instance-plan';
 import { createFetchHandler } from 'instance-plan/http';
 import { CallerTurns } from '../src/http/turns';
@@ -51,8 +51,10 @@ describe("one caller's large requests take turns over HTTP", () => {
     const first = get('a', one.id, true);
     const second = get('a', two.id, true);
     const other = get('b', two.id, true);
+    // Caller a's first and caller b's request reach the store (however long their bodies take to
+    // arrive); a's second has not begun, and a moment later still has not.
+    await vi.waitFor(() => expect(waiting.map((call) => call.id).sort()).toEqual([one.id, two.id].sort()), { timeout: 5_000 });
     await settle();
-    // Caller a's first and caller b's request are in the store; a's second has not begun.
     expect(waiting.map((call) => call.id).sort()).toEqual([one.id, two.id].sort());
     release(two.id);
     expect((await (await other).json()).instance.id).toBe(two.id);
@@ -61,9 +63,8 @@ describe("one caller's large requests take turns over HTTP", () => {
     expect(waiting.map((call) => call.id)).toEqual([one.id]);
     release(one.id);
     expect((await (await first).json()).instance.id).toBe(one.id);
-    await settle();
     // Now a's second does its work.
-    expect(waiting.map((call) => call.id)).toEqual([two.id]);
+    await vi.waitFor(() => expect(waiting.map((call) => call.id)).toEqual([two.id]), { timeout: 5_000 });
     release(two.id);
     expect((await (await second).json()).instance.id).toBe(two.id);
   });
@@ -73,9 +74,9 @@ describe("one caller's large requests take turns over HTTP", () => {
     gate(true);
     const stuck = get('a', one.id);
     const others = [get('a', two.id), get('a', two.id), get('a', two.id, true)];
-    await settle();
-    // All four are in the store at once (the large one too: no other large request of a holds the turn).
-    expect(waiting.map((call) => call.id).sort()).toEqual([one.id, two.id, two.id, two.id].sort());
+    // All four reach the store at once (the large one too: no other large request of a holds the
+    // turn), however long the large body takes to arrive.
+    await vi.waitFor(() => expect(waiting.map((call) => call.id).sort()).toEqual([one.id, two.id, two.id, two.id].sort()), { timeout: 5_000 });
     release(two.id);
     for (const answer of await Promise.all(others)) expect((await answer.json()).instance.id).toBe(two.id);
     release(one.id);

@@ -148,6 +148,65 @@ describe('the Node bridge bounds what clients hold', () => {
     expect(slow.state.received).toContain('408');
   });
 
+  it('a refused body is read no further than 64 KiB past the refusal: the client still gets its answer, and the rest of a 1 MiB upload is left unread', async () => {
+    let read = 0;
+    const onError = vi.fn();
+    const handler = createFetchHandler(new PlanManager(), { authenticate: () => ({ organization_id: 'acme' }), onError });
+    // Answered 200 ms after the refusal, as a busy server would: the client goes on sending meanwhile.
+    const listener = toNodeListener(async (request) => {
+      const response = await handler(request);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return response;
+    }, { onError });
+    const http = createServer((req, res) => {
+      req.on('data', (chunk: Buffer) => (read += chunk.byteLength));
+      listener(req, res);
+    });
+    servers.push(http);
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const { socket, state } = await open((http.address() as AddressInfo).port);
+    const MiB = 1024 * 1024;
+    // 1,001 keys in the first bytes (past maxKeys), then spaces up to 1 MiB (the maxBodyBytes limit), sent as fast as the server takes them.
+    const start = `{${Array.from({ length: 1_001 }, (_, i) => `"k${i}":0`).join(',')}`;
+    socket.write(head(MiB) + start);
+    let sent = start.length;
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const pump = () => {
+      while (!state.closed && sent < MiB - chunk.length) {
+        sent += chunk.length;
+        if (!socket.write(chunk)) return void socket.once('drain', pump);
+      }
+    };
+    pump();
+    await until(() => state.received.includes('\r\n\r\n') && state.received.endsWith('}'));
+    const answer = answerOf(state.received);
+    expect([answer.status, answer.body.error!.limit]).toEqual([400, 1_000]);
+    expect(state.received.toLowerCase()).toContain('connection: close');
+    await until(() => state.closed);
+    // What the server read: the keys up to the refusal, at most 64 KiB dropped after it, and the
+    // read under way when reading stopped; not the rest of the megabyte.
+    expect(read).toBeLessThan(512 * 1024);
+    expect(onError).not.toHaveBeenCalled();
+  });
+
+  it('a large answer (a plan of 200 steps, about 1 MB) arrives whole, with its length, while small requests are answered beside it', async () => {
+    const { port, onError } = await serve();
+    const call = async (path: string, body: unknown) => {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { authorization: 'Bearer k', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, length: response.headers.get('content-length'), text: await response.text() };
+    };
+    const instance = JSON.parse((await call('/api/instance-plan/instances/create', { organization_id: 'acme', agent_type_id: 'a' })).text).instance;
+    const steps = Array.from({ length: 200 }, (_, i) => ({ title: `step ${i}`, type: 'process', details: { notes: `${i}`.padEnd(4_800, 'x') } }));
+    const [created, ...small] = await Promise.all([call('/api/agents/tools/instance_plan/create', { instance_id: instance.id, title: 'big', steps }), ...Array.from({ length: 5 }, () => call(LIST, {}))]);
+    expect(created.status).toBe(200);
+    expect(created.text.length).toBeGreaterThan(960_000);
+    expect(Number(created.length)).toBe(new TextEncoder().encode(created.text).byteLength);
+    const plan = JSON.parse(created.text).plan;
+    expect(plan.steps.map((step: { details: { notes: string } }) => step.details.notes)).toEqual(steps.map((step) => step.details.notes));
+    expect(small.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(onError).not.toHaveBeenCalled();
+  });
+
   it('the bounds are checked when the listener is made', () => {
     const handler = async () => new Response('');
     expect(() => toNodeListener(handler, { maxBodiesInFlight: 0 })).toThrow('maxBodiesInFlight must be a positive integer, got 0');

@@ -10,7 +10,8 @@
 // most 3×), the server's resident memory before and at its peak, its event loop's p99 delay (how
 // long a request may sit unread), and the answers the hostile
 // client got. Bounded in time; writes reports/load-hostile.json.
-//   npm run load:hostile [seconds per phase, default 6]
+//   npm run load:hostile [seconds per phase, default 6] [hostile loads to run, default all]
+// e.g. `npm run load:hostile -- 6 big-plans` (the baseline, alone, always runs first).
 import { fork } from 'node:child_process';
 import { createServer, request } from 'node:http';
 import { connect } from 'node:net';
@@ -165,8 +166,12 @@ if (role === 'server') {
   if (!(seconds > 0 && seconds <= 60)) throw new Error('seconds per phase: 1 to 60');
   const child = (args) => fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = (proc) => new Promise((resolve) => proc.once('message', resolve));
+  const loads = ['stalled', 'unknown-keys', 'big-plans'];
+  const chosen = process.argv.slice(3);
+  const unknown = chosen.filter((load) => !loads.includes(load));
+  if (unknown.length > 0) throw new Error(`no such hostile load: ${unknown.join(', ')}; the loads: ${loads.join(', ')}`);
   const phases = {};
-  for (const load of ['alone', 'stalled', 'unknown-keys', 'big-plans']) {
+  for (const load of ['alone', ...(chosen.length > 0 ? chosen : loads)]) {
     // A fresh server per phase, so that no phase inherits another's memory.
     const server = child(['server']);
     const { port } = await next(server);

@@ -6,6 +6,7 @@ import { asWebResponse, web, type StreamController, type WebReadableStream } fro
 import { HttpRefusal, positiveInteger, refusalResponse } from './refusal';
 import { timers } from '../manager/timers';
 import { rawPathRefusal } from './routes';
+import { nextTurn } from './turns';
 
 /** The members of `http.IncomingMessage` used. */
 export interface NodeRequestLike {
@@ -52,6 +53,10 @@ export interface NodeListenerOptions {
 const DEFAULT_MAX_BODIES_IN_FLIGHT = 256;
 const DEFAULT_MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
 const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+/** Answers over this many bytes are written a turn of the event loop after they are ready. */
+const LARGE_ANSWER_BYTES = 64 * 1024;
+/** Bytes of a refused body read and dropped after the refusal; then reading stops. */
+const DRAIN_BYTES = 64 * 1024;
 
 /**
  * Options for `http.createServer(options, listener)` that bound what a client can hold before
@@ -126,6 +131,9 @@ async function respond(handler: (request: Request) => Promise<Response>, req: No
     }
     payload = new Uint8Array(await response.arrayBuffer());
     [status, headers] = [response.status, read];
+    // A large answer is written in a turn of its own: its copy into the socket is milliseconds of
+    // work, and other requests (read meanwhile) need not wait for it and what came before it.
+    if (payload.byteLength > LARGE_ANSWER_BYTES) await nextTurn();
   } catch (error) {
     try {
       const returned: unknown = options.onError?.(error);
@@ -232,6 +240,7 @@ function bodyOf(req: NodeRequestLike, bounds: Bounds): Body {
   let released = false;
   let cutShort = false;
   let held = 0;
+  let dropped = 0;
   let controller: StreamController | undefined;
   const cut = (refusal: HttpRefusal) => {
     if (settled) return;
@@ -245,7 +254,12 @@ function bodyOf(req: NodeRequestLike, bounds: Bounds): Body {
     start(streamController: StreamController) {
       controller = streamController;
       req.on('data', (chunk: Uint8Array) => {
-        if (settled) return; // cut or cancelled: the rest is drained and dropped
+        if (settled) {
+          // Cut or refused: dropped, and no more than DRAIN_BYTES of it read (see stopHanding).
+          dropped += chunk.byteLength;
+          if (dropped >= DRAIN_BYTES) req.pause();
+          return;
+        }
         if (bounds.bufferedBytes + chunk.byteLength > bounds.maxBufferedBytes) {
           cut(busy('too many bytes of request bodies are held at once'));
           return;
@@ -277,9 +291,11 @@ function bodyOf(req: NodeRequestLike, bounds: Bounds): Body {
     },
   });
   /**
-   * Stops handing bytes to the stream, noting whether the body had not ended. Keeps reading and
-   * dropping the rest until the answer is out, so that the client (which may not read before it
-   * has sent everything) gets the answer instead of a reset.
+   * Stops handing bytes to the stream, noting whether the body had not ended. Reads on and drops
+   * what follows, up to DRAIN_BYTES: a client that reads only once it has sent everything can
+   * finish a small rest and read the answer; the rest of a large body is left unread (reading a
+   * refused megabyte costs the server as much as reading an accepted one), and the connection is
+   * closed after the answer.
    */
   function stopHanding() {
     if (!settled) released = true;

@@ -56,8 +56,11 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
 
 /** An answer whose JSON text is made already. */
 export function rawJsonResponse(status: number, text: string, headers: Record<string, string> = {}): Response {
-  return new web.Response(text, { status, headers: { ...JSON_HEADERS, ...headers } });
+  // As bytes: a Response made of a string measures and encodes it again each time it is read.
+  return new web.Response(encoder.encode(text), { status, headers: { ...JSON_HEADERS, ...headers } });
 }
+
+const encoder = new web.TextEncoder();
 
 export function refusalResponse(refusal: HttpRefusal): Response {
   const error = { ...refusal.details, code: refusal.code, message: refusal.message };

@@ -10,6 +10,11 @@ const afterATurn: (callback: () => void) => void = (() => {
   return typeof immediate === 'function' ? (callback) => void immediate(callback) : (callback) => void timers.setTimeout(callback, 0);
 })();
 
+/** Resolves after a turn of the event loop (see afterATurn). */
+export function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => afterATurn(resolve));
+}
+
 /**
  * Turns for callers: each caller (one bearer token) has one request at a time holding its turn
  * (the handler gives turns to large requests only: their parse, the manager's call, the answer),
@@ -25,7 +30,7 @@ export class CallerTurns {
 
   /** Lets other callers go between two pieces of one request's work: resolves a turn of the event loop later. */
   pause(): Promise<void> {
-    return new Promise<void>((resolve) => afterATurn(resolve));
+    return nextTurn();
   }
 
   /** Resolves when it is this caller's turn; the function it gives ends the turn (once). */
@@ -39,7 +44,7 @@ export class CallerTurns {
       if (caller.busy) await new Promise<void>((resolve) => caller!.waiting.push(resolve));
       caller.busy = true;
       // A turn of the event loop on this request's own timer (a Worker runs a request's timers only).
-      await new Promise<void>((resolve) => afterATurn(resolve));
+      await nextTurn();
     }
     const held = caller;
     let ended = false;

@@ -50,7 +50,7 @@ export interface StreamController {
 
 interface WebGlobals {
   Request: new (url: string, init: { method: string; headers: [string, string][]; body?: WebReadableStream; duplex?: 'half' }) => Request;
-  Response: new (body: string | WebReadableStream | null, init: { status: number; headers: Record<string, string> }) => Response;
+  Response: new (body: string | Uint8Array | WebReadableStream | null, init: { status: number; headers: Record<string, string> }) => Response;
   ReadableStream: new (source: ReadableSource) => WebReadableStream;
   TextDecoder: new (label: 'utf-8', options: { fatal: boolean }) => { decode(input: Uint8Array): string };
   TextEncoder: new () => { encode(text: string): Uint8Array };
