@@ -83,6 +83,34 @@ describe("one caller's large requests take turns over HTTP", () => {
     expect((await stuck).status).toBe(200);
   });
 
+  it('a large request rests after its pieces only while small requests are being served (the rest follows what a piece took, a store wait included)', async () => {
+    // The store holds each read 150 ms: the manager's piece of the large request takes that long.
+    const slowRead = async () => {
+      const base = memoryAdapter();
+      const adapter = { ...base, get: async (...args: Parameters<StorageAdapter['get']>) => (await new Promise((resolve) => setTimeout(resolve, 150)), base.get(...args)) } as StorageAdapter;
+      const manager = new PlanManager({ adapter });
+      const handler = createFetchHandler(manager, { authenticate: () => ({ organization_id: 'acme' }) });
+      const instance = await manager.createInstance({ organization_id: 'acme', agent_type_id: 'a' });
+      const get = (token: string, large: boolean) =>
+        handler(new Request('http://localhost/api/instance-plan/instances/get', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ instance_id: instance.id }) + (large ? ' '.repeat(70_000) : '') }));
+      return get;
+    };
+    const timed = async (answer: Promise<Response>) => {
+      const started = performance.now();
+      expect((await answer).status).toBe(200);
+      return performance.now() - started;
+    };
+    const alone = await slowRead();
+    const fullSpeed = await timed(alone('a', true));
+    const shared = await slowRead();
+    // Another caller's small request: large ones share the time for the next second.
+    expect((await shared('b', false)).status).toBe(200);
+    const resting = await timed(shared('a', true));
+    // 150 ms in the store, then a rest of twice that before the answer.
+    expect(resting).toBeGreaterThanOrEqual(440);
+    expect(resting - fullSpeed).toBeGreaterThanOrEqual(250);
+  });
+
   it('a refused request ends its turn too: the caller is not left waiting', async () => {
     const handler = createFetchHandler(new PlanManager(), { authenticate: () => ({ organization_id: 'acme' }) });
     const post = (body: string) =>
@@ -102,52 +130,91 @@ describe('CallerTurns', () => {
   it("starts a caller's next request only after a turn of the event loop, in the order asked; other callers do not wait", async () => {
     const turns = new CallerTurns();
     const log: string[] = [];
-    const endA1 = await turns.take('a');
-    const a2 = turns.take('a').then((end) => (log.push('a2'), end));
-    const a3 = turns.take('a').then((end) => (log.push('a3'), end));
-    const endB = await turns.take('b');
+    const a1 = await turns.take('a');
+    const a2 = turns.take('a').then((turn) => (log.push('a2'), turn));
+    const a3 = turns.take('a').then((turn) => (log.push('a3'), turn));
+    const b = await turns.take('b');
     log.push('b');
-    endB();
-    endA1();
-    endA1(); // twice is once
+    b.end();
+    a1.end();
+    a1.end(); // twice is once
     await microtasks();
     expect(log).toEqual(['b']);
     await aTurn();
     expect(log).toEqual(['b', 'a2']);
-    (await a2)();
+    (await a2).end();
     await microtasks();
     expect(log).toEqual(['b', 'a2']);
     await aTurn();
     expect(log).toEqual(['b', 'a2', 'a3']);
-    (await a3)();
+    (await a3).end();
   });
 
-  it('pause() lets the event loop turn (what is queued for it runs first) and keeps the caller\'s turn', async () => {
+  it("pause() lets the event loop turn (what is queued for it runs first) and keeps the caller's turn", async () => {
     const turns = new CallerTurns();
-    const end = await turns.take('a');
+    const turn = await turns.take('a');
     let paused = false;
-    const pause = turns.pause().then(() => (paused = true));
+    const pause = turn.pause().then(() => (paused = true));
     await microtasks();
     expect(paused).toBe(false);
     let other = false;
-    const next = turns.take('a').then((endNext) => ((other = true), endNext));
+    const next = turns.take('a').then((nextTurn) => ((other = true), nextTurn));
     await pause;
     expect([paused, other]).toEqual([true, false]);
-    end();
+    turn.end();
     await aTurn();
     expect(other).toBe(true);
-    (await next)();
+    (await next).end();
   });
 
   it('a request that comes within the turn after the last one ended waits for it too', async () => {
     const turns = new CallerTurns();
-    (await turns.take('a'))();
+    (await turns.take('a')).end();
     let started = false;
-    const next = turns.take('a').then((end) => ((started = true), end));
+    const next = turns.take('a').then((turn) => ((started = true), turn));
     await microtasks();
     expect(started).toBe(false);
     await aTurn();
     expect(started).toBe(true);
-    (await next)();
+    (await next).end();
+  });
+
+  it('while small requests are about, a large request rests twice as long as each piece of its work took; with none about (or a second after the last), a turn', async () => {
+    let now = 0;
+    const turns = new CallerTurns(() => now);
+    const resolvedWithin = async (promise: Promise<unknown>, ms: number) => {
+      let done = false;
+      void promise.then(() => (done = true));
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return done;
+    };
+    // No small request yet: a piece of 40 ms is followed by a turn only.
+    const turn = await turns.take('a');
+    now += 40;
+    expect(await resolvedWithin(turn.pause(), 15)).toBe(true);
+    // A small request came: the next piece of 40 ms is followed by a rest of 80 ms.
+    turns.noteSmall();
+    now += 40;
+    const pause = turn.pause();
+    expect(await resolvedWithin(pause, 40)).toBe(false);
+    expect(await resolvedWithin(pause, 150)).toBe(true);
+    // The caller's next request rests after its last one's last piece too (30 ms: 60 ms).
+    now += 30;
+    turn.end();
+    const next = turns.take('a');
+    expect(await resolvedWithin(next, 20)).toBe(false);
+    expect(await resolvedWithin(next, 150)).toBe(true);
+    // Pieces under half a millisecond rest a turn only.
+    const nextTurn = await next;
+    now += 0.4;
+    expect(await resolvedWithin(nextTurn.pause(), 15)).toBe(true);
+    // A second after the last small request, large requests run at full speed again.
+    now += 1_000;
+    const late = nextTurn.pause();
+    now += 40;
+    expect(await resolvedWithin(late, 15)).toBe(true);
+    now += 40;
+    expect(await resolvedWithin(nextTurn.pause(), 15)).toBe(true);
+    nextTurn.end();
   });
 });

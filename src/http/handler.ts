@@ -165,16 +165,17 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
       // caller with many ready cannot have them all run before another caller's small one. Small
       // requests (well under a millisecond of work) run as they come, waiting on the store side by side.
       const large = turns !== undefined && bytes.byteLength > LARGE_BODY_BYTES;
-      const endTurn = large ? await turns.take(token) : undefined;
+      if (!large) turns?.noteSmall();
+      const turn = large ? await turns.take(token) : undefined;
       try {
         const body = parseJsonBody(bytes);
-        const pause = large ? () => turns.pause() : undefined;
+        const pause = turn?.pause;
         await pause?.();
         if (route.kind === 'tool') return await callTool(manager, route.action, body, pause);
         if (route.kind === 'api') return await callApi(manager, route.operation, body, report, pause);
         return await transition(manager, route.instanceId, body, report, pause);
       } finally {
-        endTurn?.();
+        turn?.end();
       }
     } finally {
       const left = inFlight.get(token)! - 1;

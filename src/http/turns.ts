@@ -15,6 +15,22 @@ export function nextTurn(): Promise<void> {
   return new Promise<void>((resolve) => afterATurn(resolve));
 }
 
+/** One request's turn: pauses between its pieces of work, and its end (once). */
+export interface Turn {
+  /** Lets others go between two pieces of this request's work (see CallerTurns). */
+  pause(): Promise<void>;
+  /** Ends the turn; the caller's next request may start (once is enough: later calls do nothing). */
+  end(): void;
+}
+
+const clock = (globalThis as { performance?: { now(): number } }).performance;
+const monotonicNow = clock ? () => clock.now() : () => Date.now();
+
+/** How long after the last small request large requests keep sharing the time with small ones. */
+const SHARING_MS = 1_000;
+/** While sharing, a large request rests this many times as long as each piece of its work took. */
+const REST_FACTOR = 2;
+
 /**
  * Turns for callers: each caller (one bearer token) has one request at a time holding its turn
  * (the handler gives turns to large requests only: their parse, the manager's call, the answer),
@@ -23,40 +39,71 @@ export function nextTurn(): Promise<void> {
  * next: without them, a caller whose eight large requests arrive together has all eight run back
  * to back while another caller's small one waits behind them; with them, the other caller's
  * request is read between any two of the first one's.
+ *
+ * While small requests are being served (one came within the last second), a caller's large
+ * requests also rest after each piece of their work twice as long as the piece took: one caller's
+ * large work then takes at most a third of the time, and the rest is left to everyone else (the
+ * small requests that come meanwhile are answered without waiting behind it). Twice, not once:
+ * a large request costs about as much again outside its pieces (reading its body, writing its
+ * answer, collecting its garbage). With no small request about, large requests run at full speed.
  */
 export class CallerTurns {
-  /** Per token: whether one of its requests holds the turn, and those waiting for it; dropped a turn after its last turn ends. */
-  readonly #callers = new Map<string, { busy: boolean; waiting: (() => void)[] }>();
+  /** Per token: whether one of its requests holds the turn, those waiting for it, and how long its last piece took; dropped a turn after its last turn ends. */
+  readonly #callers = new Map<string, { busy: boolean; waiting: (() => void)[]; spent: number }>();
+  readonly #now: () => number;
+  /** When the last small request came (see noteSmall). */
+  #smallAt = Number.NEGATIVE_INFINITY;
 
-  /** Lets other callers go between two pieces of one request's work: resolves a turn of the event loop later. */
-  pause(): Promise<void> {
-    return nextTurn();
+  /** `now`: milliseconds of a monotonic clock (default `performance.now`, in every runtime served). */
+  constructor(now: () => number = monotonicNow) {
+    this.#now = now;
   }
 
-  /** Resolves when it is this caller's turn; the function it gives ends the turn (once). */
-  async take(token: string): Promise<() => void> {
+  /** A small request came: large requests share the time with small ones for the next second. */
+  noteSmall(): void {
+    this.#smallAt = this.#now();
+  }
+
+  /** A turn of the event loop, or, while small requests are about, REST_FACTOR times as long as the piece that just ended took. */
+  #rest(spent: number): Promise<void> {
+    const rest = this.#now() - this.#smallAt < SHARING_MS ? spent * REST_FACTOR : 0;
+    if (rest < 1) return nextTurn();
+    return new Promise<void>((resolve) => void timers.setTimeout(resolve, rest));
+  }
+
+  /** Resolves when it is this caller's turn. */
+  async take(token: string): Promise<Turn> {
     let caller = this.#callers.get(token);
     if (caller === undefined) {
-      caller = { busy: true, waiting: [] };
+      caller = { busy: true, waiting: [], spent: 0 };
       this.#callers.set(token, caller);
     } else {
       // Handed the turn by the one before (which keeps it busy for us), or taking it as it rests.
       if (caller.busy) await new Promise<void>((resolve) => caller!.waiting.push(resolve));
       caller.busy = true;
-      // A turn of the event loop on this request's own timer (a Worker runs a request's timers only).
-      await nextTurn();
+      // A turn of the event loop (or the rest of the last piece) on this request's own timer: a Worker runs a request's timers only.
+      await this.#rest(caller.spent);
     }
     const held = caller;
+    let started = this.#now();
     let ended = false;
-    return () => {
-      if (ended) return;
-      ended = true;
-      const next = held.waiting.shift();
-      if (next !== undefined) return next();
-      held.busy = false;
-      afterATurn(() => {
-        if (!held.busy && this.#callers.get(token) === held) this.#callers.delete(token);
-      });
+    return {
+      pause: async () => {
+        const spent = this.#now() - started;
+        await this.#rest(spent);
+        started = this.#now();
+      },
+      end: () => {
+        if (ended) return;
+        ended = true;
+        held.spent = this.#now() - started;
+        const next = held.waiting.shift();
+        if (next !== undefined) return next();
+        held.busy = false;
+        afterATurn(() => {
+          if (!held.busy && this.#callers.get(token) === held) this.#callers.delete(token);
+        });
+      },
     };
   }
 }
