@@ -207,6 +207,22 @@ describe('the Node bridge bounds what clients hold', () => {
     expect(onError).not.toHaveBeenCalled();
   });
 
+  it('an answer over 64 KiB is written a turn of the event loop after it is ready (what was read meanwhile goes first); a small one at once', async () => {
+    const written = async (size: number) => {
+      const listener = toNodeListener(async () => new Response(new Uint8Array(size), { status: 200 }));
+      let ended = false;
+      const req = { method: 'GET', url: '/x', headers: {}, on: () => req, pause: () => req, resume: () => req };
+      const res = { statusCode: 0, setHeader: () => res, end: () => (ended = true), write: () => true, on: () => res };
+      listener(req, res);
+      for (let i = 0; i < 100; i++) await Promise.resolve();
+      const atOnce = ended;
+      await new Promise((resolve) => setImmediate(resolve));
+      return { atOnce, afterATurn: ended };
+    };
+    expect(await written(64 * 1024)).toEqual({ atOnce: true, afterATurn: true });
+    expect(await written(64 * 1024 + 1)).toEqual({ atOnce: false, afterATurn: true });
+  });
+
   it('the bounds are checked when the listener is made', () => {
     const handler = async () => new Response('');
     expect(() => toNodeListener(handler, { maxBodiesInFlight: 0 })).toThrow('maxBodiesInFlight must be a positive integer, got 0');

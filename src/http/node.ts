@@ -55,7 +55,7 @@ const DEFAULT_MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
 const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 /** Answers over this many bytes are written a turn of the event loop after they are ready. */
 const LARGE_ANSWER_BYTES = 64 * 1024;
-/** Bytes of a refused body read and dropped after the refusal; then reading stops. */
+/** Bytes of a refused body read and dropped after the refusal (give or take the read under way); then reading stops. */
 const DRAIN_BYTES = 64 * 1024;
 
 /**
@@ -300,7 +300,7 @@ function bodyOf(req: NodeRequestLike, bounds: Bounds): Body {
   function stopHanding() {
     if (!settled) released = true;
     settled = true;
-    req.resume();
+    if (dropped < DRAIN_BYTES) req.resume();
   }
   return {
     stream,

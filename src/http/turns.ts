@@ -28,8 +28,10 @@ const monotonicNow = clock ? () => clock.now() : () => Date.now();
 
 /** How long after the last small request large requests keep sharing the time with small ones. */
 const SHARING_MS = 1_000;
-/** While sharing, a large request rests this many times as long as each piece of its work took. */
+/** While sharing, a large request rests this many times as long as each piece of its work took, */
 const REST_FACTOR = 2;
+/** but never longer than this: a piece's time includes its wait on the store, which may be long (a lock, a slow query). */
+const MAX_REST_MS = 50;
 
 /**
  * Turns for callers: each caller (one bearer token) has one request at a time holding its turn
@@ -45,7 +47,8 @@ const REST_FACTOR = 2;
  * large work then takes at most a third of the time, and the rest is left to everyone else (the
  * small requests that come meanwhile are answered without waiting behind it). Twice, not once:
  * a large request costs about as much again outside its pieces (reading its body, writing its
- * answer, collecting its garbage). With no small request about, large requests run at full speed.
+ * answer, collecting its garbage). A rest is at most 50 ms: a piece's time includes its wait on
+ * the store. With no small request about, large requests run at full speed.
  */
 export class CallerTurns {
   /** Per token: whether one of its requests holds the turn, those waiting for it, and how long its last piece took; dropped a turn after its last turn ends. */
@@ -64,9 +67,9 @@ export class CallerTurns {
     this.#smallAt = this.#now();
   }
 
-  /** A turn of the event loop, or, while small requests are about, REST_FACTOR times as long as the piece that just ended took. */
+  /** A turn of the event loop, or, while small requests are about, REST_FACTOR times as long as the piece that just ended took (at most MAX_REST_MS). */
   #rest(spent: number): Promise<void> {
-    const rest = this.#now() - this.#smallAt < SHARING_MS ? spent * REST_FACTOR : 0;
+    const rest = this.#now() - this.#smallAt < SHARING_MS ? Math.min(spent * REST_FACTOR, MAX_REST_MS) : 0;
     if (rest < 1) return nextTurn();
     return new Promise<void>((resolve) => void timers.setTimeout(resolve, rest));
   }
