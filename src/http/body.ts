@@ -17,9 +17,9 @@ export interface BodyLimits {
 /**
  * The request's JSON body, checked in the order that costs least: the media type, the declared
  * length, the bytes as they arrive (never more than `maxBodyBytes` held, and the nesting depth
- * and the keys of each object watched as they come: reading stops at the first breach); then,
- * in `parseJsonBody`, UTF-8, `JSON.parse`, and a key named twice in one object (refused: the
- * parse keeps one). Reading waits on the network and parsing is work, so the handler parses in
+ * and the keys of each object watched as they come: reading stops at the first breach); then
+ * UTF-8 (`decodeJsonBody`), and `JSON.parse` and a key named twice in one object (`parseJsonText`;
+ * refused: the parse keeps one). Reading waits on the network and parsing is work, so the handler parses in
  * the caller's turn.
  */
 export async function readJsonBody(request: WebRequest, limits: BodyLimits): Promise<Uint8Array> {
@@ -34,14 +34,17 @@ export async function readJsonBody(request: WebRequest, limits: BodyLimits): Pro
   return readCapped(request, limits);
 }
 
-/** The JSON value of a body `readJsonBody` read. */
-export function parseJsonBody(bytes: Uint8Array): unknown {
-  let text: string;
+/** The text of a body `readJsonBody` read (refused unless it is UTF-8), for `parseJsonText`. */
+export function decodeJsonBody(bytes: Uint8Array): string {
   try {
-    text = new web.TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return new web.TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw invalidBody('is not valid UTF-8 text');
   }
+}
+
+/** The JSON value of a body's text (see `decodeJsonBody`). */
+export function parseJsonText(text: string): unknown {
   if (text.trim() === '') throw invalidBody('is empty: send a JSON object');
   let parsed: unknown;
   try {

@@ -2,7 +2,7 @@ import { InstancePlanError, type PlanManager, type Scope, type ToolResult, type 
 import { bearerToken, callerScope, rejectedToken } from './auth';
 import { corsPolicy, type CorsOptions } from './cors';
 import { ChangeLog, eventStream, type EventStreamOptions } from './events';
-import { parseJsonBody, readJsonBody, type BodyLimits } from './body';
+import { decodeJsonBody, parseJsonText, readJsonBody, type BodyLimits } from './body';
 import { callerTurns } from './turns';
 import { transitionInstanceView } from './instance-view';
 import { managerFor, type ManagerSource } from './managers';
@@ -161,15 +161,18 @@ export function createFetchHandler(managers: ManagerSource, options: FetchHandle
       if (route.kind === 'events') return stream(manager, token, incoming.headers.get('last-event-id'));
       const bytes = await readJsonBody(incoming, limits);
       // A large body is milliseconds of work to parse, check and answer: one such request of a
-      // caller at a time, in three pieces with other callers' requests between them, so that a
+      // caller at a time, in pieces (decode, parse, the manager's call, the answer's text, its
+      // bytes) with other callers' requests between them, so that a
       // caller with many ready cannot have them all run before another caller's small one. Small
       // requests (well under a millisecond of work) run as they come, waiting on the store side by side.
       const large = turns !== undefined && bytes.byteLength > LARGE_BODY_BYTES;
       if (!large) turns?.noteSmall();
       const turn = large ? await turns.take(token) : undefined;
       try {
-        const body = parseJsonBody(bytes);
         const pause = turn?.pause;
+        const text = decodeJsonBody(bytes);
+        await pause?.();
+        const body = parseJsonText(text);
         await pause?.();
         if (route.kind === 'tool') return await callTool(manager, route.action, body, pause);
         if (route.kind === 'api') return await callApi(manager, route.operation, body, report, pause);
@@ -260,8 +263,7 @@ async function callTool(manager: PlanManager, action: string, body: unknown, pau
   }
   // Spread, not Object.assign: an own "__proto__" key from JSON.parse stays a key (and is refused by name).
   const result: ToolResult = await manager.handle({ ...body, action });
-  await pause?.();
-  return jsonResponse(result.success ? 200 : STATUS_BY_CODE[result.error.code], result);
+  return answerInPieces(result.success ? 200 : STATUS_BY_CODE[result.error.code], result, pause);
 }
 
 /** The Transition Instance endpoint: `{ status }` in, the instance record out. */
@@ -269,8 +271,7 @@ async function transition(manager: PlanManager, instanceId: string, body: unknow
   try {
     // The manager validates the body (a strict `{ status }`); the type only says what it expects.
     const instance = await manager.transitionInstance(instanceId, body as TransitionInstanceInput);
-    await pause?.();
-    return jsonResponse(200, transitionInstanceView(instance));
+    return await answerInPieces(200, transitionInstanceView(instance), pause);
   } catch (error) {
     return managerRefusal(error, report);
   }
@@ -283,11 +284,19 @@ async function callApi(manager: PlanManager, operation: Extract<Route, { kind: '
   }
   try {
     const answer = await operation(manager, { ...body });
-    await pause?.();
-    return jsonResponse(200, { success: true, ...answer });
+    return await answerInPieces(200, { success: true, ...answer }, pause);
   } catch (error) {
     return managerRefusal(error, report);
   }
+}
+
+/** The JSON answer, its text and its bytes made in two pieces when `pause` is given (a large request's). */
+async function answerInPieces(status: number, value: unknown, pause?: () => Promise<void>): Promise<Response> {
+  if (pause === undefined) return jsonResponse(status, value);
+  await pause();
+  const text = JSON.stringify(value);
+  await pause();
+  return rawJsonResponse(status, text);
 }
 
 /** A refusal of the manager as its answer, with the status of its code; a store's fault is reported too (the caller hears its reason, the operator, through onError, its words). */
