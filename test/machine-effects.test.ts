@@ -164,6 +164,28 @@ describe('what the effects do to a record', () => {
   });
 });
 
+describe('an edge is taken only by its own event', () => {
+  it('applyEdge with an event of another type throws before the record changes (its effects would read the wrong fields)', () => {
+    const edge = instanceLogic.resolve('running', { type: 'recordTurn' })!;
+    expect(edge.event).toBe('recordTurn');
+    const record = { status: 'running', turn_count: 0, tokens_total: 0 };
+    const after = produce(record, (draft) => {
+      expect(() => applyEdge(instanceEffects, edge, draft as never, { type: 'setCurrentStep', text: 'x' })).toThrow(
+        new TypeError('the edge taken by "recordTurn" was given an event "setCurrentStep"'),
+      );
+    });
+    expect(after).toBe(record);
+    // Every edge of every machine names the event it is listed under.
+    for (const logic of [instanceLogic, planLogic, stepLogic] as CompiledMachine<string>[]) {
+      for (const state of logic.states) {
+        for (const type of ['running', 'waiting', 'paused', 'completed', 'failed', 'in_progress', 'executeStep', 'appendSteps', 'recordTurn', 'setBudget', 'setCurrentStep']) {
+          for (const found of logic.edges(state, type)) expect(found.event).toBe(type);
+        }
+      }
+    }
+  });
+});
+
 describe('an XState actor of a machine keeps the record as the manager does', () => {
   it('createActor(instanceMachine, { input: instance }) moves the instance\'s fields with its status', () => {
     const instance = {

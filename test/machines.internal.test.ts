@@ -12,12 +12,12 @@ describe('compileDefinition reads everything off the definition', () => {
     const step = compileDefinition<string>(stepDefinition);
     // countAttempt on pending -> in_progress|completed|failed and failed -> in_progress|completed;
     // entering in_progress, failed or completed records the output; entering completed stamps it.
-    expect(step.edges('pending', 'in_progress')).toEqual([{ target: 'in_progress', guard: undefined, actions: ['countAttempt', 'recordOutput'] }]);
-    expect(step.edges('failed', 'completed')).toEqual([{ target: 'completed', guard: undefined, actions: ['countAttempt', 'recordOutput', 'markCompleted'] }]);
-    expect(step.edges('in_progress', 'completed')).toEqual([{ target: 'completed', guard: undefined, actions: ['recordOutput', 'markCompleted'] }]);
+    expect(step.edges('pending', 'in_progress')).toEqual([{ event: 'in_progress', target: 'in_progress', guard: undefined, actions: ['countAttempt', 'recordOutput'] }]);
+    expect(step.edges('failed', 'completed')).toEqual([{ event: 'completed', target: 'completed', guard: undefined, actions: ['countAttempt', 'recordOutput', 'markCompleted'] }]);
+    expect(step.edges('in_progress', 'completed')).toEqual([{ event: 'completed', target: 'completed', guard: undefined, actions: ['recordOutput', 'markCompleted'] }]);
     const plan = compileDefinition<string>(planDefinition);
-    expect(plan.edges('in_progress', 'executeStep')).toEqual([{ target: undefined, guard: undefined, actions: ['recordStep'] }]);
-    expect(plan.edges('in_progress', 'paused')).toEqual([{ target: 'paused', guard: undefined, actions: [] }]);
+    expect(plan.edges('in_progress', 'executeStep')).toEqual([{ event: 'executeStep', target: undefined, guard: undefined, actions: ['recordStep'] }]);
+    expect(plan.edges('in_progress', 'paused')).toEqual([{ event: 'paused', target: 'paused', guard: undefined, actions: [] }]);
   });
 
   it('takes a list of actions as given, in order: exits, the edge\'s own, entries', () => {

@@ -124,7 +124,7 @@ describe('the machines are the spec tables', () => {
 
   it('the plan machine guards its completed edge with everyStepCompletedWithSummary, and nothing else', () => {
     expect(planLogic.edges('in_progress', 'completed')).toEqual([
-      { target: 'completed', guard: 'everyStepCompletedWithSummary', actions: [] },
+      { event: 'completed', target: 'completed', guard: 'everyStepCompletedWithSummary', actions: [] },
     ]);
     for (const subject of subjects) {
       for (const from of subject.logic.states) {

@@ -26,16 +26,18 @@ type TransitionActions<T> = T extends readonly (infer One)[] ? TransitionActions
 export type EffectsOf<D extends MachineDefinition, R, E> = { readonly [A in ActionNames<D>]: Effect<R, E> };
 
 /**
- * Takes one edge on a record: its status becomes the edge's target (a targetless edge keeps
- * it), and the edge's actions (exits, the transition's own, entries, in XState's order) run
- * their effects, in order.
+ * Takes one edge on a record with the event that takes it: its status becomes the edge's target
+ * (a targetless edge keeps it), and the edge's actions (exits, the transition's own, entries, in
+ * XState's order) run their effects, in order. An event of another type is a fault of the caller
+ * (its fields are not the ones the effects read): it throws before anything changes.
  */
-export function applyEdge<R extends { status: string }, E>(
+export function applyEdge<R extends { status: string }, E extends { type: string }>(
   effects: Readonly<Record<string, Effect<R, E>>>,
   edge: Edge,
   record: Draft<R>,
   event: E,
 ): void {
+  if (event.type !== edge.event) throw new TypeError(`the edge taken by "${edge.event}" was given an event "${event.type}"`);
   if (edge.target !== undefined) (record as { status: string }).status = edge.target;
   for (const action of edge.actions) effects[action]!(record, event);
 }

@@ -2,6 +2,8 @@ import type { AnyStateMachine } from 'xstate';
 
 /** One way out of a state for one event, read off the machine definition. */
 export interface Edge {
+  /** The type of the event that takes it. */
+  readonly event: string;
   /** The state it leads to; undefined for a transition that stays (an allowed action). */
   readonly target: string | undefined;
   readonly guard: string | undefined;
@@ -94,6 +96,7 @@ export function compileDefinition<S extends string>(definition: MachineDefinitio
           ...(crossing ? listOf(target.entry) : []),
         ];
         return Object.freeze({
+          event: eventType,
           target: config.target,
           guard: config.guard,
           actions: Object.freeze(
