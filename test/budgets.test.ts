@@ -108,4 +108,64 @@ describe('budgets', () => {
     await expectRejection(restarted.executeStep({ plan_id: plan.id, step_id: plan.steps[0]!.id, step_status: 'in_progress' }), 'BUDGET_EXCEEDED');
     expect(await restarted.getInstance(instance.id)).toMatchObject({ max_turns: 1, turn_count: 1, status: 'paused' });
   });
+
+  it('the tokens budget is named in its refusals: counter tokens, field max_tokens, what was used and the limit; a resume refused names the move', async () => {
+    const { manager, adapter, instance, plan } = await budgeted({ max_tokens: 1_000 });
+    await manager.recordTurn(instance.id, { tokens: 5_000 });
+    const before = await snapshotStore(adapter);
+    const step = await expectRejection(manager.executeStep({ plan_id: plan.id, step_id: plan.steps[0]!.id, step_status: 'in_progress' }), 'BUDGET_EXCEEDED');
+    expect(step.details).toEqual({ instance_id: instance.id, status: 'paused', status_reason: 'budget_exhausted', counter: 'tokens', field: 'max_tokens', used: 5_000, limit: 1_000 });
+    const resume = await expectRejection(manager.transitionInstance(instance.id, { status: 'running' }), 'BUDGET_EXCEEDED');
+    expect(resume.message).toBe(
+      `Cannot move the instance to "running": instance "${instance.id}" has used 5000 of its 1000 tokens (max_tokens). ` +
+        'Stop here: the budget must be raised (setBudget, max_tokens above 5000) and the instance resumed (transition to "running") before it does more.',
+    );
+    expect(await snapshotStore(adapter)).toEqual(before);
+  });
+
+  it('an instance over its budget may still leave for a state that spends nothing: stopped, error', async () => {
+    for (const end of ['stopped', 'error'] as const) {
+      const { manager, instance } = await budgeted({ max_turns: 1 });
+      await manager.recordTurn(instance.id, { tokens: 1 });
+      expect(await manager.transitionInstance(instance.id, { status: end })).toMatchObject({ status: end, turn_count: 1, max_turns: 1 });
+    }
+  });
+
+  it('the same budget again (one field or both) returns the stored record: no commit, no event, no new version', async () => {
+    const { manager, adapter, instance } = await budgeted({ max_turns: 10, max_tokens: 500 });
+    const stored = await manager.getInstance(instance.id);
+    const commits = adapter.counts.commits;
+    const events = (await manager.history(instance.id)).length;
+    for (const budget of [{ max_turns: 10 }, { max_tokens: 500 }, { max_turns: 10, max_tokens: 500 }, {}]) {
+      expect(await manager.setBudget(instance.id, budget)).toEqual(stored);
+    }
+    expect(adapter.counts.commits).toBe(commits);
+    expect(await manager.history(instance.id)).toHaveLength(events);
+    // One field changed is a change: one version, one instance.budget_set event.
+    expect(await manager.setBudget(instance.id, { max_turns: 10, max_tokens: 600 })).toMatchObject({ max_turns: 10, max_tokens: 600, version: stored.version + 1 });
+    expect((await manager.history(instance.id)).at(-1)).toMatchObject({ type: 'instance.budget_set', from: 'running', to: 'running' });
+  });
+
+  it('a budget at or below what was used pauses only what spends it: a paused instance keeps its status and reason, a starting one its status', async () => {
+    const { manager, instance } = await budgeted({});
+    await manager.recordTurn(instance.id, { tokens: 40 });
+    await manager.transitionInstance(instance.id, { status: 'paused' });
+    expect(await manager.setBudget(instance.id, { max_turns: 1, max_tokens: 40 })).toMatchObject({ status: 'paused', status_reason: null, max_turns: 1, max_tokens: 40 });
+    const { manager: other } = testManager();
+    const starting = await other.createInstance({ organization_id: 'org-1', agent_type_id: 'looper' });
+    expect(await other.setBudget(starting.id, { max_turns: 1 })).toMatchObject({ status: 'starting', status_reason: null, max_turns: 1 });
+  });
+
+  it('setBudget refusals name what was wrong: the instance id, the input, and the states that take a budget', async () => {
+    const { manager, instance } = await budgeted({});
+    const id = await expectRejection(manager.setBudget('', { max_turns: 2 }), 'VALIDATION_ERROR');
+    expect(id.message).toMatch(/^Invalid instance id/);
+    const input = await expectRejection(manager.setBudget(instance.id, { max_turns: 0 }), 'VALIDATION_ERROR');
+    expect(input.message).toMatch(/^Invalid setBudget input/);
+    await manager.transitionInstance(instance.id, { status: 'stopped' });
+    const closed = await expectRejection(manager.setBudget(instance.id, { max_turns: 20 }), 'INVALID_TRANSITION');
+    expect(closed.details).toEqual({ kind: 'instance', id: instance.id, from: 'stopped', to: 'stopped', action: 'set a budget', allowed: [], allowed_in: ['starting', 'running', 'waiting', 'paused'] });
+    expect(closed.message).toBe(`Cannot set a budget on instance "${instance.id}" while it is "stopped"; allowed while: "starting", "running", "waiting", "paused".`);
+  });
 });
+

@@ -3,7 +3,7 @@
 // back to running. The exact records, refusals and tool answers are pinned here; the rules over
 // random sequences are the model's (test/model.test.ts), on every adapter the conformance suite's.
 import { describe, expect, it } from 'vitest';
-import { memoryAdapter, PlanManager, replay } from 'instance-plan';
+import { memoryAdapter, PlanManager, replay, type StorageAdapter } from 'instance-plan';
 import { expectRejection, snapshotStore, testManager } from './support/core-fixtures';
 
 async function asking(options: { ordering?: 'strict' | 'free' } = {}) {
@@ -21,6 +21,25 @@ async function asking(options: { ordering?: 'strict' | 'free' } = {}) {
     ],
   });
   return { ...world, instance, plan, question: plan.steps[0]!, booking: plan.steps[1]! };
+}
+
+/** A memory store that counts its plan listings, and fails them while `failing` is set. */
+function listingStore() {
+  const inner = memoryAdapter();
+  const state = { planLists: 0, failing: false };
+  const adapter: StorageAdapter = {
+    get: (kind, id) => inner.get(kind, id),
+    async list(kind, query) {
+      if (kind === 'plan') {
+        state.planLists++;
+        if (state.failing) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+      }
+      return inner.list(kind, query);
+    },
+    history: (id) => inner.history(id),
+    commit: (batch) => inner.commit(batch),
+  };
+  return { adapter, state };
 }
 
 describe('a user_input step asks a person', () => {
@@ -71,10 +90,10 @@ describe('a user_input step asks a person', () => {
         `Ask the person "Which train should I book?" and wait; then execute step "${question.id}" of plan "${plan.id}" with step_status "completed" and their answer as step_output.`,
     );
     // The question is in another plan than the refused step: found among the instance's plans.
-    const elsewhere = await expectRejection(manager.executeStep({ plan_id: other.id, step_id: other.steps[0]!.id, step_status: 'completed', step_output: 'x' }), 'AWAITING_INPUT');
-    expect(elsewhere.details).toMatchObject({ plan_id: other.id, awaiting });
+    const elsewhere = await expectRejection(manager.executeStep({ plan_id: other!.id, step_id: other!.steps[0]!.id, step_status: 'completed', step_output: 'x' }), 'AWAITING_INPUT');
+    expect(elsewhere.details).toMatchObject({ plan_id: other!.id, awaiting });
     // Asking a second question is not the answer either.
-    await expectRejection(manager.executeStep({ plan_id: other.id, step_id: other.steps[1]!.id, step_status: 'in_progress' }), 'AWAITING_INPUT');
+    await expectRejection(manager.executeStep({ plan_id: other!.id, step_id: other.steps[1]!.id, step_status: 'in_progress' }), 'AWAITING_INPUT');
     expect(await snapshotStore(adapter)).toEqual(before);
   });
 
@@ -302,5 +321,97 @@ describe('the tool tells the agent to ask and wait', () => {
     expect(refused).toMatchObject({ success: false, error: { code: 'STEP_ORDER' } });
     const answered = await tool.handle({ action: 'execute_step', plan_id: plan.id, step_id: question.id, step_status: 'completed', step_output: 'The 9:40' });
     expect(answered).toMatchObject({ success: true, next_step: { id: plan.steps[1]!.id }, message: `Execute step "${plan.steps[1]!.id}" ("Book it", tool_call) with action "execute_step".` });
+  });
+});
+
+describe('the open question is looked for among the instance\'s plans, at a bounded cost', () => {
+  async function manyPlans(count: number, questionAt: 'oldest' | 'newest') {
+    const { adapter, state } = listingStore();
+    const { manager } = testManager({ adapter });
+    const instance = await manager.createInstance({ organization_id: 'org-1', agent_type_id: 'booker' });
+    await manager.transitionInstance(instance.id, { status: 'running' });
+    const ask = async () => {
+      const plan = await manager.createPlan({ instance_id: instance.id, title: 'Ask', steps: [{ title: 'Which train?', type: 'user_input' }] });
+      await manager.executeStep({ plan_id: plan.id, step_id: plan.steps[0]!.id, step_status: 'in_progress' });
+      return plan;
+    };
+    const question = questionAt === 'oldest' ? await ask() : undefined;
+    const others = [];
+    for (let made = questionAt === 'oldest' ? 1 : 0; made < count - (questionAt === 'newest' ? 1 : 0); made++) {
+      others.push(await manager.createPlan({ instance_id: instance.id, title: `Other ${made}`, steps: [{ title: 'Read', type: 'process' }] }));
+    }
+    const plan = question ?? (await ask());
+    return { manager, adapter, state, instance, plan, others };
+  }
+
+  it('a question in the oldest of 101 plans is found on the second page of plans; no page past the last is read', async () => {
+    const { manager, state, instance, plan } = await manyPlans(101, 'oldest');
+    state.planLists = 0;
+    const answered = await manager.answer(instance.id, 'The 9:40');
+    expect(answered.id).toBe(plan.id);
+    expect(state.planLists).toBe(2);
+  });
+
+  it('100 plans are one page: answering reads the plans once', async () => {
+    const { manager, state, instance, plan } = await manyPlans(100, 'oldest');
+    state.planLists = 0;
+    expect((await manager.answer(instance.id, 'The 9:40')).id).toBe(plan.id);
+    expect(state.planLists).toBe(1);
+  });
+
+  it('resuming a paused instance stops at the first question found: one page read of 101 plans when it is in the newest', async () => {
+    const { manager, state, instance, plan } = await manyPlans(101, 'newest');
+    await manager.transitionInstance(instance.id, { status: 'paused' });
+    state.planLists = 0;
+    const error = await expectRejection(manager.transitionInstance(instance.id, { status: 'running' }), 'AWAITING_INPUT');
+    expect(error.details).toMatchObject({ awaiting: { plan_id: plan.id, step_id: plan.steps[0]!.id, title: 'Which train?' } });
+    expect(state.planLists).toBe(1);
+  });
+
+  it('at most 1,000 plans are searched (ten pages, newest first): a question in the 1,001st is not found', async () => {
+    const { manager, state, instance } = await manyPlans(1_001, 'oldest');
+    state.planLists = 0;
+    await expectRejection(manager.answer(instance.id, 'The 9:40'), 'NOT_FOUND');
+    expect(state.planLists).toBe(10);
+  }, 30_000);
+
+  it('a refusal whose question cannot be read (the store failed) is still AWAITING_INPUT, naming no question, and nothing changes', async () => {
+    const { manager, adapter, state, plan: asking, others: [other] } = await manyPlans(2, 'oldest');
+    const before = await snapshotStore(adapter);
+    state.failing = true;
+    const blind = await expectRejection(manager.executeStep({ plan_id: other!.id, step_id: other!.steps[0]!.id, step_status: 'in_progress' }), 'AWAITING_INPUT');
+    // The question's title is still the instance's current_step; which step asks it is not known.
+    expect(blind.details).toMatchObject({ awaiting: null, question: 'Which train?' });
+    state.failing = false;
+    expect(await snapshotStore(adapter)).toEqual(before);
+    const named = await expectRejection(manager.executeStep({ plan_id: other!.id, step_id: other!.steps[0]!.id, step_status: 'in_progress' }), 'AWAITING_INPUT');
+    expect(named.details).toMatchObject({ awaiting: { plan_id: asking.id, step_id: asking.steps[0]!.id, title: 'Which train?' } });
+  });
+
+  it('a resume whose questions cannot be read is STORAGE_ERROR, and the instance stays paused (it must not skip an open question)', async () => {
+    const { manager, adapter, state, instance } = await manyPlans(1, 'oldest');
+    await manager.transitionInstance(instance.id, { status: 'paused' });
+    const before = await snapshotStore(adapter);
+    state.failing = true;
+    await expectRejection(manager.transitionInstance(instance.id, { status: 'running' }), 'STORAGE_ERROR');
+    state.failing = false;
+    expect(await snapshotStore(adapter)).toEqual(before);
+    await expectRejection(manager.transitionInstance(instance.id, { status: 'running' }), 'AWAITING_INPUT');
+  });
+});
+
+describe('only the question\'s own answer executes while the instance waits', () => {
+  it('another step in progress completing is refused (it is not a user_input step), and the question moves only to completed or failed', async () => {
+    const { manager, adapter, instance, plan, question, booking } = await asking({ ordering: 'free' });
+    await manager.executeStep({ plan_id: plan.id, step_id: booking.id, step_status: 'in_progress' });
+    await manager.executeStep({ plan_id: plan.id, step_id: question.id, step_status: 'in_progress' });
+    const before = await snapshotStore(adapter);
+    const done = await expectRejection(manager.executeStep({ plan_id: plan.id, step_id: booking.id, step_status: 'completed', step_output: 'booked' }), 'AWAITING_INPUT');
+    expect(done.details).toMatchObject({ step_id: booking.id, awaiting: { plan_id: plan.id, step_id: question.id } });
+    // Back to pending is no move of the step machine (in_progress leads only to completed or failed).
+    const back = await manager.forInstance(instance.id).handle({ action: 'execute_step', plan_id: plan.id, step_id: question.id, step_status: 'pending' });
+    expect(back).toMatchObject({ success: false, error: { code: 'INVALID_TRANSITION', from: 'in_progress', to: 'pending', allowed: ['completed', 'failed'] } });
+    expect(await snapshotStore(adapter)).toEqual(before);
+    expect(await manager.getInstance(instance.id)).toMatchObject({ status: 'waiting', needs_input: true });
   });
 });
