@@ -16,6 +16,13 @@ describe('jsonLength', () => {
     );
   });
 
+  it('every UTF-16 code unit alone is measured as JSON.stringify writes it (escaped or not)', () => {
+    for (let unit = 0; unit <= 0xffff; unit++) {
+      const text = String.fromCharCode(unit);
+      expect(jsonLength([text]), `U+${unit.toString(16)}`).toBe(JSON.stringify([text]).length);
+    }
+  });
+
   it('numbers as JSON writes them: -0, exponents, and NaN and the infinities as null', () => {
     const numbers = [-0, 1e21, 1e-7, 123.456, -5e-324, Number.MAX_SAFE_INTEGER, Number.NaN, Infinity, -Infinity];
     expect(jsonLength(numbers)).toBe(JSON.stringify(numbers).length);
