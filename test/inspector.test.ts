@@ -1,8 +1,9 @@
 // The inspector page in a real Chromium (Playwright, headless): over a store a manager changes
 // while the page is open, it shows each instance and plan, follows every commit within a second
 // (over the change stream), answers a waiting instance's question and sees it resume, is usable
-// by keyboard, and axe-core finds no serious or critical violation. The screenshot it takes is
-// docs/inspector.png.
+// by keyboard, and axe-core finds no serious or critical violation. The screenshot it takes goes
+// to reports/inspector.png; with UPDATE_DOCS_SCREENSHOT=1 it replaces docs/inspector.png (a test
+// run leaves the repository's files as they were).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -113,7 +114,8 @@ describe('the inspector (GET /inspector)', () => {
     expect((await manager.getPlan(plan.id)).steps[1]).toMatchObject({ status: 'completed', output: '40k EUR, decision in Q3' });
     await expect.poll(() => stepStatus(page, plan.steps[1]!.id).textContent(), { timeout: 1_000 }).toBe('completed');
 
-    await page.screenshot({ path: fileURLToPath(new URL('../docs/inspector.png', import.meta.url)), fullPage: true });
+    const screenshot = process.env.UPDATE_DOCS_SCREENSHOT ? '../docs/inspector.png' : '../reports/inspector.png';
+    await page.screenshot({ path: fileURLToPath(new URL(screenshot, import.meta.url)), fullPage: true });
     await page.close();
   }, 60_000);
 

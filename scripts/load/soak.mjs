@@ -5,7 +5,7 @@
 //   hostile       a normal client's p99 under stalled uploads, unknown-key floods and big plans;
 //   hostile-input every hostile input of the findings, in process and over HTTP;
 //   id-timing     another scope's real ids against unknown ones, 1,500 probes each.
-// Loopback only (throwaway PostgreSQL servers on 127.0.0.1, or DATABASE_URL). About 3 minutes.
+// Loopback only (throwaway PostgreSQL servers on 127.0.0.1, or DATABASE_URL). About 5 minutes.
 //   npm run soak
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
