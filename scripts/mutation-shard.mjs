@@ -1,8 +1,11 @@
 // Runs `npm run mutation` over one part of src/ (a shard), so that a full run can be spread over
 // several sittings: a run of all 3,000-odd mutants takes hours on two cores, and Stryker writes
-// its results only when a run ends. Each shard keeps its own incremental file and JSON report
-// (reports/incremental-<shard>.json, reports/mutation/<shard>.json); `npm run mutation:score`
-// adds up the reports there. Usage: npm run mutation:shard -- <shard> [concurrency]
+// its results only when a run ends. Each shard keeps its own incremental file, committed in
+// mutation/incremental-<shard>.json so that the next run (on another machine, in a fresh clone)
+// tests only the mutants whose code or tests changed, and its JSON report in
+// reports/mutation/<shard>.json (not committed: a run that reuses everything remakes it in a few
+// minutes); `npm run mutation:score` adds up the reports there.
+// Usage: npm run mutation:shard -- <shard> [concurrency]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +36,7 @@ const config = {
   ...base,
   mutate: SHARDS[shard],
   concurrency: Number(concurrency),
-  incrementalFile: `reports/incremental-${shard}.json`,
+  incrementalFile: `mutation/incremental-${shard}.json`,
   jsonReporter: { fileName: `reports/mutation/${shard}.json` },
   reporters: ['clear-text', 'progress', 'json'],
 };
