@@ -186,7 +186,7 @@ export interface AwaitedStep {
  * answer. `awaited` is the question's step, when known; without one the runtime moved it to waiting.
  */
 export function awaitingInput(
-  instance: Pick<Instance, 'id' | 'current_step'>,
+  instance: Pick<Instance, 'id' | 'current_step' | 'status_reason'>,
   plan_id: string,
   step: Pick<Step, 'id' | 'title'>,
   awaited: AwaitedStep | null,
@@ -195,7 +195,10 @@ export function awaitingInput(
   const asked = question === null ? 'a person' : `a person's answer to ${JSON.stringify(question)}`;
   const what = awaited
     ? `Ask the person ${JSON.stringify(awaited.title)} and wait; then execute step ${JSON.stringify(awaited.step_id)} of plan ${JSON.stringify(awaited.plan_id)} with step_status "completed" and their answer as step_output.`
-    : 'Its runtime moved it to "waiting"; no step executes until the instance moves back to "running".';
+    : instance.status_reason === 'awaiting_input'
+      ? // A question moved it to waiting, but the search for its step failed (a fault of the store).
+        'Wait for the answer; then execute the question (the user_input step in progress among its plans) with step_status "completed" and the answer as step_output.'
+      : 'Its runtime moved it to "waiting"; no step executes until the instance moves back to "running".';
   return new InstancePlanError(
     'AWAITING_INPUT',
     `Step ${JSON.stringify(step.id)} ("${step.title}") cannot execute: instance ${JSON.stringify(instance.id)} is waiting for ${asked}. ${what}`,

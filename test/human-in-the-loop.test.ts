@@ -382,6 +382,10 @@ describe('the open question is looked for among the instance\'s plans, at a boun
     const blind = await expectRejection(manager.executeStep({ plan_id: other!.id, step_id: other!.steps[0]!.id, step_status: 'in_progress' }), 'AWAITING_INPUT');
     // The question's title is still the instance's current_step; which step asks it is not known.
     expect(blind.details).toMatchObject({ awaiting: null, question: 'Which train?' });
+    expect(blind.message).toBe(
+      `Step "${other!.steps[0]!.id}" ("Read") cannot execute: instance "${asking.instance_id}" is waiting for a person's answer to "Which train?". ` +
+        'Wait for the answer; then execute the question (the user_input step in progress among its plans) with step_status "completed" and the answer as step_output.',
+    );
     state.failing = false;
     expect(await snapshotStore(adapter)).toEqual(before);
     const named = await expectRejection(manager.executeStep({ plan_id: other!.id, step_id: other!.steps[0]!.id, step_status: 'in_progress' }), 'AWAITING_INPUT');
