@@ -70,6 +70,10 @@ describe('a refusal names a bounded number of things', () => {
     const few = await refusalOf(() => manager.createPlan({ instance_id: instance.id, title: 'T', steps: steps.slice(0, 6) } as never));
     expect((few.details as { issues: unknown[] }).issues).toHaveLength(18);
     expect(few.details).not.toHaveProperty('issue_count');
+    const exactly = Array.from({ length: LISTED_ISSUES }, () => ({ title: 5, type: 'process' }));
+    const full = await refusalOf(() => manager.createPlan({ instance_id: instance.id, title: 'T', steps: exactly } as never));
+    expect((full.details as { issues: unknown[] }).issues).toHaveLength(LISTED_ISSUES);
+    expect(full.details).not.toHaveProperty('issue_count');
   });
 
   it('the strict tool form names every listed issue in its message, and no more than the details hold', async () => {

@@ -174,7 +174,9 @@ describe('a user_input step asks a person', () => {
     await manager.transitionInstance(instance.id, { status: 'waiting' });
     const error = await expectRejection(manager.executeStep({ plan_id: plan.id, step_id: booking.id, step_status: 'in_progress' }), 'AWAITING_INPUT');
     expect(error.details).toMatchObject({ awaiting: null, question: null });
-    expect(error.message).toContain('Its runtime moved it to "waiting"; no step executes until the instance moves back to "running".');
+    expect(error.message).toBe(
+      `Step "${booking.id}" ("Book it") cannot execute: instance "${instance.id}" is waiting for a person. Its runtime moved it to "waiting"; no step executes until the instance moves back to "running".`,
+    );
     await manager.transitionInstance(instance.id, { status: 'running' });
     await manager.executeStep({ plan_id: plan.id, step_id: booking.id, step_status: 'in_progress' });
   });
@@ -290,6 +292,7 @@ describe('a question stays the instance\'s until it is answered or withdrawn', (
     await manager.transitionInstance(instance.id, { status: 'running' });
     await manager.executeStep({ plan_id: plan.id, step_id: more.steps[2]!.id, step_status: 'in_progress' });
     const error = await expectRejection(manager.answer(instance.id, 'The 9:40'), 'VALIDATION_ERROR');
+    expect(error.message).toMatch(/^Invalid answer: instance_id has 2 questions open/);
     expect(error.details.issues).toEqual([
       {
         path: 'instance_id',

@@ -2,7 +2,7 @@
 // writing the JSON, for maxDetailsLength and maxPlanTextLength. It must be JSON.stringify's length
 // exactly, for any value, escapes and lone surrogates included.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { jsonLength } from '../src/schemas/json-length';
 
 describe('jsonLength', () => {
@@ -20,6 +20,21 @@ describe('jsonLength', () => {
     for (let unit = 0; unit <= 0xffff; unit++) {
       const text = String.fromCharCode(unit);
       expect(jsonLength([text]), `U+${unit.toString(16)}`).toBe(JSON.stringify([text]).length);
+    }
+  });
+
+  it('measures plain data without writing it: JSON.stringify runs only for a string with an escape', () => {
+    const plain = { a: [1, -0.5, 1e21, Number.NaN, -Infinity, true, false, null, 'plain text', { b: 'x'.repeat(100) }], c: [], d: {} };
+    const escaped = { e: 'a "quoted" line\n' };
+    const expected = [JSON.stringify(plain).length, JSON.stringify(escaped).length];
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      expect(jsonLength(plain)).toBe(expected[0]);
+      expect(stringify).not.toHaveBeenCalled();
+      expect(jsonLength(escaped)).toBe(expected[1]);
+      expect(stringify.mock.calls).toEqual([['a "quoted" line\n']]);
+    } finally {
+      stringify.mockRestore();
     }
   });
 

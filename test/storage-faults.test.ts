@@ -2,6 +2,7 @@
 // that failed, with the fault as its cause, and changes nothing stored.
 import { describe, expect, it } from 'vitest';
 import { memoryAdapter, PlanManager, type Lease, type PlanManagerOptions } from '../src';
+import { storageError } from '../src/adapter';
 import { expectRejection, snapshotStore } from './support/core-fixtures';
 import { faulty, managerOn, runningInstance } from './support/manager-doubles';
 
@@ -69,3 +70,24 @@ describe('storage faults are STORAGE_ERROR naming the operation, with the fault 
     expect(await snapshotStore(store)).toEqual(before);
   });
 });
+
+describe('a failed commit says whether the change may have landed', () => {
+  it.each([
+    ['a fault without a reason', new Error('socket hang up'), { may_have_landed: true }],
+    ['a dropped connection', { reason: 'connection' }, { reason: 'connection', may_have_landed: true }],
+    ['a store that says it stored nothing', { reason: 'read_only' }, { reason: 'read_only', may_have_landed: false }],
+    // An adapter that knows better says so itself, and is believed over the reason's default.
+    ['an adapter that says so itself', { reason: 'connection', may_have_landed: false }, { reason: 'connection', may_have_landed: false }],
+  ] as const)('%s', async (_, thrown, expected) => {
+    const store = memoryAdapter();
+    const setup = managerOn(store);
+    const instance = await runningInstance(setup);
+    const fault = thrown instanceof Error ? thrown : storageError('the store refused the batch', null, { ...thrown });
+    const { adapter, fail } = faulty(store, fault);
+    fail('commit');
+    const error = await expectRejection(managerOn(adapter).transitionInstance(instance.id, { status: 'paused' }), 'STORAGE_ERROR');
+    expect(error.details).toMatchObject(expected);
+    expect(error.details.may_have_landed).toBe(expected.may_have_landed);
+  });
+});
+
