@@ -52,6 +52,14 @@ describe('a refusal names a bounded number of things', () => {
     const split = await refusalOf(() => manager.createInstance({ organization_id: 'o', agent_type_id: 'a', [paired]: 1 } as never));
     expect(split.message).toContain(`unknown key: "${'y'.repeat(63)}…"`);
     expect(split.message).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+    // Every high surrogate, the first (U+10000) and the last (U+10FFFF) too; a pair that ends at
+    // the cut is kept whole.
+    for (const pair of ['\u{10000}', '\u{10FFFF}']) {
+      const edge = await refusalOf(() => manager.createInstance({ organization_id: 'o', agent_type_id: 'a', [`${'z'.repeat(63)}${pair}z`]: 1 } as never));
+      expect(edge.message).toContain(`unknown key: "${'z'.repeat(63)}…"`);
+    }
+    const whole = await refusalOf(() => manager.createInstance({ organization_id: 'o', agent_type_id: 'a', [`${'w'.repeat(62)}😀www`]: 1 } as never));
+    expect(whole.message).toContain(`unknown key: "${'w'.repeat(62)}😀…"`);
   });
 
   it(`200 invalid steps: the message names five, the details ${LISTED_ISSUES} and how many there were`, async () => {
