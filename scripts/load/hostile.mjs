@@ -13,7 +13,11 @@
 // the same ratio round by round. Bounded in time (rounds × phases × (seconds + about 2 s));
 // writes reports/load-hostile.json.
 //   npm run load:hostile [seconds per phase, default 6] [hostile loads, default all] [--rounds=N]
+//     [--store=memory|sqlite]
 // e.g. `npm run load:hostile -- 6 big-plans --rounds=5` (the baseline, alone, runs in every round).
+// The server's store is the memory adapter, or with --store=sqlite a SQLite file (better-sqlite3)
+// in a temporary folder: the memory adapter keeps every plan stored in the server's heap, which
+// the big-plans load fills with hundreds of MB that each garbage collection then walks.
 import { fork } from 'node:child_process';
 import { createServer, request } from 'node:http';
 import { connect } from 'node:net';
@@ -32,7 +36,22 @@ if (role === 'server') {
   const { createFetchHandler } = await import('../../dist/http/index.js');
   const { nodeServerOptions, toNodeListener } = await import('../../dist/http/node.js');
   const scopes = { normal: { organization_id: 'normal' }, hostile: { organization_id: 'hostile' } };
-  const handler = createFetchHandler(new PlanManager(), { authenticate: (_request, token) => scopes[token] ?? null });
+  // The memory adapter (the default) keeps every stored plan in the server's heap; with
+  // --store=sqlite they go to a SQLite file (better-sqlite3) in a fresh temporary folder.
+  let adapter;
+  let removeStore = () => {};
+  if (process.argv[3] === 'sqlite') {
+    const { default: Database } = await import('better-sqlite3');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { migrate, sqliteAdapter } = await import('../../dist/adapters/sqlite.js');
+    const folder = mkdtempSync(`${tmpdir()}/instance-plan-hostile-`);
+    const database = new Database(`${folder}/plans.db`);
+    migrate(database);
+    adapter = sqliteAdapter({ database });
+    removeStore = () => (database.close(), rmSync(folder, { recursive: true, force: true }));
+  }
+  const handler = createFetchHandler(new PlanManager(adapter ? { adapter } : {}), { authenticate: (_request, token) => scopes[token] ?? null });
   const server = createServer(nodeServerOptions, toNodeListener(handler));
   let peak = 0;
   // How late the server's event loop runs (what every request waits for before it is even read).
@@ -50,7 +69,7 @@ if (role === 'server') {
       delay.reset();
     } else if (message === 'stop') {
       server.closeAllConnections();
-      server.close(() => process.exit(0));
+      server.close(() => (removeStore(), process.exit(0)));
     }
   });
 } else if (role === 'normal') {
@@ -167,6 +186,8 @@ if (role === 'server') {
 } else {
   const positional = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
   const roundsFlag = process.argv.find((arg) => arg.startsWith('--rounds='));
+  const store = process.argv.find((arg) => arg.startsWith('--store='))?.slice('--store='.length) ?? 'memory';
+  if (!['memory', 'sqlite'].includes(store)) throw new Error('--store: memory or sqlite');
   const seconds = Number(positional[0] ?? 6);
   const rounds = Number(roundsFlag?.slice('--rounds='.length) ?? 3);
   if (!(seconds > 0 && seconds <= 60)) throw new Error('seconds per phase: 1 to 60');
@@ -179,7 +200,7 @@ if (role === 'server') {
   if (unknown.length > 0) throw new Error(`no such hostile load: ${unknown.join(', ')}; the loads: ${loads.join(', ')}`);
   const phase = async (load) => {
     // A fresh server per phase, so that no phase inherits another's memory.
-    const server = child(['server']);
+    const server = child(['server', store]);
     const { port } = await next(server);
     server.send('memory');
     const before = await next(server);
@@ -250,7 +271,7 @@ if (role === 'server') {
     };
     if (load !== 'alone') console.error(`[hostile] ${load}: p99 median ${median(p99s)} ms (${p99s.join(', ')}), ${phases[load].p99_vs_alone}x the baseline's ${aloneP99} ms`);
   }
-  const report = { date: new Date().toISOString(), node: process.version, seconds_per_phase: seconds, rounds, hostile_client_nice: 19, goal: 'p99_vs_alone <= 3', phases };
+  const report = { date: new Date().toISOString(), node: process.version, store, seconds_per_phase: seconds, rounds, hostile_client_nice: 19, goal: 'p99_vs_alone <= 3', phases };
   mkdirSync(new URL('../../reports/', import.meta.url), { recursive: true });
   writeFileSync(new URL('../../reports/load-hostile.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
   console.log(JSON.stringify(report));
