@@ -12,7 +12,7 @@ import { InstancePlanError, PlanManager, replay } from 'instance-plan';
 import { migrate, SCHEMA_VERSION, sqliteAdapter, type SqliteDatabase } from 'instance-plan/sqlite';
 import fc from 'fast-check';
 import { adapterConformance, checkInvariants, planManagerCommands, runPlanManagerModel } from 'instance-plan/testing';
-import { createBatch, planRecord, updateOf } from '../src/testing/conformance/fixtures';
+import { createBatch, leaseRecord, planRecord, updateOf } from '../src/testing/conformance/fixtures';
 import type { Plan } from 'instance-plan';
 
 const folder = mkdtempSync(join(tmpdir(), 'instance-plan-sqlite-'));
@@ -188,6 +188,7 @@ describe('migrate', () => {
     const database = open(freshFile());
     const error = await expectFault(sqliteAdapter({ database }).get('plan', 'p'), 'not_migrated');
     expect(error.message).toContain('run migrate(database)');
+    expect(error.details).toMatchObject({ reason: 'not_migrated', stored_version: 0, code_version: SCHEMA_VERSION });
     database.close();
   });
 
@@ -206,6 +207,42 @@ describe('the SQLite adapter under a PlanManager', () => {
     migrate(database);
     expect(sqliteAdapter({ database }).driver).toBe('better-sqlite3');
     database.close();
+    // The other drivers' shapes (they run for real in .ci/runtimes): Bun's query() and
+    // serialize(), node:sqlite's neither (nor better-sqlite3's pragma() with transaction()).
+    const base = { exec() {}, prepare() {} };
+    const fn = () => {};
+    const shapes: [object, string][] = [
+      [{ ...base, query: fn, serialize: fn }, 'bun:sqlite'],
+      [{ ...base, query: fn }, 'node:sqlite'],
+      [{ ...base, serialize: fn }, 'node:sqlite'],
+      [{ ...base, pragma: fn }, 'node:sqlite'],
+      [{ ...base, transaction: fn }, 'node:sqlite'],
+      [{ ...base, pragma: fn, transaction: fn, query: fn, serialize: fn }, 'better-sqlite3'],
+      [base, 'node:sqlite'],
+    ];
+    for (const [handle, driver] of shapes) expect(sqliteAdapter({ database: handle as never }).driver, Object.keys(handle).join()).toBe(driver);
+  });
+
+  it('a closed handle is told by what its driver says (open, isOpen, or a transaction flag that throws), before any statement', async () => {
+    const statementsRun: string[] = [];
+    const base = { exec: (text: string) => void statementsRun.push(text), prepare: (text: string) => (statementsRun.push(text), {}) };
+    const closedShapes = [
+      { ...base, open: false },
+      { ...base, isOpen: false },
+      Object.defineProperty({ ...base }, 'inTransaction', { get: () => { throw new Error('database is not open'); } }),
+      Object.defineProperty({ ...base }, 'isTransaction', { get: () => { throw new Error('database is not open'); } }),
+    ];
+    for (const handle of closedShapes) {
+      const error = await expectFault(sqliteAdapter({ database: handle as never }).get('plan', 'p'), 'closed');
+      expect(error.message).toBe('SQLite get failed: the database handle is closed; open the file again and make a new adapter.');
+    }
+    expect(statementsRun).toEqual([]);
+    // Open by every sign: the adapter goes on to its statements (here, to a fake that answers nothing).
+    for (const handle of [{ ...base, open: true }, { ...base, isOpen: true }, { ...base, inTransaction: false }]) {
+      statementsRun.length = 0;
+      await sqliteAdapter({ database: handle as never }).get('plan', 'p').catch(() => undefined);
+      expect(statementsRun[0]).toBe('PRAGMA busy_timeout = 0');
+    }
   });
 
   it('a plan executed step by step survives closing and reopening the file, with its history', async () => {
@@ -345,8 +382,10 @@ describe('faults: a reason, and nothing partial', () => {
     const adapter = sqliteAdapter({ database });
     await adapter.commit(createBatch(['plan', planRecord({ id: 'plan-1' })]));
     database.close();
-    await expectFault(adapter.commit(createBatch(['plan', planRecord({ id: 'plan-2' })])), 'closed');
-    await expectFault(adapter.get('plan', 'plan-1'), 'closed');
+    const closed = await expectFault(adapter.commit(createBatch(['plan', planRecord({ id: 'plan-2' })])), 'closed');
+    expect(closed.message).toBe('SQLite commit failed: the database handle is closed; open the file again and make a new adapter.');
+    const read = await expectFault(adapter.get('plan', 'plan-1'), 'closed');
+    expect(read.message).toBe('SQLite get failed: the database handle is closed; open the file again and make a new adapter.');
     const again = open(file);
     expect((await sqliteAdapter({ database: again }).get('plan', 'plan-1'))?.id).toBe('plan-1');
     expect(await sqliteAdapter({ database: again }).get('plan', 'plan-2')).toBeUndefined();
@@ -384,7 +423,59 @@ describe('faults: a reason, and nothing partial', () => {
 
 describe('the drivers\' shape', () => {
   it('refuses something that is not a SQLite handle, naming what is wanted', () => {
-    expect(() => sqliteAdapter({ database: {} as never })).toThrow(/open SQLite handle \(better-sqlite3, node:sqlite or bun:sqlite\)/);
+    for (const options of [null, undefined, 'plans.db']) {
+      expect(() => sqliteAdapter(options as never)).toThrow(new TypeError('sqliteAdapter: options must be an object { database }'));
+    }
+    const wanted = new TypeError('sqliteAdapter: database must be an open SQLite handle (better-sqlite3, node:sqlite or bun:sqlite)');
+    for (const database of [undefined, {}, { prepare() {} }, { exec() {} }]) expect(() => sqliteAdapter({ database } as never)).toThrow(wanted);
     expect(() => sqliteAdapter({ database: open(':memory:'), busyTimeoutMs: -1 })).toThrow(/busyTimeoutMs must be a whole number/);
   });
 });
+
+describe('malformed calls and keys SQLite cannot hold', () => {
+  const fresh = () => {
+    const database = open(freshFile());
+    migrate(database);
+    return sqliteAdapter({ database });
+  };
+
+  it('an id that is not a string is a TypeError naming it, on every read', async () => {
+    const adapter = fresh();
+    await expect(adapter.get('plan', 42 as never)).rejects.toThrow(new TypeError('get: the id must be a string, got number'));
+    await expect(adapter.getPlanWithInstance!(null as never)).rejects.toThrow(new TypeError('get: the id must be a string, got object'));
+    await expect(adapter.history(7 as never)).rejects.toThrow(new TypeError('history: the record id must be a string, got number'));
+  });
+
+  it('a key no stored record can have finds nothing: lists, history', async () => {
+    const adapter = fresh();
+    await adapter.commit(createBatch(['plan', planRecord({ id: 'plan-1' })]));
+    expect(await adapter.list('plan', { where: { instance_id: 'lone \ud800' }, limit: 10, offset: 0 })).toEqual({ records: [], total: 0 });
+    expect(await adapter.history('nul \u0000 id')).toEqual([]);
+  });
+
+  it('a lease with a token that is not an integer, or an owner or expiry SQLite cannot key, is refused naming the field; nothing is written', async () => {
+    const adapter = fresh();
+    const lease = (fields: Record<string, unknown>) => ({ writes: [{ kind: 'lease' as const, record: leaseRecord({ id: 'instance-1', ...fields }), expected_version: null }], events: [] });
+    await expect(adapter.commit(lease({ token: 1.5 }))).rejects.toThrow(new TypeError('commit: writes[0].record.token must be an integer'));
+    for (const [field, value] of [['owner', 'worker \u0000'], ['expires_at', '2030-01-01T00:00:00.000Z\udc00']] as const) {
+      const error = await expectFault(adapter.commit(lease({ [field]: value })), 'unrepresentable');
+      expect(error.details).toMatchObject({ field: `writes[0].record.${field}` });
+      expect(error.message).toBe(
+        `SQLite cannot store writes[0].record.${field} ${JSON.stringify(value)} as a key: a text key cannot hold unpaired surrogates nor U+0000. Nothing was written; use another value.`,
+      );
+    }
+    expect(await adapter.get('lease', 'instance-1')).toBeUndefined();
+    // An owner of null (a released lease) is no key at all, and is stored.
+    await adapter.commit(lease({ owner: null }));
+    expect(await adapter.get('lease', 'instance-1')).toMatchObject({ owner: null, token: 1 });
+  });
+
+  it('an event whose record id SQLite cannot key is refused naming it', async () => {
+    const adapter = fresh();
+    const batch = createBatch(['plan', planRecord({ id: 'plan-1' })]);
+    const error = await expectFault(adapter.commit({ ...batch, events: [{ ...batch.events[0]!, record_id: 'plan-1\u0000' }] }), 'unrepresentable');
+    expect(error.details).toMatchObject({ field: 'events[0].record_id' });
+    expect(await adapter.get('plan', 'plan-1')).toBeUndefined();
+  });
+});
+
