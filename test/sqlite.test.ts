@@ -429,6 +429,8 @@ describe('the drivers\' shape', () => {
     const wanted = new TypeError('sqliteAdapter: database must be an open SQLite handle (better-sqlite3, node:sqlite or bun:sqlite)');
     for (const database of [undefined, {}, { prepare() {} }, { exec() {} }]) expect(() => sqliteAdapter({ database } as never)).toThrow(wanted);
     expect(() => sqliteAdapter({ database: open(':memory:'), busyTimeoutMs: -1 })).toThrow(/busyTimeoutMs must be a whole number/);
+    // 0 is a whole number: no waiting at all for another connection's lock.
+    expect(sqliteAdapter({ database: open(':memory:'), busyTimeoutMs: 0 }).driver).toBe('better-sqlite3');
   });
 });
 
@@ -468,6 +470,19 @@ describe('malformed calls and keys SQLite cannot hold', () => {
     // An owner of null (a released lease) is no key at all, and is stored.
     await adapter.commit(lease({ owner: null }));
     expect(await adapter.get('lease', 'instance-1')).toMatchObject({ owner: null, token: 1 });
+  });
+
+  it('a record whose id or indexed field SQLite cannot key is refused naming the field; nothing is written', async () => {
+    const adapter = fresh();
+    for (const [field, record] of [
+      ['writes[0].record.id', planRecord({ id: 'plan-\u0000' })],
+      ['writes[0].record.instance_id', planRecord({ id: 'plan-2', instance_id: 'instance-\ud800' })],
+    ] as const) {
+      const error = await expectFault(adapter.commit(createBatch(['plan', record])), 'unrepresentable');
+      expect(error.details).toMatchObject({ field });
+      expect(error.message).toMatch(new RegExp(`^SQLite cannot store ${field.replace(/[[\].]/g, '\\$&')} `));
+    }
+    expect(await adapter.list('plan', { where: {}, limit: 10, offset: 0 })).toEqual({ records: [], total: 0 });
   });
 
   it('an event whose record id SQLite cannot key is refused naming it', async () => {
