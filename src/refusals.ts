@@ -183,7 +183,9 @@ export interface AwaitedStep {
 
 /**
  * `AWAITING_INPUT`: the instance waits for a person, and `step` (in plan `plan_id`) is not the
- * answer. `awaited` is the question's step, when known; without one the runtime moved it to waiting.
+ * answer. `awaited` is the question's step, when known; without one, the runtime moved the
+ * instance to waiting, or (its `status_reason` is `awaiting_input`) a question did and the read
+ * that would have found its step failed.
  */
 export function awaitingInput(
   instance: Pick<Instance, 'id' | 'current_step' | 'status_reason'>,
