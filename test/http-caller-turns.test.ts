@@ -108,7 +108,7 @@ describe("one caller's large requests take turns over HTTP", () => {
     // Another caller's small request: large ones share the time for the next second.
     expect((await shared('b', false)).status).toBe(200);
     const resting = await timed(shared('a', true));
-    // 25 ms in the store, then a rest of twice that (50 ms, the most a rest lasts) before the answer.
+    // 25 ms in the store, then a rest of eight times that, cut to 50 ms (the most a rest lasts), before the answer.
     expect(resting).toBeGreaterThanOrEqual(74);
     expect(fullSpeed).toBeLessThan(74);
   });
@@ -181,7 +181,7 @@ describe('CallerTurns', () => {
     (await next).end();
   });
 
-  it('while small requests are about, a large request rests twice as long as each piece of its work took; with none about (or a second after the last), a turn', async () => {
+  it('while small requests are about, a large request rests eight times as long as each piece of its work took; with none about (or a second after the last), a turn', async () => {
     let now = 0;
     const turns = new CallerTurns(() => now);
     const resolvedWithin = async (promise: Promise<unknown>, ms: number) => {
@@ -194,17 +194,17 @@ describe('CallerTurns', () => {
     const turn = await turns.take('a');
     now += 40;
     expect(await resolvedWithin(turn.pause(), 15)).toBe(true);
-    // A small request came: the next piece of 40 ms is followed by a rest of 80 ms.
+    // A small request came: the next piece of 5 ms is followed by a rest of 40 ms.
     turns.noteSmall();
-    now += 40;
+    now += 5;
     const pause = turn.pause();
-    expect(await resolvedWithin(pause, 40)).toBe(false);
+    expect(await resolvedWithin(pause, 25)).toBe(false);
     expect(await resolvedWithin(pause, 150)).toBe(true);
-    // The caller's next request rests after its last one's last piece too (30 ms: 60 ms).
-    now += 30;
+    // The caller's next request rests after its last one's last piece too (4 ms: 32 ms).
+    now += 4;
     turn.end();
     const next = turns.take('a');
-    expect(await resolvedWithin(next, 20)).toBe(false);
+    expect(await resolvedWithin(next, 15)).toBe(false);
     expect(await resolvedWithin(next, 150)).toBe(true);
     // A rest is at most 50 ms, however long the piece took (a piece's time includes its wait on the store).
     const longPiece = await next;
